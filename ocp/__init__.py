@@ -1,0 +1,16 @@
+"""ocp: optimal control problems transcribed by direct multiple shooting (CasADi) and solved by IPOPT."""
+
+from .errors import ConfigError, OcpError, ProblemError, SolveError
+from .guess import InitialGuess, interpolate
+from .integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, integrator
+from .method import MultipleShooting
+from .problem import Bounds, Constraint, EnsembleData, FreeParameter, Horizon, Parameter, Problem
+from .simulation import simulate
+from .solution import Solution
+from .solver import OCPSolver, SolverOptions, solve
+
+__all__ = [
+    "RK4", "Bounds", "ConfigError", "Constraint", "EnsembleData", "Euler", "ExplicitRungeKutta", "FreeParameter",
+    "Horizon", "InitialGuess", "Midpoint", "MultipleShooting", "OCPSolver", "OcpError", "Parameter", "Problem",
+    "ProblemError", "Solution", "SolveError", "SolverOptions", "integrator", "interpolate", "simulate", "solve",
+]

@@ -1,0 +1,49 @@
+"""The transcription method: direct multiple shooting on a time grid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ProblemError
+from .integrators import RK4, ExplicitRungeKutta
+
+
+@dataclass(frozen=True)
+class MultipleShooting:
+    """Direct multiple shooting with piecewise-constant controls.
+
+    Parameters
+    ----------
+    K : number of control intervals.
+    integrator : the method integrating each interval (with its sub-steps M).
+    grid : optional node times normalised to [0, 1] (K + 1 increasing values
+        from 0 to 1); the default is uniform. Node k sits at t_k = T grid[k],
+        so the same grid serves every T.
+    parallelization : how ``casadi.Function.map`` evaluates the batch:
+        'serial' or 'thread'.
+    """
+
+    K: int = 20
+    integrator: ExplicitRungeKutta = field(default_factory=RK4)
+    grid: Sequence[float] | None = None
+    parallelization: str = "serial"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.K, int | np.integer) or self.K < 1:
+            raise ProblemError(f"K (number of intervals) must be an integer >= 1, got {self.K!r}")
+        if self.parallelization not in ("serial", "thread"):
+            raise ProblemError(f"parallelization must be 'serial' or 'thread', got {self.parallelization!r}")
+        if self.grid is not None:
+            tau = np.asarray(self.grid, dtype=float)
+            if tau.shape != (self.K + 1,) or tau[0] != 0.0 or tau[-1] != 1.0 or np.any(np.diff(tau) <= 0):
+                raise ProblemError(f"grid must hold K + 1 = {self.K + 1} increasing values from 0 to 1")
+            object.__setattr__(self, "grid", tuple(float(v) for v in tau))
+
+    def normalised_grid(self) -> np.ndarray:
+        """(K + 1,) node times on [0, 1]."""
+        if self.grid is None:
+            return np.linspace(0.0, 1.0, self.K + 1)
+        return np.asarray(self.grid)

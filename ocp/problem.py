@@ -1,0 +1,273 @@
+"""The immutable description of an optimal control problem.
+
+A `Problem` holds CasADi SX expressions in symbols the user created, plus
+bounds and values. It is checked when it is built; it holds no solver state.
+
+Ensembles: a problem with B initial states (rows of ``initial_state``) and
+optional per-member data (rows of ``ensemble_data.values``) poses B
+trajectories x_b(t) driven by the SAME control u(t). Every cost term or
+constraint that depends on the state (or on the member's data) is evaluated
+per member and aggregated over the batch (``aggregate``: mean or sum); a term
+that depends only on controls, parameters and time is evaluated once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import casadi as ca
+import numpy as np
+
+from .errors import ProblemError
+
+
+def _as_column_symbol(sym: ca.SX, what: str) -> ca.SX:
+    if not isinstance(sym, ca.SX) or not sym.is_valid_input() or sym.size2() != 1:
+        raise ProblemError(f"{what} must be a column vector of casadi.SX symbols, e.g. casadi.SX.sym('x', 2)")
+    return sym
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Lower and upper bounds, scalars broadcast to the variable's size."""
+
+    lb: float | Sequence[float] | np.ndarray = -np.inf
+    ub: float | Sequence[float] | np.ndarray = np.inf
+
+    def arrays(self, n: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+        lb = np.broadcast_to(np.asarray(self.lb, dtype=float), (n,)).copy()
+        ub = np.broadcast_to(np.asarray(self.ub, dtype=float), (n,)).copy()
+        if np.any(lb > ub):
+            raise ProblemError(f"{what}: lower bound exceeds upper bound ({lb} > {ub})")
+        return lb, ub
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """lb <= expr <= ub elementwise; lb == ub makes an equality."""
+
+    expr: ca.SX
+    lb: float | Sequence[float] | np.ndarray = -np.inf
+    ub: float | Sequence[float] | np.ndarray = np.inf
+
+    @classmethod
+    def equal(cls, expr: ca.SX, value: float | Sequence[float] = 0.0) -> Constraint:
+        return cls(expr, value, value)
+
+    @classmethod
+    def at_most(cls, expr: ca.SX, ub: float | Sequence[float]) -> Constraint:
+        return cls(expr, -np.inf, ub)
+
+    @classmethod
+    def at_least(cls, expr: ca.SX, lb: float | Sequence[float]) -> Constraint:
+        return cls(expr, lb, np.inf)
+
+    def bounds(self, what: str) -> tuple[np.ndarray, np.ndarray]:
+        return Bounds(self.lb, self.ub).arrays(ca.SX(self.expr).numel(), what)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A fixed parameter: a symbol whose value is set at solve time (no rebuild)."""
+
+    symbol: ca.SX
+    value: float | Sequence[float] | np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.symbol.name() if self.symbol.numel() == 1 else str(self.symbol[0].name()).rsplit("_", 1)[0]
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """A static decision variable (constant in time), optimised with the controls."""
+
+    symbol: ca.SX
+    bounds: Bounds = Bounds()
+    guess: float | Sequence[float] | np.ndarray = 0.0
+
+    @property
+    def name(self) -> str:
+        return Parameter(self.symbol, 0.0).name
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The final time T: fixed (an NLP parameter) or free (a bounded decision variable).
+
+    ``symbol`` may appear in costs and constraints (e.g. a minimum-time cost).
+    """
+
+    T: float = 1.0
+    free: bool = False
+    lb: float = 0.0
+    ub: float = np.inf
+    symbol: ca.SX = field(default_factory=lambda: ca.SX.sym("T"))
+
+    @classmethod
+    def fixed(cls, T: float) -> Horizon:
+        return cls(T=T)
+
+    @classmethod
+    def bounded(cls, lb: float, ub: float, guess: float | None = None) -> Horizon:
+        return cls(T=guess if guess is not None else 0.5 * (lb + ub), free=True, lb=lb, ub=ub)
+
+    def __post_init__(self) -> None:
+        if not self.T > 0:
+            raise ProblemError(f"horizon T must be > 0, got {self.T}")
+        if self.free and not (0 <= self.lb <= self.T <= self.ub):
+            raise ProblemError(f"free horizon needs 0 <= lb <= T <= ub, got lb={self.lb}, T={self.T}, ub={self.ub}")
+
+
+@dataclass(frozen=True)
+class EnsembleData:
+    """Per-member data: ``values[b]`` is substituted for ``symbol`` in member b's terms."""
+
+    symbol: ca.SX
+    values: np.ndarray  # (B, nd)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An optimal control problem on [0, T] (see module docstring for ensembles).
+
+    minimise   sum_j  agg_b  int_0^T L_j(x_b, u, p, t, d_b) dt  +  sum_j agg_b Phi_j(x_b(T), p, T, d_b)
+    subject to x_b' = f(x_b, u, p, t, d_b),  x_b(0) = initial_state[b] (if given),
+               bounds, path / initial / final constraints.
+
+    Attributes
+    ----------
+    state, control : SX column symbols of sizes nx, nu.
+    dynamics : SX (nx,), f in the symbols state, control, time, parameters, data.
+    horizon : Horizon (its ``symbol`` may appear in expressions).
+    running_costs, terminal_costs : name -> scalar SX. Terminal costs read
+        ``state`` as x(T).
+    initial_state : (nx,) or (B, nx); None leaves x(0) free (use
+        ``initial_constraints`` and ``state_bounds``).
+    """
+
+    state: ca.SX
+    control: ca.SX
+    dynamics: ca.SX
+    horizon: Horizon = field(default_factory=Horizon)
+    time: ca.SX | None = None
+    parameters: tuple[Parameter, ...] = ()
+    free_parameters: tuple[FreeParameter, ...] = ()
+    running_costs: Mapping[str, ca.SX] = field(default_factory=dict)
+    terminal_costs: Mapping[str, ca.SX] = field(default_factory=dict)
+    path_constraints: tuple[Constraint, ...] = ()
+    initial_constraints: tuple[Constraint, ...] = ()
+    final_constraints: tuple[Constraint, ...] = ()
+    initial_state: np.ndarray | Sequence[float] | None = None
+    state_bounds: Bounds = Bounds()
+    control_bounds: Bounds = Bounds()
+    state_guess: float | Sequence[float] | np.ndarray = 0.0
+    control_guess: float | Sequence[float] | np.ndarray = 0.0
+    ensemble_data: EnsembleData | None = None
+    aggregate: Literal["mean", "sum"] = "mean"
+
+    def __post_init__(self) -> None:
+        _as_column_symbol(self.state, "state")
+        _as_column_symbol(self.control, "control")
+        if self.time is not None:
+            _as_column_symbol(self.time, "time")
+        object.__setattr__(self, "parameters", tuple(self.parameters))
+        object.__setattr__(self, "free_parameters", tuple(self.free_parameters))
+        for name in ("path_constraints", "initial_constraints", "final_constraints"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "running_costs", dict(self.running_costs))
+        object.__setattr__(self, "terminal_costs", dict(self.terminal_costs))
+        if self.aggregate not in ("mean", "sum"):
+            raise ProblemError(f"aggregate must be 'mean' or 'sum', got {self.aggregate!r}")
+        self._check_shapes()
+        self._check_symbols()
+
+    # --- sizes -----------------------------------------------------------
+    @property
+    def nx(self) -> int:
+        return self.state.numel()
+
+    @property
+    def nu(self) -> int:
+        return self.control.numel()
+
+    @property
+    def batch_size(self) -> int:
+        if self.initial_state is not None:
+            return np.atleast_2d(np.asarray(self.initial_state, dtype=float)).shape[0]
+        if self.ensemble_data is not None:
+            return np.atleast_2d(self.ensemble_data.values).shape[0]
+        return 1
+
+    @property
+    def data_symbol(self) -> ca.SX:
+        return self.ensemble_data.symbol if self.ensemble_data is not None else ca.SX(0, 1)
+
+    @property
+    def data_values(self) -> np.ndarray:
+        """(B, nd) per-member data (nd may be 0)."""
+        if self.ensemble_data is None:
+            return np.zeros((self.batch_size, 0))
+        return np.asarray(self.ensemble_data.values, dtype=float).reshape(self.batch_size, -1)
+
+    def initial_states(self) -> np.ndarray | None:
+        """(B, nx) initial states, or None where x(0) is free."""
+        if self.initial_state is None:
+            return None
+        return np.atleast_2d(np.asarray(self.initial_state, dtype=float))
+
+    def parameter_vector(self) -> ca.SX:
+        """All parameter symbols, fixed then free, stacked."""
+        syms = [p.symbol for p in self.parameters] + [p.symbol for p in self.free_parameters]
+        return ca.vertcat(*[ca.vec(s) for s in syms]) if syms else ca.SX(0, 1)
+
+    def symbols(self) -> list[ca.SX]:
+        """Inputs of every problem function: state, control, parameters, time, T, data."""
+        t = self.time if self.time is not None else ca.SX.sym("t_unused")
+        return [self.state, self.control, self.parameter_vector(), t, self.horizon.symbol, self.data_symbol]
+
+    # --- checks ----------------------------------------------------------
+    def _check_shapes(self) -> None:
+        if ca.SX(self.dynamics).shape != (self.nx, 1):
+            raise ProblemError(f"dynamics must have shape ({self.nx}, 1) like state, got {ca.SX(self.dynamics).shape}")
+        for kind, terms in (("running_costs", self.running_costs), ("terminal_costs", self.terminal_costs)):
+            for name, expr in terms.items():
+                if ca.SX(expr).numel() != 1:
+                    raise ProblemError(f"{kind}[{name!r}] must be a scalar expression, got shape {ca.SX(expr).shape}")
+        B = self.batch_size
+        x0 = self.initial_states()
+        if x0 is not None and x0.shape[1] != self.nx:
+            raise ProblemError(f"initial_state must have {self.nx} columns (one per state), got shape {x0.shape}")
+        if self.ensemble_data is not None:
+            values = np.atleast_2d(np.asarray(self.ensemble_data.values, dtype=float))
+            if values.shape[0] != B or values.size != B * self.data_symbol.numel():
+                raise ProblemError(
+                    f"ensemble_data.values must have shape ({B}, {self.data_symbol.numel()}), got {values.shape}"
+                )
+        self.state_bounds.arrays(self.nx, "state_bounds")
+        self.control_bounds.arrays(self.nu, "control_bounds")
+
+    def _check_symbols(self) -> None:
+        inputs = self.symbols()
+        named = {"dynamics": self.dynamics}
+        named |= {f"running_costs[{k!r}]": v for k, v in self.running_costs.items()}
+        named |= {f"terminal_costs[{k!r}]": v for k, v in self.terminal_costs.items()}
+        for kind in ("path_constraints", "initial_constraints", "final_constraints"):
+            named |= {f"{kind}[{i}]": c.expr for i, c in enumerate(getattr(self, kind))}
+        for what, expr in named.items():
+            try:
+                ca.Function("check", inputs, [ca.SX(expr)])
+            except RuntimeError as err:
+                free = [s.name() for s in ca.symvar(ca.SX(expr)) if not _declared(s, inputs)]
+                raise ProblemError(f"{what} uses symbols the problem does not declare: {free}") from err
+
+    def depends_on_member(self, expr: ca.SX) -> bool:
+        """True when ``expr`` involves the state or the per-member data."""
+        expr = ca.SX(expr)
+        return bool(ca.depends_on(expr, self.state) or (self.data_symbol.numel() and ca.depends_on(expr, self.data_symbol)))
+
+
+def _declared(sym: ca.SX, inputs: list[ca.SX]) -> bool:
+    return any(ca.depends_on(sym, inp) for inp in inputs if inp.numel())

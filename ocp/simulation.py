@@ -1,0 +1,74 @@
+"""Forward simulation of a problem's dynamics under given controls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import casadi as ca
+import numpy as np
+
+from .errors import ProblemError
+from .method import MultipleShooting
+from .problem import Problem
+from .transcription import step_function
+
+
+def parameter_vector(problem: Problem, values: Mapping[str, object] | None = None, *, which: str = "all") -> np.ndarray:
+    """Stack parameter values in the problem's order: ``which`` is 'fixed', 'free' or 'all' (fixed, then free).
+
+    ``values`` overrides by name; unnamed ones keep their defaults (the
+    fixed parameter's value, the free parameter's guess).
+    """
+    values = dict(values or {})
+    known = {p.name for p in problem.parameters} | {p.name for p in problem.free_parameters}
+    unknown = set(values) - known
+    if unknown:
+        raise ProblemError(f"unknown parameter(s) {sorted(unknown)}; the problem declares {sorted(known)}")
+    chunks = []
+    specs = [(p, p.value) for p in problem.parameters] if which in ("fixed", "all") else []
+    if which in ("free", "all"):
+        specs += [(p, p.guess) for p in problem.free_parameters]
+    for spec, default in specs:
+        value = np.asarray(values.get(spec.name, default), dtype=float)
+        n = spec.symbol.numel()
+        try:
+            chunks.append(np.broadcast_to(value, (n,)).astype(float))
+        except ValueError:
+            raise ProblemError(f"parameter {spec.name!r} needs {n} value(s), got shape {value.shape}") from None
+    return np.concatenate(chunks) if chunks else np.zeros(0)
+
+
+def simulate(
+    problem: Problem,
+    method: MultipleShooting,
+    controls: np.ndarray,
+    *,
+    initial_states: np.ndarray | None = None,
+    T: float | None = None,
+    parameters: Mapping[str, object] | None = None,
+    data: np.ndarray | None = None,
+    step: ca.Function | None = None,
+) -> np.ndarray:
+    """States (B, K+1, nx) from initial states (B, nx) under controls (K, nu).
+
+    Defaults come from the problem (its initial states, horizon, parameter
+    values, ensemble data). Any number B of members may be simulated, e.g.
+    new points to classify. ``step`` reuses a built one-member step function.
+    """
+    x0 = problem.initial_states() if initial_states is None else np.atleast_2d(np.asarray(initial_states, float))
+    if x0 is None:
+        raise ProblemError("simulate needs initial_states: the problem leaves x(0) free")
+    B = x0.shape[0]
+    if data is None:
+        data = problem.data_values if B == problem.batch_size else np.zeros((B, problem.data_symbol.numel()))
+    data = np.asarray(data, dtype=float).reshape(B, -1)
+    controls = np.asarray(controls, dtype=float).reshape(method.K, problem.nu)
+    T = problem.horizon.T if T is None else float(T)
+    p = parameter_vector(problem, parameters)
+    step = (step or step_function(problem, method, [])).map(B)
+    times = T * method.normalised_grid()
+    out = np.empty((method.K + 1, problem.nx, B))
+    out[0] = x0.T
+    for k in range(method.K):
+        out[k + 1] = np.asarray(step(out[k], controls[k], p, times[k], times[k + 1] - times[k], T, data.T)[0])
+    return out.transpose(2, 0, 1)

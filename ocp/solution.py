@@ -1,0 +1,118 @@
+"""The immutable result of a solve, and its file format.
+
+File format (``save``/``load``): one ``.npz`` archive, readable with plain
+numpy (``np.load(path)``, no pickle). Arrays: ``t`` (K+1,), ``states``
+(B, K+1, nx), ``controls`` (K, nu), ``primal`` (n_w,), ``multipliers_x``
+(n_w,), ``multipliers_g`` (n_g,), ``free_parameter__NAME`` and
+``parameter__NAME`` for each parameter; ``metadata`` is a JSON string with
+every scalar field (status, costs, timings, T, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g")
+FORMAT_VERSION = 1
+
+
+def _frozen(a: Any) -> np.ndarray:
+    arr = np.array(a, dtype=float)
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What a solve produced.
+
+    Attributes
+    ----------
+    t : (K+1,) node times.  states : (B, K+1, nx), one trajectory per member.
+    controls : (K, nu), control on each interval (piecewise constant).
+    costs : each named cost term's value; ``objective`` is their sum.
+    constraint_violation : max violation of constraints and bounds at the result.
+    status : IPOPT's return code; ``message`` says it in words; ``success``.
+    """
+
+    t: np.ndarray
+    states: np.ndarray
+    controls: np.ndarray
+    T: float
+    costs: Mapping[str, float]
+    objective: float
+    constraint_violation: float
+    status: str
+    message: str
+    success: bool
+    iterations: int
+    build_time_s: float
+    solve_time_s: float
+    free_parameters: Mapping[str, np.ndarray] = field(default_factory=dict)
+    parameters: Mapping[str, np.ndarray] = field(default_factory=dict)
+    primal: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    multipliers_x: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    multipliers_g: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in _ARRAYS:
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        for name in ("free_parameters", "parameters"):
+            object.__setattr__(self, name, {k: _frozen(v) for k, v in getattr(self, name).items()})
+        object.__setattr__(self, "costs", {k: float(v) for k, v in self.costs.items()})
+
+    @property
+    def K(self) -> int:
+        return self.controls.shape[0]
+
+    @property
+    def batch_size(self) -> int:
+        return self.states.shape[0]
+
+    def control_norm(self) -> np.ndarray:
+        """(K,) Euclidean norm of the control on each interval."""
+        return np.linalg.norm(self.controls, axis=1)
+
+    def summary(self) -> dict[str, Any]:
+        """The scalar fields, JSON-ready."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ARRAYS}
+        out["free_parameters"] = {k: v.tolist() for k, v in self.free_parameters.items()}
+        out["parameters"] = {k: v.tolist() for k, v in self.parameters.items()}
+        out["K"] = self.K
+        out["batch_size"] = self.batch_size
+        return out
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the solution atomically to ``path`` (.npz; see module docstring)."""
+        path = Path(path)
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        arrays |= {f"free_parameter__{k}": v for k, v in self.free_parameters.items()}
+        arrays |= {f"parameter__{k}": v for k, v in self.parameters.items()}
+        meta = {k: v for k, v in self.summary().items() if k not in ("free_parameters", "parameters")}
+        meta["format_version"] = FORMAT_VERSION
+        arrays["metadata"] = np.array(json.dumps(meta))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
+            np.savez(tmp, **arrays)
+        os.replace(tmp.name, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Solution:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["metadata"]))
+            kwargs = {name: data[name] for name in _ARRAYS}
+            kwargs["free_parameters"] = {k.split("__", 1)[1]: data[k] for k in data.files if k.startswith("free_parameter__")}
+            kwargs["parameters"] = {k.split("__", 1)[1]: data[k] for k in data.files if k.startswith("parameter__")}
+        names = {f.name for f in fields(cls)}
+        kwargs |= {k: v for k, v in meta.items() if k in names and k not in kwargs}
+        return cls(**kwargs)

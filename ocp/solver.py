@@ -1,0 +1,241 @@
+"""Solving a transcribed problem with IPOPT: build once, solve many times.
+
+>>> solver = OCPSolver(problem, MultipleShooting(K=50))     # transcribe + build once
+>>> sol = solver.solve(T=2.0)                                # new T: no rebuild
+>>> sol2 = solver.solve(T=2.5, initial_guess=sol)           # warm start (primal and multipliers)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import casadi as ca
+import numpy as np
+
+from .errors import ProblemError, SolveError
+from .guess import InitialGuess, interpolate
+from .method import MultipleShooting
+from .problem import Problem
+from .simulation import parameter_vector, simulate
+from .solution import Solution
+from .status import SUCCESS_CODES, describe
+from .transcription import TranscribedNLP, transcribe
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """IPOPT settings. ``ipopt`` passes any IPOPT option through and wins over the rest.
+
+    verbose : print IPOPT's per-iteration progress lines.
+    expand : expand the NLP into SX (faster evaluation, more memory).
+    """
+
+    max_iter: int = 3000
+    tol: float = 1e-8
+    verbose: bool = False
+    expand: bool = True
+    linear_solver: str = "mumps"
+    ipopt: Mapping[str, Any] = field(default_factory=dict)
+
+    def casadi_options(self, warm_start: bool = False) -> dict[str, Any]:
+        ipopt = {
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "print_level": 5 if self.verbose else 0,
+            "sb": "yes",
+            "linear_solver": self.linear_solver,
+        }
+        if warm_start:
+            ipopt |= {
+                "warm_start_init_point": "yes",
+                "warm_start_bound_push": 1e-9,
+                "warm_start_mult_bound_push": 1e-9,
+                "mu_init": 1e-6,
+            }
+        ipopt |= dict(self.ipopt)
+        return {"ipopt": ipopt, "print_time": False, "error_on_fail": False}
+
+
+class OCPSolver:
+    """A problem transcribed and handed to IPOPT once, solvable many times.
+
+    Fixed parameters, a fixed T, initial states and ensemble data are set per
+    ``solve`` call without rebuilding.
+    """
+
+    def __init__(self, problem: Problem, method: MultipleShooting | None = None, options: SolverOptions | None = None):
+        start = time.perf_counter()
+        self.problem = problem
+        self.method = method or MultipleShooting()
+        self.options = options or SolverOptions()
+        self.nlp: TranscribedNLP = transcribe(problem, self.method)
+        fn = ca.Function("nlp", [self.nlp.w, self.nlp.p], [self.nlp.f, self.nlp.g], ["x", "p"], ["f", "g"])
+        terms = ca.Function("terms", [self.nlp.w, self.nlp.p], [self.nlp.terms])
+        self._nlp_function = fn.expand() if self.options.expand else fn
+        self._terms = terms.expand() if self.options.expand else terms
+        self._solvers: dict[bool, ca.Function] = {}
+        self._solver(warm_start=False)
+        self.build_time_s = time.perf_counter() - start
+
+    def _solver(self, warm_start: bool) -> ca.Function:
+        # IPOPT options are fixed per CasADi solver object, so a warm start gets its own (built lazily).
+        if warm_start not in self._solvers:
+            self._solvers[warm_start] = ca.nlpsol(
+                "ipopt_warm" if warm_start else "ipopt", "ipopt", self._nlp_function,
+                self.options.casadi_options(warm_start),
+            )
+        return self._solvers[warm_start]
+
+    # --- numeric pieces of one solve ---------------------------------------
+    def _nlp_parameters(self, parameters, T, data) -> np.ndarray:
+        problem = self.problem
+        fixed = parameter_vector(problem, {k: v for k, v in parameters.items() if k in self._fixed_names}, which="fixed")
+        horizon = [] if problem.horizon.free else [problem.horizon.T if T is None else float(T)]
+        if horizon and not horizon[0] > 0:
+            raise ProblemError(f"horizon T must be > 0, got {horizon[0]}")
+        data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.batch_size, -1)
+        return np.concatenate([fixed, horizon, data.ravel()])
+
+    @property
+    def _fixed_names(self) -> set[str]:
+        return {p.name for p in self.problem.parameters}
+
+    def _bounds(self, initial_state) -> tuple[np.ndarray, np.ndarray]:
+        problem, layout = self.problem, self.nlp.layout
+        lbx, ubx = np.full(layout.size, -np.inf), np.full(layout.size, np.inf)
+        offset = 0
+        for p in problem.free_parameters:
+            n = p.symbol.numel()
+            idx = layout.free_parameters[offset : offset + n]
+            lbx[idx], ubx[idx] = p.bounds.arrays(n, f"free parameter {p.name!r} bounds")
+            offset += n
+        if problem.horizon.free:
+            lbx[layout.horizon], ubx[layout.horizon] = problem.horizon.lb, problem.horizon.ub
+        lbx[layout.states], ubx[layout.states] = problem.state_bounds.arrays(problem.nx, "state_bounds")
+        lbx[layout.controls], ubx[layout.controls] = problem.control_bounds.arrays(problem.nu, "control_bounds")
+        x0 = problem.initial_states() if initial_state is None else np.atleast_2d(np.asarray(initial_state, float))
+        if x0 is not None:
+            if x0.shape != (problem.batch_size, problem.nx):
+                raise ProblemError(f"initial_state must have shape ({problem.batch_size}, {problem.nx}), got {x0.shape}")
+            lbx[layout.states[0]] = ubx[layout.states[0]] = x0
+        return lbx, ubx
+
+    def _start(self, guess: InitialGuess, parameters, T, initial_state, data) -> np.ndarray:
+        problem, layout, K = self.problem, self.nlp.layout, self.method.K
+        w0 = np.zeros(layout.size)
+        free_values = {**{p.name: p.guess for p in problem.free_parameters}, **dict(guess.free_parameters)}
+        w0[layout.free_parameters] = parameter_vector(problem, {**parameters, **free_values}, which="free")
+        horizon = guess.T or (problem.horizon.T if T is None else float(T))
+        w0[layout.horizon] = horizon
+        controls = guess.controls_array(K, problem.nu, problem.control_guess)
+        w0[layout.controls] = controls
+        if guess.states is not None:
+            states = guess.states_array(K, problem.batch_size, problem.nx)
+        else:
+            x0 = problem.initial_states() if initial_state is None else np.atleast_2d(initial_state)
+            if x0 is None:
+                x0 = np.broadcast_to(np.asarray(problem.state_guess, float), (problem.batch_size, problem.nx))
+            all_params = {**parameters, **free_values}
+            states = simulate(problem, self.method, controls, initial_states=x0, T=horizon, parameters=all_params,
+                              data=data, step=self.nlp.step)
+            if not np.all(np.isfinite(states)):
+                states = np.broadcast_to(np.asarray(problem.state_guess, float), states.shape)
+        w0[layout.states] = states.transpose(1, 0, 2)
+        return w0
+
+    # --- the public call ----------------------------------------------------
+    def solve(
+        self,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        T: float | None = None,
+        initial_state: np.ndarray | None = None,
+        data: np.ndarray | None = None,
+        initial_guess: InitialGuess | Solution | None = None,
+    ) -> Solution:
+        """Solve once. ``parameters`` sets fixed parameters by name; ``T`` a fixed
+        horizon; ``initial_state`` (B, nx) and ``data`` (B, nd) replace the
+        problem's. A `Solution` of the same shape as ``initial_guess`` warm-starts
+        primal and multipliers; one of another grid is interpolated."""
+        parameters = dict(parameters or {})
+        p = self._nlp_parameters(parameters, T, data)
+        lbx, ubx = self._bounds(initial_state)
+        args: dict[str, Any] = {"p": p, "lbx": lbx, "ubx": ubx, "lbg": self.nlp.lbg, "ubg": self.nlp.ubg}
+        warm = isinstance(initial_guess, Solution) and initial_guess.primal.size == self.nlp.layout.size
+        if warm:
+            args |= {"x0": initial_guess.primal, "lam_x0": initial_guess.multipliers_x, "lam_g0": initial_guess.multipliers_g}
+        else:
+            if isinstance(initial_guess, Solution):
+                initial_guess = interpolate(initial_guess, self.method.normalised_grid())
+            args["x0"] = self._start(initial_guess or InitialGuess(), parameters, T, initial_state, data)
+        solver = self._solver(warm_start=warm)
+        start = time.perf_counter()
+        try:
+            result = solver(**args)
+        except RuntimeError as err:
+            raise SolveError(f"IPOPT failed before producing an iterate: {err}") from err
+        solve_time = time.perf_counter() - start
+        return self._solution(result, args, solver.stats(), p, solve_time)
+
+    def _solution(self, result, args, stats, p, solve_time) -> Solution:
+        problem, layout = self.problem, self.nlp.layout
+        w = np.asarray(result["x"]).ravel()
+        g = np.asarray(result["g"]).ravel()
+        violation = max(
+            0.0,
+            float(np.max(args["lbg"] - g, initial=0.0)), float(np.max(g - args["ubg"], initial=0.0)),
+            float(np.max(args["lbx"] - w, initial=0.0)), float(np.max(w - args["ubx"], initial=0.0)),
+        )
+        terms = np.asarray(self._terms(w, p)).ravel()
+        T = float(w[layout.horizon][0]) if problem.horizon.free else float(p[sum(q.symbol.numel() for q in problem.parameters)])
+        code = stats.get("return_status", "unknown")
+        free, fixed, offset = {}, {}, 0
+        for spec in problem.free_parameters:
+            n = spec.symbol.numel()
+            free[spec.name] = w[layout.free_parameters[offset : offset + n]]
+            offset += n
+        offset = 0
+        for spec in problem.parameters:
+            n = spec.symbol.numel()
+            fixed[spec.name] = p[offset : offset + n]
+            offset += n
+        return Solution(
+            t=T * self.method.normalised_grid(),
+            states=w[layout.states].transpose(1, 0, 2),
+            controls=w[layout.controls],
+            T=T,
+            costs=dict(zip(self.nlp.term_names, terms.tolist(), strict=True)),
+            objective=float(result["f"]),
+            constraint_violation=violation,
+            status=code,
+            message=describe(code),
+            success=code in SUCCESS_CODES,
+            iterations=int(stats.get("iter_count", 0)),
+            build_time_s=self.build_time_s,
+            solve_time_s=solve_time,
+            free_parameters=free,
+            parameters=fixed,
+            primal=w,
+            multipliers_x=np.asarray(result["lam_x"]).ravel(),
+            multipliers_g=np.asarray(result["lam_g"]).ravel(),
+            timings={k: float(v) for k, v in stats.items() if k.startswith("t_wall_")},
+        )
+
+
+def solve(
+    problem: Problem,
+    method: MultipleShooting | None = None,
+    options: SolverOptions | None = None,
+    *,
+    initial_guess: InitialGuess | Solution | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> Solution:
+    """Transcribe ``problem`` with ``method`` and solve it with IPOPT once.
+
+    To solve the same problem for several T, parameter values or data, build
+    an `OCPSolver` once and call its ``solve`` instead.
+    """
+    return OCPSolver(problem, method, options).solve(initial_guess=initial_guess, parameters=parameters)

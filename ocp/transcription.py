@@ -1,0 +1,253 @@
+"""Direct multiple shooting: from a `Problem` and a `MultipleShooting` method to an NLP.
+
+Decision vector w = [free parameters; T (if free); X_0; U_0; X_1; U_1; ...; X_K],
+X_k the (nx, B) states of all ensemble members at node k, U_k the shared
+control on interval k. NLP parameters p = [fixed parameters; T (if fixed);
+per-member data]. Initial states enter as bounds on X_0, so new data of the
+same size needs no rebuild either.
+
+The per-interval step is built once as an SX function of ONE member and
+applied to the batch with ``Function.map``; Python loops run over the K
+intervals only, never over the B members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import casadi as ca
+import numpy as np
+
+from .errors import ProblemError
+from .method import MultipleShooting
+from .problem import Constraint, Problem
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each quantity sits in the decision vector w (integer index arrays)."""
+
+    free_parameters: np.ndarray  # (n_free,)
+    horizon: np.ndarray  # (1,) when T is free, else (0,)
+    states: np.ndarray  # (K + 1, B, nx)
+    controls: np.ndarray  # (K, nu)
+    size: int
+
+
+@dataclass(frozen=True)
+class Split:
+    """Expressions split into per-member ones (mapped over B) and shared ones."""
+
+    member: list[int]
+    shared: list[int]
+
+
+def split(problem: Problem, exprs: list[ca.SX]) -> Split:
+    member = [i for i, e in enumerate(exprs) if problem.depends_on_member(e)]
+    return Split(member, [i for i in range(len(exprs)) if i not in member])
+
+
+def _function(problem: Problem, name: str, exprs: list[ca.SX]) -> ca.Function:
+    """f(x, u, p, t, T, d) -> vertcat(exprs), in the problem's symbols."""
+    out = ca.vertcat(*[ca.vec(ca.SX(e)) for e in exprs]) if exprs else ca.SX(0, 1)
+    return ca.Function(name, problem.symbols(), [out], ["x", "u", "p", "t", "T", "d"], ["out"])
+
+
+def step_function(problem: Problem, method: MultipleShooting, running: list[ca.SX]) -> ca.Function:
+    """One interval for one member: (x0, u, p, t0, h, T, d) -> (x(t0 + h), int_{t0}^{t0+h} running dt).
+
+    The running costs are integrated as extra states, so their quadrature has
+    the integrator's order.
+    """
+    x, u, p, _, T, d = problem.symbols()
+    t0, h = ca.SX.sym("t0"), ca.SX.sym("h")
+    rhs = _function(problem, "augmented_rhs", [problem.dynamics, *running])
+
+    def augmented(z: ca.SX, t: ca.SX) -> ca.SX:
+        return rhs(z[: problem.nx], u, p, t, T, d)
+
+    z_end = method.integrator.integrate(augmented, ca.vertcat(x, ca.SX.zeros(len(running))), t0, h)
+    return ca.Function(
+        "step", [x, u, p, t0, h, T, d], [z_end[: problem.nx], z_end[problem.nx :]],
+        ["x0", "u", "p", "t0", "h", "T", "d"], ["xf", "q"],
+    )
+
+
+def quadrature_function(problem: Problem, method: MultipleShooting, integrands: list[ca.SX]) -> ca.Function:
+    """Integrals over one interval of terms free of state and data: (u, p, t0, h, T) -> q."""
+    _, u, p, _, T, _ = problem.symbols()
+    t0, h = ca.SX.sym("t0"), ca.SX.sym("h")
+    rhs = _function(problem, "shared_integrand", integrands)
+    zero_x, zero_d = ca.SX.zeros(problem.nx), ca.SX.zeros(problem.data_symbol.numel())
+    q = method.integrator.integrate(lambda _q, t: rhs(zero_x, u, p, t, T, zero_d), ca.SX.zeros(len(integrands)), t0, h)
+    return ca.Function("quadrature", [u, p, t0, h, T], [q], ["u", "p", "t0", "h", "T"], ["q"])
+
+
+@dataclass(frozen=True)
+class TranscribedNLP:
+    """The NLP of a problem: MX expressions, bounds on g, and the layout of w."""
+
+    problem: Problem
+    method: MultipleShooting
+    w: ca.MX
+    p: ca.MX
+    f: ca.MX
+    g: ca.MX
+    lbg: np.ndarray
+    ubg: np.ndarray
+    term_names: tuple[str, ...]
+    terms: ca.MX  # one entry per cost term, in term_names order
+    layout: Layout
+    step: ca.Function  # one member, one interval (dynamics only: no running costs)
+
+    @property
+    def batch_size(self) -> int:
+        return self.problem.batch_size
+
+
+def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
+    """Transcribe ``problem`` by direct multiple shooting."""
+    overlap = set(problem.running_costs) & set(problem.terminal_costs)
+    if overlap:
+        raise ProblemError(f"cost names must be unique across running and terminal costs: {sorted(overlap)}")
+    B, K, nx, nu = problem.batch_size, method.K, problem.nx, problem.nu
+    n_fixed = sum(p.symbol.numel() for p in problem.parameters)
+    n_free = sum(p.symbol.numel() for p in problem.free_parameters)
+    nd = problem.data_symbol.numel()
+
+    # Decision variables, in the order of the layout.
+    free_params = ca.MX.sym("free_parameters", n_free)
+    T_free = ca.MX.sym("T", 1 if problem.horizon.free else 0)
+    X = [ca.MX.sym(f"X_{k}", nx, B) for k in range(K + 1)]
+    U = [ca.MX.sym(f"U_{k}", nu) for k in range(K)]
+    blocks = [free_params, T_free]
+    for k in range(K):
+        blocks += [ca.vec(X[k]), U[k]]
+    blocks.append(ca.vec(X[K]))
+    w = ca.vertcat(*blocks)
+
+    # NLP parameters.
+    fixed_params = ca.MX.sym("parameters", n_fixed)
+    T_param = ca.MX.sym("T", 0 if problem.horizon.free else 1)
+    data = ca.MX.sym("data", nd, B)
+    p = ca.vertcat(fixed_params, T_param, ca.vec(data))
+
+    T = T_free if problem.horizon.free else T_param
+    params = ca.vertcat(fixed_params, free_params)
+    tau = method.normalised_grid()
+    times = [T * tau[k] for k in range(K + 1)]
+
+    # Running costs: per-member ones ride along in the step's quadrature.
+    run_names = list(problem.running_costs)
+    run_exprs = [problem.running_costs[n] for n in run_names]
+    run_split = split(problem, run_exprs)
+    step_q = step_function(problem, method, [run_exprs[i] for i in run_split.member])
+    shared_q = quadrature_function(problem, method, [run_exprs[i] for i in run_split.shared])
+    step_batch = step_q.map(B, method.parallelization)
+
+    gaps = []
+    member_running = ca.MX.zeros(len(run_split.member), 1)
+    shared_running = ca.MX.zeros(len(run_split.shared), 1)
+    for k in range(K):
+        h_k = times[k + 1] - times[k]
+        x_end, q = step_batch(X[k], U[k], params, times[k], h_k, T, data)
+        # The gap-closing constraint of multiple shooting: X_{k+1} = Phi(X_k, U_k).
+        gaps.append(ca.vec(X[k + 1] - x_end))
+        member_running += ca.sum2(q)
+        if run_split.shared:
+            shared_running += shared_q(U[k], params, times[k], h_k, T)
+
+    aggregate = 1.0 / B if problem.aggregate == "mean" else 1.0
+    running = _merge(run_split, aggregate * member_running, shared_running, len(run_names))
+
+    term_names = list(problem.terminal_costs)
+    term_exprs = [problem.terminal_costs[n] for n in term_names]
+    terminal = _evaluate(problem, "terminal", term_exprs, X[K], U[K - 1], params, times[K], T, data, aggregate)
+
+    # Constraints other than the gaps.
+    g_blocks, lbg, ubg = list(gaps), [np.zeros(K * nx * B)], [np.zeros(K * nx * B)]
+    for kind, nodes in (
+        ("path_constraints", range(K + 1)),
+        ("initial_constraints", [0]),
+        ("final_constraints", [K]),
+    ):
+        constraints: tuple[Constraint, ...] = getattr(problem, kind)
+        if not constraints:
+            continue
+        for k in nodes:
+            u_k = U[min(k, K - 1)]
+            for i, c in enumerate(constraints):
+                value = _evaluate(problem, kind, [c.expr], X[k], u_k, params, times[k], T, data, None)
+                lb, ub = c.bounds(f"{kind}[{i}]")
+                reps = value.numel() // lb.size
+                g_blocks.append(value)
+                lbg.append(np.tile(lb, reps))
+                ubg.append(np.tile(ub, reps))
+
+    terms = ca.vertcat(running, terminal)
+    layout = _layout(n_free, problem.horizon.free, K, B, nx, nu)
+    step = step_function(problem, method, [])
+    return TranscribedNLP(
+        problem=problem, method=method, w=w, p=p, f=ca.sum1(terms), g=ca.vertcat(*g_blocks),
+        lbg=np.concatenate(lbg), ubg=np.concatenate(ubg), term_names=tuple(run_names + term_names),
+        terms=terms, layout=layout, step=step,
+    )
+
+
+def _evaluate(problem, name, exprs, x, u, params, t, T, data, aggregate):
+    """Evaluate expressions at one node: per member (mapped) or once (shared).
+
+    With ``aggregate`` set, per-member values are summed over the batch and
+    scaled (a cost); without it they are stacked (constraints).
+    """
+    if not exprs:
+        return ca.MX(0, 1)
+    parts = split(problem, exprs)
+    out = ca.MX.zeros(len(exprs), 1) if aggregate is not None else []
+    B = problem.batch_size
+    if parts.member:
+        fn = _function(problem, f"{name}_member", [exprs[i] for i in parts.member]).map(B)
+        values = fn(x, u, params, t, T, data)  # (n_member, B)
+        if aggregate is not None:
+            for row, i in enumerate(parts.member):
+                out[i] = aggregate * ca.sum2(values[row, :])
+        else:
+            out.append(ca.vec(values))
+    if parts.shared:
+        nd = problem.data_symbol.numel()
+        values = _function(problem, f"{name}_shared", [exprs[i] for i in parts.shared])(
+            ca.DM.zeros(problem.nx, 1), u, params, t, T, ca.DM.zeros(nd, 1)
+        )
+        if aggregate is not None:
+            for row, i in enumerate(parts.shared):
+                out[i] = values[row]
+        else:
+            out.append(values)
+    return out if aggregate is not None else ca.vertcat(*out)
+
+
+def _merge(parts: Split, member: ca.MX, shared: ca.MX, n: int) -> ca.MX:
+    out = ca.MX.zeros(n, 1)
+    for row, i in enumerate(parts.member):
+        out[i] = member[row]
+    for row, i in enumerate(parts.shared):
+        out[i] = shared[row]
+    return out
+
+
+def _layout(n_free: int, free_T: bool, K: int, B: int, nx: int, nu: int) -> Layout:
+    offset = 0
+    free = np.arange(offset, offset + n_free)
+    offset += n_free
+    horizon = np.arange(offset, offset + int(free_T))
+    offset += int(free_T)
+    states = np.zeros((K + 1, B, nx), dtype=int)
+    controls = np.zeros((K, nu), dtype=int)
+    for k in range(K + 1):
+        # vec of an (nx, B) block is column-major: member b occupies nx consecutive entries.
+        states[k] = offset + np.arange(nx * B).reshape(B, nx)
+        offset += nx * B
+        if k < K:
+            controls[k] = offset + np.arange(nu)
+            offset += nu
+    return Layout(free, horizon, states, controls, offset)
