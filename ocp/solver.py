@@ -30,13 +30,16 @@ class SolverOptions:
     """IPOPT settings. ``ipopt`` passes any IPOPT option through and wins over the rest.
 
     verbose : print IPOPT's per-iteration progress lines.
-    expand : expand the NLP into SX (faster evaluation, more memory).
+    expand : expand the NLP into one SX graph. Evaluation gets faster, but
+        building the SX Hessian takes seconds for large batches (9 s against
+        0.6 s at N = 200, K = 20) while IPOPT's linear algebra dominates the
+        solve anyway, so it is off by default.
     """
 
     max_iter: int = 3000
     tol: float = 1e-8
     verbose: bool = False
-    expand: bool = True
+    expand: bool = False
     linear_solver: str = "mumps"
     ipopt: Mapping[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,115 @@
+"""Command line: ``ocp solve CONFIG [--out DIR]`` and ``ocp list``.
+
+Exit codes: 0 solved; 1 the solver did not converge (results are still
+written); 2 invalid input (nothing is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from . import registry
+from .config import keys, load_yaml, parse
+from .errors import ConfigError, OcpError
+from .settings import RunSettings
+from .solver import OCPSolver
+
+EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
+    """Validate the whole config before anything is built or written."""
+    data = load_yaml(path)
+    if "problem" not in data:
+        raise ConfigError("missing required key 'problem'; run `ocp list` for the registered problem types")
+    ptype = registry.get(data["problem"])
+    run_keys = set(RunSettings.__dataclass_fields__)
+    own_keys = {k for k in data if k not in run_keys}
+    allowed = sorted(run_keys) + [k for k in keys(ptype.settings) if k not in run_keys]
+    for key in own_keys:
+        if key not in allowed:
+            raise ConfigError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}")
+    run = parse(RunSettings, {k: v for k, v in data.items() if k in run_keys})
+    settings = parse(ptype.settings, {k: v for k, v in data.items() if k in own_keys})
+    return run, settings, ptype
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    tmp.replace(path)
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    run, settings, ptype = _read_config(args.config)
+    if args.verbose:
+        run = replace(run, solver=replace(run.solver, verbose=True))
+    setup = ptype.build(settings, run)  # may raise ConfigError (e.g. a missing data file): nothing written yet
+    out = Path(args.out or Path("results") / Path(args.config).stem)
+    problem = setup.problem
+    print(f"[ocp] {ptype.name}: B={problem.batch_size} trajectories, nx={problem.nx}, nu={problem.nu}, "
+          f"K={run.K}, T={run.T}, integrator={run.integrator}x{run.steps}", flush=True)
+    solver = OCPSolver(problem, run.method(), run.solver.options())
+    print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving with IPOPT ...", flush=True)
+    solution = solver.solve(T=run.T, initial_guess=setup.initial_guess)
+    print(f"[ocp] {solution.status} after {solution.iterations} iterations in {solution.solve_time_s:.2f} s: "
+          f"objective {solution.objective:.6g}", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    solution.save(out / "solution.npz")
+    summary = {
+        "problem": ptype.name, "config": str(Path(args.config)),
+        "status": solution.status, "message": solution.message, "success": solution.success,
+        "objective": solution.objective, "costs": solution.costs, "iterations": solution.iterations,
+        "build_time_s": solution.build_time_s, "solve_time_s": solution.solve_time_s,
+        "constraint_violation": solution.constraint_violation,
+        "T": solution.T, "K": run.K, "integrator": run.integrator, "steps": run.steps, "seed": run.seed,
+        **setup.summary,
+    }
+    _write_json(out / "summary.json", summary)  # written before plotting, so a plotting error loses nothing
+    summary |= ptype.report(setup, run, solution, out)
+    _write_json(out / "summary.json", summary)
+    print(f"[ocp] wrote {out}/solution.npz, summary.json and plots", flush=True)
+    if not solution.success:
+        print(f"[ocp] error: the solver did not converge: {solution.message}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
+def cmd_list(_: argparse.Namespace) -> int:
+    for name, ptype in sorted(registry.problem_types().items()):
+        print(f"{name:12s} {ptype.description}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ocp", description="Neural ODE training as optimal control (CasADi + IPOPT).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    solve = sub.add_parser("solve", help="solve the problem a YAML config describes")
+    solve.add_argument("config", help="YAML config file")
+    solve.add_argument("--out", help="output directory (default: results/<config name>)")
+    solve.add_argument("--verbose", action="store_true", help="print IPOPT's progress line per iteration")
+    solve.set_defaults(func=cmd_solve)
+    lst = sub.add_parser("list", help="list the registered problem types")
+    lst.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(f"ocp: config error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OcpError as err:
+        print(f"ocp: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

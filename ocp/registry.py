@@ -1,0 +1,67 @@
+"""Problem types the CLI can solve, found through the ``ocp.problems`` entry points.
+
+A package registers a type in its ``pyproject.toml``::
+
+    [project.entry-points."ocp.problems"]
+    my_problem = "my_package.module:PROBLEM_TYPE"
+
+where ``PROBLEM_TYPE`` satisfies the `ProblemType` protocol below. The ``ocp``
+package never imports a problem package directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import ConfigError
+from .guess import InitialGuess
+from .problem import Problem
+from .settings import RunSettings
+from .solution import Solution
+
+GROUP = "ocp.problems"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a problem type builds from a config: the problem, a start, and its own context."""
+
+    problem: Problem
+    initial_guess: InitialGuess | None = None
+    context: Any = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class ProblemType(Protocol):
+    """The contract a registered problem type fulfils.
+
+    1. ``settings`` is a frozen dataclass of the config keys the type owns (every
+       top-level key not in `RunSettings`); `ocp.config.parse` validates them.
+    2. ``build`` turns validated settings into a `Setup` without solving; bad
+       input (e.g. a missing data file) raises `ConfigError` naming the field.
+    3. ``report`` receives the solution, returns extra ``summary.json`` fields and
+       may write plots into ``out_dir``.
+    """
+
+    name: str
+    description: str
+    settings: type
+
+    def build(self, settings: Any, run: RunSettings) -> Setup: ...
+
+    def report(self, setup: Setup, run: RunSettings, solution: Solution, out_dir: Path) -> dict[str, Any]: ...
+
+
+def problem_types() -> dict[str, ProblemType]:
+    """Every registered problem type, by name."""
+    return {ep.name: ep.load() for ep in entry_points(group=GROUP)}
+
+
+def get(name: str) -> ProblemType:
+    types_ = problem_types()
+    if name not in types_:
+        raise ConfigError(f"unknown problem type 'problem: {name}'; registered types: {', '.join(sorted(types_)) or 'none'}")
+    return types_[name]

@@ -1,0 +1,45 @@
+"""Activation functions sigma for network dynamics, on CasADi expressions."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import casadi as ca
+
+SMOOTH_RELU_EPS = 1e-2
+
+
+def tanh(z):
+    return ca.tanh(z)
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + ca.exp(-z))
+
+
+def softplus(z):
+    # log(1 + e^z), written to avoid overflow for large z.
+    return ca.fmax(z, 0) + ca.log1p(ca.exp(-ca.fabs(z)))
+
+
+def smooth_relu(z):
+    """(z + sqrt(z^2 + eps^2)) / 2: within eps/2 of ReLU, infinitely differentiable."""
+    return 0.5 * (z + ca.sqrt(z**2 + SMOOTH_RELU_EPS**2))
+
+
+def relu(z):
+    warnings.warn("plain ReLU is not differentiable at 0; IPOPT may stall. Prefer 'smooth_relu'.", stacklevel=2)
+    return ca.fmax(z, 0)
+
+
+ACTIVATIONS: dict[str, Callable] = {
+    "tanh": tanh, "sigmoid": sigmoid, "softplus": softplus, "smooth_relu": smooth_relu, "relu": relu,
+}
+
+
+def activation(name: str) -> Callable:
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}") from None

@@ -1,0 +1,98 @@
+"""Data sets: the concentric-sphere (annulus) set of SCIENCE.md and files (CSV, .npz)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Points ``x`` (N, d) with labels ``y`` (N, m); classification labels are in {-1, +1}."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __post_init__(self) -> None:
+        x = np.atleast_2d(np.asarray(self.x, dtype=float))
+        y = np.asarray(self.y, dtype=float)
+        y = y.reshape(len(y), -1)
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(f"data set has {x.shape[0]} points but {y.shape[0]} labels")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def label_dim(self) -> int:
+        return self.y.shape[1]
+
+    def split(self, n_test: int, seed: int = 0) -> tuple[Dataset, Dataset]:
+        """A random (train, test) split with ``n_test`` test points."""
+        order = np.random.default_rng(seed).permutation(self.n)
+        test, train = order[:n_test], order[n_test:]
+        return Dataset(self.x[train], self.y[train]), Dataset(self.x[test], self.y[test])
+
+
+def _radial(rng: np.random.Generator, n: int, d: int, r_min: float, r_max: float) -> np.ndarray:
+    # Uniform in the shell: radius r_min + (r_max - r_min) U^(1/d) as in the authors' code (SCIENCE.md, A).
+    direction = rng.normal(size=(n, d))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    radius = r_min + (r_max - r_min) * rng.uniform(size=(n, 1)) ** (1.0 / d)
+    return direction * radius
+
+
+def annulus(
+    n: int,
+    dim: int = 2,
+    seed: int = 0,
+    inner: tuple[float, float] = (0.0, 0.5),
+    outer: tuple[float, float] = (1.0, 1.5),
+) -> Dataset:
+    """Concentric spheres: n // 3 points in the inner ball (label -1), the rest in the outer shell (+1).
+
+    The inner points come first. ``seed`` makes it reproducible.
+    """
+    if n < 2:
+        raise ValueError(f"annulus needs n >= 2 points, got {n}")
+    rng = np.random.default_rng(seed)
+    n_inner = n // 3
+    x = np.vstack([_radial(rng, n_inner, dim, *inner), _radial(rng, n - n_inner, dim, *outer)])
+    y = np.concatenate([-np.ones(n_inner), np.ones(n - n_inner)])
+    return Dataset(x, y)
+
+
+def load(path: str | Path) -> Dataset:
+    """Read (x, y) from a file.
+
+    ``.npz``: arrays ``X`` (N, d) and ``y`` (N,) or (N, m) (``x`` also accepted).
+    ``.csv``: one row per point, features first and the label in the last
+    column; a non-numeric first row is taken as a header.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            key = "X" if "X" in archive.files else "x"
+            if key not in archive.files or "y" not in archive.files:
+                raise ValueError(f"{path}: an .npz data file needs arrays 'X' and 'y', found {archive.files}")
+            return Dataset(archive[key], archive["y"])
+    if path.suffix == ".csv":
+        with path.open() as fh:
+            first = fh.readline()
+        header = any(c.isalpha() and c not in "eE" for c in first)
+        table = np.loadtxt(path, delimiter=",", skiprows=int(header), ndmin=2)
+        if table.shape[1] < 2:
+            raise ValueError(f"{path}: a CSV data file needs feature columns and a label column")
+        return Dataset(table[:, :-1], table[:, -1])
+    raise ValueError(f"{path}: unsupported data file type {path.suffix!r}; use .csv or .npz")

@@ -1,0 +1,86 @@
+"""Supervised learning as an ensemble OCP: one trajectory per data point, one shared control.
+
+x_i' = f(x_i, u(t)),  x_i(0) = x_i  (i = 1..N),  prediction g(P x_i(T)) against y_i.
+The regularisation modules (l2, ...) add their cost terms to the pieces here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import casadi as ca
+import numpy as np
+
+import ocp
+
+from .datasets import Dataset
+from .losses import Loss, Output, classify, labels, loss, prediction
+from .networks import NetworkDynamics
+
+
+@dataclass(frozen=True)
+class LearningSymbols:
+    """The symbols and expressions shared by every learning problem."""
+
+    state: ca.SX  # x (d,)
+    control: ca.SX  # u (nu,)
+    label: ca.SX  # y (m,), per-member data
+    dynamics: ca.SX  # f(x, u)
+    point_loss: ca.SX  # loss(g(P x), y)
+    output: ca.SX  # g(P x)
+
+
+def learning_symbols(data: Dataset, dynamics: NetworkDynamics, loss_kind: Loss, output: Output) -> LearningSymbols:
+    d, m = data.dim, data.label_dim
+    if m > d:
+        raise ValueError(f"labels have {m} components but the state only {d}: P (first m coordinates) needs m <= d")
+    x = ca.SX.sym("x", d)
+    u = ca.SX.sym("u", dynamics.control_size(d))
+    y = ca.SX.sym("y", m)
+    z = prediction(x, m, output)
+    return LearningSymbols(x, u, y, dynamics.rhs(x, u), loss(z, y, loss_kind), z)
+
+
+def random_controls(K: int, nu: int, scale: float, seed: int) -> np.ndarray:
+    """Small random controls (K, nu): breaks the symmetry of u = 0, keeps the start near it."""
+    return scale * np.random.default_rng(seed).standard_normal((K, nu))
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """A solved learning problem used as a classifier on new points."""
+
+    problem: ocp.Problem
+    method: ocp.MultipleShooting
+    solution: ocp.Solution
+    symbols: LearningSymbols
+    classes: np.ndarray
+
+    def trajectories(self, x: np.ndarray) -> np.ndarray:
+        """(N, K+1, d): new points x (N, d) carried by the optimal controls."""
+        return ocp.simulate(
+            self.problem, self.method, self.solution.controls, initial_states=x, T=self.solution.T,
+            parameters={**self.solution.parameters, **self.solution.free_parameters},
+        )
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """(N, m) predictions g(P x(T)) for points x (N, d)."""
+        final = self.trajectories(x)[:, -1, :]
+        g = ca.Function("output", [self.symbols.state], [self.symbols.output]).map(final.shape[0])
+        return np.asarray(g(final.T)).T
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return classify(self.outputs(x), self.classes)
+
+    def accuracy(self, data: Dataset) -> float:
+        if data.n == 0:
+            return float("nan")
+        return float(np.mean(self.predict(data.x) == labels(data.y)))
+
+    def loss_along_trajectory(self) -> np.ndarray:
+        """E(x(t_k)) on the grid (K+1,) for the training trajectories of the solution."""
+        s = self.symbols
+        f = ca.Function("point_loss", [s.state, s.label], [s.point_loss]).map(self.solution.batch_size)
+        y = self.problem.data_values.T
+        return np.array([float(ca.sum2(f(states.T, y))) / self.solution.batch_size
+                         for states in self.solution.states.transpose(1, 0, 2)])

@@ -1,0 +1,75 @@
+"""Config sections shared by the learning problems: data, dynamics, loss."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ocp.config import at_least
+from ocp.errors import ConfigError
+
+from .datasets import Dataset, annulus, load
+from .networks import NetworkDynamics
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """``data:``. source 'annulus' generates the set of SCIENCE.md; 'file' reads ``path`` (.csv/.npz).
+
+    Test points: generated alongside (annulus), read from ``test_path``, or
+    split off the file (``n_test`` points).
+    """
+
+    source: Literal["annulus", "file"] = "annulus"
+    n_train: int = at_least(2, 300)
+    n_test: int = at_least(0, 300)
+    dim: int = at_least(1, 2)
+    path: str | None = None
+    test_path: str | None = None
+
+    def load(self, seed: int) -> tuple[Dataset, Dataset]:
+        """(train, test) sets; a missing or unreadable file is a ConfigError naming the field."""
+        if self.source == "annulus":
+            full = annulus(self.n_train + self.n_test, self.dim, seed=seed)
+            return full.split(self.n_test, seed=seed)
+        if self.path is None:
+            raise ConfigError("'data.path' is required when 'data.source' is 'file'")
+        data = _read(self.path, "data.path")
+        if self.test_path is not None:
+            return data, _read(self.test_path, "data.test_path")
+        if self.n_test >= data.n:
+            raise ConfigError(f"'data.n_test' ({self.n_test}) must be smaller than the {data.n} points of {self.path}")
+        return data.split(self.n_test, seed=seed)
+
+
+def _read(path: str, name: str) -> Dataset:
+    try:
+        return load(Path(path))
+    except FileNotFoundError:
+        raise ConfigError(f"{name!r}: data file not found: {path}") from None
+    except ValueError as err:
+        raise ConfigError(f"{name!r}: {err}") from None
+
+
+@dataclass(frozen=True)
+class DynamicsSettings:
+    """``dynamics:`` the network architecture and its activation."""
+
+    kind: Literal["inside", "outside", "bottleneck"] = "inside"
+    activation: Literal["tanh", "sigmoid", "softplus", "smooth_relu", "relu"] = "tanh"
+    width: int | None = at_least(1, None)
+
+    def network(self) -> NetworkDynamics:
+        return NetworkDynamics(self.kind, self.activation, self.width)
+
+
+@dataclass(frozen=True)
+class LearningSettings:
+    """Keys every learning problem reads (a module adds its own regularisation keys)."""
+
+    data: DataSettings = field(default_factory=DataSettings)
+    dynamics: DynamicsSettings = field(default_factory=DynamicsSettings)
+    loss: Literal["squared", "logistic"] = "squared"
+    output: Literal["identity", "tanh", "sigmoid"] = "tanh"
+    init_scale: float = at_least(0.0, 0.01)
