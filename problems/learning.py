@@ -77,6 +77,13 @@ class Classifier:
             return float("nan")
         return float(np.mean(self.predict(data.x) == labels(data.y)))
 
+    def loss(self, data: Dataset) -> float:
+        """E(x(T)) for the points of ``data`` (e.g. a test set)."""
+        s = self.symbols
+        point = ca.Function("point_loss", [s.state, s.label], [s.point_loss]).map(data.n)
+        final = self.trajectories(data.x)[:, -1, :]
+        return float(np.sum(np.asarray(point(final.T, data.y.T)))) / data.n
+
     def loss_along_trajectory(self) -> np.ndarray:
         """E(x(t_k)) on the grid (K+1,) for the training trajectories of the solution."""
         s = self.symbols
@@ -84,3 +91,14 @@ class Classifier:
         y = self.problem.data_values.T
         return np.array([float(ca.sum2(f(states.T, y))) / self.solution.batch_size
                          for states in self.solution.states.transpose(1, 0, 2)])
+
+
+def rescaled_guess(solution: ocp.Solution, T: float) -> ocp.InitialGuess:
+    """A start on [0, T] from a solution on [0, T0] (SCIENCE.md, A: u_T(t) = (T0/T) u(t T0/T)).
+
+    For homogeneous dynamics (inside, bottleneck) the rescaled controls move
+    every point along the same path, so x(T) and the loss are unchanged while
+    lambda ||u||^2_L2 shrinks by T0/T: the start is feasible and no worse.
+    """
+    ratio = solution.T / T
+    return ocp.InitialGuess(states=solution.states, controls=ratio * solution.controls)
