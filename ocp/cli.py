@@ -52,22 +52,38 @@ def cmd_solve(args: argparse.Namespace) -> int:
     setup = ptype.build(settings, run)  # may raise ConfigError (e.g. a missing data file): nothing written yet
     out = Path(args.out or Path("results") / Path(args.config).stem)
     problem = setup.problem
-    print(f"[ocp] {ptype.name}: B={problem.batch_size} trajectories, nx={problem.nx}, nu={problem.nu}, "
-          f"K={run.K}, T={run.T}, integrator={run.integrator}x{run.steps}", flush=True)
+    print(
+        f"[ocp] {ptype.name}: B={problem.batch_size} trajectories, nx={problem.nx}, nu={problem.nu}, "
+        f"K={run.K}, T={run.T}, integrator={run.integrator}x{run.steps}",
+        flush=True,
+    )
     solver = OCPSolver(problem, run.method(), run.solver.options())
     print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving with IPOPT ...", flush=True)
     solution = solver.solve(T=run.T, initial_guess=setup.initial_guess)
-    print(f"[ocp] {solution.status} after {solution.iterations} iterations in {solution.solve_time_s:.2f} s: "
-          f"objective {solution.objective:.6g}", flush=True)
+    print(
+        f"[ocp] {solution.status} after {solution.iterations} iterations in {solution.solve_time_s:.2f} s: "
+        f"objective {solution.objective:.6g}",
+        flush=True,
+    )
     out.mkdir(parents=True, exist_ok=True)
     solution.save(out / "solution.npz")
     summary = {
-        "problem": ptype.name, "config": str(Path(args.config)),
-        "status": solution.status, "message": solution.message, "success": solution.success,
-        "objective": solution.objective, "costs": solution.costs, "iterations": solution.iterations,
-        "build_time_s": solution.build_time_s, "solve_time_s": solution.solve_time_s,
+        "problem": ptype.name,
+        "config": str(Path(args.config)),
+        "status": solution.status,
+        "message": solution.message,
+        "success": solution.success,
+        "objective": solution.objective,
+        "costs": solution.costs,
+        "iterations": solution.iterations,
+        "build_time_s": solution.build_time_s,
+        "solve_time_s": solution.solve_time_s,
         "constraint_violation": solution.constraint_violation,
-        "T": solution.T, "K": run.K, "integrator": run.integrator, "steps": run.steps, "seed": run.seed,
+        "T": solution.T,
+        "K": run.K,
+        "integrator": run.integrator,
+        "steps": run.steps,
+        "seed": run.seed,
         **setup.summary,
     }
     _write_json(out / "summary.json", summary)  # written before plotting, so a plotting error loses nothing

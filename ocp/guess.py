@@ -39,7 +39,9 @@ def _broadcast(value, shapes: list[tuple[int, ...]], what: str) -> np.ndarray:
     try:
         return np.broadcast_to(arr, target).copy()
     except ValueError:
-        raise ProblemError(f"initial guess for {what} has shape {arr.shape}, expected one that broadcasts to {target}") from None
+        raise ProblemError(
+            f"initial guess for {what} has shape {arr.shape}, expected one that broadcasts to {target}"
+        ) from None
 
 
 def interpolate(solution, grid: np.ndarray) -> InitialGuess:
@@ -49,12 +51,17 @@ def interpolate(solution, grid: np.ndarray) -> InitialGuess:
     midpoints (they are piecewise constant).
     """
     tau_old = solution.t / solution.T
-    states = np.stack([
-        np.stack([np.interp(grid, tau_old, member[:, i]) for i in range(member.shape[1])], axis=1)
-        for member in solution.states
-    ])
+    states = np.stack(
+        [
+            np.stack([np.interp(grid, tau_old, member[:, i]) for i in range(member.shape[1])], axis=1)
+            for member in solution.states
+        ]
+    )
     mid = 0.5 * (grid[1:] + grid[:-1])
     interval = np.clip(np.searchsorted(tau_old, mid, side="right") - 1, 0, solution.K - 1)
     return InitialGuess(
-        states=states, controls=solution.controls[interval], free_parameters=dict(solution.free_parameters), T=solution.T
+        states=states,
+        controls=solution.controls[interval],
+        free_parameters=dict(solution.free_parameters),
+        T=solution.T,
     )

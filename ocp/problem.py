@@ -266,7 +266,9 @@ class Problem:
     def depends_on_member(self, expr: ca.SX) -> bool:
         """True when ``expr`` involves the state or the per-member data."""
         expr = ca.SX(expr)
-        return bool(ca.depends_on(expr, self.state) or (self.data_symbol.numel() and ca.depends_on(expr, self.data_symbol)))
+        return bool(
+            ca.depends_on(expr, self.state) or (self.data_symbol.numel() and ca.depends_on(expr, self.data_symbol))
+        )
 
 
 def _declared(sym: ca.SX, inputs: list[ca.SX]) -> bool:

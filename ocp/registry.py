@@ -63,5 +63,7 @@ def problem_types() -> dict[str, ProblemType]:
 def get(name: str) -> ProblemType:
     types_ = problem_types()
     if name not in types_:
-        raise ConfigError(f"unknown problem type 'problem: {name}'; registered types: {', '.join(sorted(types_)) or 'none'}")
+        raise ConfigError(
+            f"unknown problem type 'problem: {name}'; registered types: {', '.join(sorted(types_)) or 'none'}"
+        )
     return types_[name]

@@ -24,8 +24,12 @@ class SolverSettings:
 
     def options(self) -> SolverOptions:
         return SolverOptions(
-            max_iter=self.max_iter, tol=self.tol, verbose=self.verbose, expand=self.expand,
-            linear_solver=self.linear_solver, ipopt=self.ipopt,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+            expand=self.expand,
+            linear_solver=self.linear_solver,
+            ipopt=self.ipopt,
         )
 
 

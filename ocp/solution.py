@@ -111,7 +111,9 @@ class Solution:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["metadata"]))
             kwargs = {name: data[name] for name in _ARRAYS}
-            kwargs["free_parameters"] = {k.split("__", 1)[1]: data[k] for k in data.files if k.startswith("free_parameter__")}
+            kwargs["free_parameters"] = {
+                k.split("__", 1)[1]: data[k] for k in data.files if k.startswith("free_parameter__")
+            }
             kwargs["parameters"] = {k.split("__", 1)[1]: data[k] for k in data.files if k.startswith("parameter__")}
         names = {f.name for f in fields(cls)}
         kwargs |= {k: v for k, v in meta.items() if k in names and k not in kwargs}

@@ -87,7 +87,9 @@ class OCPSolver:
         # IPOPT options are fixed per CasADi solver object, so a warm start gets its own (built lazily).
         if warm_start not in self._solvers:
             self._solvers[warm_start] = ca.nlpsol(
-                "ipopt_warm" if warm_start else "ipopt", "ipopt", self._nlp_function,
+                "ipopt_warm" if warm_start else "ipopt",
+                "ipopt",
+                self._nlp_function,
                 self.options.casadi_options(warm_start),
             )
         return self._solvers[warm_start]
@@ -95,7 +97,9 @@ class OCPSolver:
     # --- numeric pieces of one solve ---------------------------------------
     def _nlp_parameters(self, parameters, T, data) -> np.ndarray:
         problem = self.problem
-        fixed = parameter_vector(problem, {k: v for k, v in parameters.items() if k in self._fixed_names}, which="fixed")
+        fixed = parameter_vector(
+            problem, {k: v for k, v in parameters.items() if k in self._fixed_names}, which="fixed"
+        )
         horizon = [] if problem.horizon.free else [problem.horizon.T if T is None else float(T)]
         if horizon and not horizon[0] > 0:
             raise ProblemError(f"horizon T must be > 0, got {horizon[0]}")
@@ -122,7 +126,9 @@ class OCPSolver:
         x0 = problem.initial_states() if initial_state is None else np.atleast_2d(np.asarray(initial_state, float))
         if x0 is not None:
             if x0.shape != (problem.batch_size, problem.nx):
-                raise ProblemError(f"initial_state must have shape ({problem.batch_size}, {problem.nx}), got {x0.shape}")
+                raise ProblemError(
+                    f"initial_state must have shape ({problem.batch_size}, {problem.nx}), got {x0.shape}"
+                )
             lbx[layout.states[0]] = ubx[layout.states[0]] = x0
         return lbx, ubx
 
@@ -142,8 +148,16 @@ class OCPSolver:
             if x0 is None:
                 x0 = np.broadcast_to(np.asarray(problem.state_guess, float), (problem.batch_size, problem.nx))
             all_params = {**parameters, **free_values}
-            states = simulate(problem, self.method, controls, initial_states=x0, T=horizon, parameters=all_params,
-                              data=data, step=self.nlp.step)
+            states = simulate(
+                problem,
+                self.method,
+                controls,
+                initial_states=x0,
+                T=horizon,
+                parameters=all_params,
+                data=data,
+                step=self.nlp.step,
+            )
             if not np.all(np.isfinite(states)):
                 states = np.broadcast_to(np.asarray(problem.state_guess, float), states.shape)
         w0[layout.states] = states.transpose(1, 0, 2)
@@ -169,7 +183,11 @@ class OCPSolver:
         args: dict[str, Any] = {"p": p, "lbx": lbx, "ubx": ubx, "lbg": self.nlp.lbg, "ubg": self.nlp.ubg}
         warm = isinstance(initial_guess, Solution) and initial_guess.primal.size == self.nlp.layout.size
         if warm:
-            args |= {"x0": initial_guess.primal, "lam_x0": initial_guess.multipliers_x, "lam_g0": initial_guess.multipliers_g}
+            args |= {
+                "x0": initial_guess.primal,
+                "lam_x0": initial_guess.multipliers_x,
+                "lam_g0": initial_guess.multipliers_g,
+            }
         else:
             if isinstance(initial_guess, Solution):
                 initial_guess = interpolate(initial_guess, self.method.normalised_grid())
@@ -189,11 +207,17 @@ class OCPSolver:
         g = np.asarray(result["g"]).ravel()
         violation = max(
             0.0,
-            float(np.max(args["lbg"] - g, initial=0.0)), float(np.max(g - args["ubg"], initial=0.0)),
-            float(np.max(args["lbx"] - w, initial=0.0)), float(np.max(w - args["ubx"], initial=0.0)),
+            float(np.max(args["lbg"] - g, initial=0.0)),
+            float(np.max(g - args["ubg"], initial=0.0)),
+            float(np.max(args["lbx"] - w, initial=0.0)),
+            float(np.max(w - args["ubx"], initial=0.0)),
         )
         terms = np.asarray(self._terms(w, p)).ravel()
-        T = float(w[layout.horizon][0]) if problem.horizon.free else float(p[sum(q.symbol.numel() for q in problem.parameters)])
+        T = (
+            float(w[layout.horizon][0])
+            if problem.horizon.free
+            else float(p[sum(q.symbol.numel() for q in problem.parameters)])
+        )
         code = stats.get("return_status", "unknown")
         free, fixed, offset = {}, {}, 0
         for spec in problem.free_parameters:

@@ -6,13 +6,15 @@ SUCCESS_CODES = frozenset({"Solve_Succeeded", "Solved_To_Acceptable_Level"})
 
 MESSAGES = {
     "Solve_Succeeded": "Optimal solution found (KKT conditions met to the requested tolerance).",
-    "Solved_To_Acceptable_Level": "Solved to the 'acceptable' tolerance only; tighten `acceptable_tol` or raise `max_iter`.",
+    "Solved_To_Acceptable_Level": (
+        "Solved to the 'acceptable' tolerance only; tighten `acceptable_tol` or raise `max_iter`."
+    ),
     "Infeasible_Problem_Detected": "The problem appears infeasible: check bounds, initial/final conditions and T.",
-    "Search_Direction_Becomes_Too_Small": "Stopped: the search direction became too small (often a badly scaled problem).",
+    "Search_Direction_Becomes_Too_Small": "The search direction became too small (often a badly scaled problem).",
     "Diverging_Iterates": "The iterates diverged: add bounds on states or controls.",
     "User_Requested_Stop": "Stopped by a user callback.",
     "Feasible_Point_Found": "A feasible point was found (square problem).",
-    "Maximum_Iterations_Exceeded": "The maximum number of iterations was reached. Try increasing `max_iter` or a better initial guess.",
+    "Maximum_Iterations_Exceeded": "Reached the maximum number of iterations: raise `max_iter` or give a better guess.",
     "Restoration_Failed": "The restoration phase failed: the problem may be (locally) infeasible or badly scaled.",
     "Error_In_Step_Computation": "IPOPT could not compute a step (singular KKT system).",
     "Maximum_CpuTime_Exceeded": "The CPU time limit was reached. Try increasing `max_cpu_time`.",
@@ -20,7 +22,7 @@ MESSAGES = {
     "Not_Enough_Degrees_Of_Freedom": "More equality constraints than variables: the problem is over-determined.",
     "Invalid_Problem_Definition": "The problem definition is invalid.",
     "Invalid_Option": "An IPOPT option is invalid: check the `solver.ipopt` settings.",
-    "Invalid_Number_Detected": "NaN or Inf appeared in a function or derivative: check the dynamics and costs at the guess.",
+    "Invalid_Number_Detected": "NaN or Inf in a function or derivative: check dynamics and costs at the guess.",
     "Insufficient_Memory": "IPOPT ran out of memory.",
     "Internal_Error": "IPOPT reported an internal error.",
 }

@@ -68,8 +68,11 @@ def step_function(problem: Problem, method: MultipleShooting, running: list[ca.S
 
     z_end = method.integrator.integrate(augmented, ca.vertcat(x, ca.SX.zeros(len(running))), t0, h)
     return ca.Function(
-        "step", [x, u, p, t0, h, T, d], [z_end[: problem.nx], z_end[problem.nx :]],
-        ["x0", "u", "p", "t0", "h", "T", "d"], ["xf", "q"],
+        "step",
+        [x, u, p, t0, h, T, d],
+        [z_end[: problem.nx], z_end[problem.nx :]],
+        ["x0", "u", "p", "t0", "h", "T", "d"],
+        ["xf", "q"],
     )
 
 
@@ -188,9 +191,18 @@ def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
     layout = _layout(n_free, problem.horizon.free, K, B, nx, nu)
     step = step_function(problem, method, [])
     return TranscribedNLP(
-        problem=problem, method=method, w=w, p=p, f=ca.sum1(terms), g=ca.vertcat(*g_blocks),
-        lbg=np.concatenate(lbg), ubg=np.concatenate(ubg), term_names=tuple(run_names + term_names),
-        terms=terms, layout=layout, step=step,
+        problem=problem,
+        method=method,
+        w=w,
+        p=p,
+        f=ca.sum1(terms),
+        g=ca.vertcat(*g_blocks),
+        lbg=np.concatenate(lbg),
+        ubg=np.concatenate(ubg),
+        term_names=tuple(run_names + term_names),
+        terms=terms,
+        layout=layout,
+        step=step,
     )
 
 

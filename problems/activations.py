@@ -34,7 +34,11 @@ def relu(z):
 
 
 ACTIVATIONS: dict[str, Callable] = {
-    "tanh": tanh, "sigmoid": sigmoid, "softplus": softplus, "smooth_relu": smooth_relu, "relu": relu,
+    "tanh": tanh,
+    "sigmoid": sigmoid,
+    "softplus": softplus,
+    "smooth_relu": smooth_relu,
+    "relu": relu,
 }
 
 

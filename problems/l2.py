@@ -64,7 +64,7 @@ class L2Settings(LearningSettings):
     """Config keys of ``problem: l2`` (beside the common ones of `RunSettings`)."""
 
     lam: float = field(default=1e-3, metadata={"key": "lambda", "ge": 0.0})
-    init_scale: float = at_least(0.0, 0.01)
+    init_scale: float = at_least(0.0, 0.3)
 
 
 @dataclass(frozen=True)
@@ -84,14 +84,26 @@ class L2ProblemType:
         train, test = settings.data.load(run.seed)
         try:
             problem, symbols = l2_problem(
-                train, settings.dynamics.network(), T=run.T, lam=settings.lam, loss=settings.loss, output=settings.output
+                train,
+                settings.dynamics.network(),
+                T=run.T,
+                lam=settings.lam,
+                loss=settings.loss,
+                output=settings.output,
             )
         except ValueError as err:
             raise ConfigError(str(err)) from None
         method = run.method()
         guess = ocp.InitialGuess(controls=random_controls(run.K, problem.nu, settings.init_scale, run.seed))
-        summary = {"lambda": settings.lam, "N": train.n, "n_test": test.n, "d": train.dim,
-                   "dynamics": settings.dynamics.kind, "activation": settings.dynamics.activation, "loss_kind": settings.loss}
+        summary = {
+            "lambda": settings.lam,
+            "N": train.n,
+            "n_test": test.n,
+            "d": train.dim,
+            "dynamics": settings.dynamics.kind,
+            "activation": settings.dynamics.activation,
+            "loss_kind": settings.loss,
+        }
         return Setup(problem, guess, Context(train, test, symbols, method), summary)
 
     def report(self, setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:

@@ -59,7 +59,11 @@ class Classifier:
     def trajectories(self, x: np.ndarray) -> np.ndarray:
         """(N, K+1, d): new points x (N, d) carried by the optimal controls."""
         return ocp.simulate(
-            self.problem, self.method, self.solution.controls, initial_states=x, T=self.solution.T,
+            self.problem,
+            self.method,
+            self.solution.controls,
+            initial_states=x,
+            T=self.solution.T,
             parameters={**self.solution.parameters, **self.solution.free_parameters},
         )
 
@@ -89,8 +93,12 @@ class Classifier:
         s = self.symbols
         f = ca.Function("point_loss", [s.state, s.label], [s.point_loss]).map(self.solution.batch_size)
         y = self.problem.data_values.T
-        return np.array([float(ca.sum2(f(states.T, y))) / self.solution.batch_size
-                         for states in self.solution.states.transpose(1, 0, 2)])
+        return np.array(
+            [
+                float(ca.sum2(f(states.T, y))) / self.solution.batch_size
+                for states in self.solution.states.transpose(1, 0, 2)
+            ]
+        )
 
 
 def rescaled_guess(solution: ocp.Solution, T: float) -> ocp.InitialGuess:

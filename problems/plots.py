@@ -71,8 +71,17 @@ def decision_regions(predict, train: Dataset, test: Dataset, path: Path, resolut
     ax.contourf(g0, g1, classes, levels=np.unique(classes).size, cmap="coolwarm", alpha=0.3)
     ax.scatter(train.x[:, 0], train.x[:, 1 % train.dim], c=_colours(train.y), cmap="coolwarm", s=10, label="train")
     if test.n:
-        ax.scatter(test.x[:, 0], test.x[:, 1 % test.dim], c=_colours(test.y), cmap="coolwarm", s=14, marker="^",
-                   edgecolors="k", linewidths=0.3, label="test")
+        ax.scatter(
+            test.x[:, 0],
+            test.x[:, 1 % test.dim],
+            c=_colours(test.y),
+            cmap="coolwarm",
+            s=14,
+            marker="^",
+            edgecolors="k",
+            linewidths=0.3,
+            label="test",
+        )
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision regions")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_aspect("equal", adjustable="box")

@@ -72,4 +72,4 @@ class LearningSettings:
     dynamics: DynamicsSettings = field(default_factory=DynamicsSettings)
     loss: Literal["squared", "logistic"] = "squared"
     output: Literal["identity", "tanh", "sigmoid"] = "tanh"
-    init_scale: float = at_least(0.0, 0.01)
+    init_scale: float = at_least(0.0, 0.3)

@@ -15,8 +15,12 @@ METHOD = ocp.MultipleShooting(K=15, integrator=ocp.RK4(2))
 def ensemble_problem(x0=X0, targets=TARGETS) -> ocp.Problem:
     x, u, y = ca.SX.sym("x", 2), ca.SX.sym("u", 2), ca.SX.sym("y")
     return ocp.Problem(
-        state=x, control=u, dynamics=ca.vertcat(x[1], -ca.sin(x[0]) + u[0] * ca.tanh(x[1]) + u[1]),
-        horizon=ocp.Horizon.fixed(2.0), initial_state=x0, ensemble_data=ocp.EnsembleData(y, targets),
+        state=x,
+        control=u,
+        dynamics=ca.vertcat(x[1], -ca.sin(x[0]) + u[0] * ca.tanh(x[1]) + u[1]),
+        horizon=ocp.Horizon.fixed(2.0),
+        initial_state=x0,
+        ensemble_data=ocp.EnsembleData(y, targets),
         running_costs={"tracking": 0.1 * (x[0] - y) ** 2, "effort": 0.05 * ca.sumsqr(u)},
         terminal_costs={"miss": (x[0] - y) ** 2 + x[1] ** 2},
     )
@@ -28,11 +32,15 @@ def stacked_by_hand() -> ocp.Problem:
     x, u = ca.SX.sym("x", 2 * B), ca.SX.sym("u", 2)
     xs = [x[2 * b : 2 * b + 2] for b in range(B)]
     return ocp.Problem(
-        state=x, control=u,
+        state=x,
+        control=u,
         dynamics=ca.vertcat(*[ca.vertcat(xb[1], -ca.sin(xb[0]) + u[0] * ca.tanh(xb[1]) + u[1]) for xb in xs]),
-        horizon=ocp.Horizon.fixed(2.0), initial_state=X0.ravel(),
-        running_costs={"tracking": sum(0.1 * (xb[0] - TARGETS[b, 0]) ** 2 for b, xb in enumerate(xs)) / B,
-                       "effort": 0.05 * ca.sumsqr(u)},
+        horizon=ocp.Horizon.fixed(2.0),
+        initial_state=X0.ravel(),
+        running_costs={
+            "tracking": sum(0.1 * (xb[0] - TARGETS[b, 0]) ** 2 for b, xb in enumerate(xs)) / B,
+            "effort": 0.05 * ca.sumsqr(u),
+        },
         terminal_costs={"miss": sum((xb[0] - TARGETS[b, 0]) ** 2 + xb[1] ** 2 for b, xb in enumerate(xs)) / B},
     )
 
@@ -51,8 +59,14 @@ def test_ensemble_equals_copies_posed_by_hand():
 
 def test_sum_aggregation_is_B_times_mean_for_member_terms_only():
     x, u = ca.SX.sym("x"), ca.SX.sym("u")
-    kwargs = dict(state=x, control=u, dynamics=-x + u, initial_state=[[1.0], [2.0]],
-                  running_costs={"effort": u**2}, terminal_costs={"miss": x**2})
+    kwargs = dict(
+        state=x,
+        control=u,
+        dynamics=-x + u,
+        initial_state=[[1.0], [2.0]],
+        running_costs={"effort": u**2},
+        terminal_costs={"miss": x**2},
+    )
     at_start = ocp.SolverOptions(ipopt={"max_iter": 0})  # evaluate the costs at the guess, take no step
     guess = ocp.InitialGuess(controls=0.3)
     method = ocp.MultipleShooting(K=4)

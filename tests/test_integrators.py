@@ -11,9 +11,10 @@ import ocp
 def test_observed_order_matches_method_order(method):
     # x' = -2 t x + u with u = 0: x(t) = x0 exp(-t^2), time-varying and nonlinear in t.
     x, u, t = ca.SX.sym("x"), ca.SX.sym("u"), ca.SX.sym("t")
-    problem = ocp.Problem(state=x, control=u, dynamics=-2 * t * x + u, time=t, horizon=ocp.Horizon.fixed(1.5),
-                          initial_state=[1.0])
-    exact = np.exp(-1.5**2)
+    problem = ocp.Problem(
+        state=x, control=u, dynamics=-2 * t * x + u, time=t, horizon=ocp.Horizon.fixed(1.5), initial_state=[1.0]
+    )
+    exact = np.exp(-(1.5**2))
     errors = []
     for steps in (8, 16, 32, 64):
         grid = ocp.MultipleShooting(K=2, integrator=method(steps))

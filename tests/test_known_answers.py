@@ -16,7 +16,11 @@ T, X0 = 2.0, np.array([1.0, -0.5])
 def lqr_problem() -> ocp.Problem:
     x, u = ca.SX.sym("x", 2), ca.SX.sym("u")
     return ocp.Problem(
-        state=x, control=u, dynamics=A @ x + B @ u, horizon=ocp.Horizon.fixed(T), initial_state=X0,
+        state=x,
+        control=u,
+        dynamics=A @ x + B @ u,
+        horizon=ocp.Horizon.fixed(T),
+        initial_state=X0,
         running_costs={"state": ca.bilin(Q, x, x), "effort": R[0, 0] * u**2},
         terminal_costs={"final": ca.bilin(S, x, x)},
     )
@@ -45,8 +49,9 @@ def test_lqr_matches_riccati(integrator, K, reference, tol):
     assert sum(sol.costs.values()) == pytest.approx(sol.objective, rel=1e-12)
 
 
-@pytest.mark.parametrize(("integrator", "tol"), [(ocp.Euler(8), 2e-3), (ocp.Midpoint(2), 1e-6), (ocp.RK4(1), 1e-5)],
-                         ids=str)
+@pytest.mark.parametrize(
+    ("integrator", "tol"), [(ocp.Euler(8), 2e-3), (ocp.Midpoint(2), 1e-6), (ocp.RK4(1), 1e-5)], ids=str
+)
 def test_lqr_converges_to_continuous_optimum_for_every_integrator(integrator, tol):
     # Two errors add up here: the integrator's and that of piecewise-constant controls
     # (O(h^2) in the cost). For the midpoint rule they partly cancel, so only the
@@ -60,25 +65,29 @@ def test_lqr_converges_to_continuous_optimum_for_every_integrator(integrator, to
     assert errors[1] < tol
 
 
-def bryson_denham(l: float) -> ocp.Problem:
+def bryson_denham(limit: float) -> ocp.Problem:
     """min 1/2 int_0^1 u^2, x'' = u, x(0)=0, x'(0)=1, x(1)=0, x'(1)=-1, x <= l. J* = 4/(9l) for l <= 1/6."""
     x, u = ca.SX.sym("x", 2), ca.SX.sym("u")
     return ocp.Problem(
-        state=x, control=u, dynamics=ca.vertcat(x[1], u), horizon=ocp.Horizon.fixed(1.0), initial_state=[0.0, 1.0],
+        state=x,
+        control=u,
+        dynamics=ca.vertcat(x[1], u),
+        horizon=ocp.Horizon.fixed(1.0),
+        initial_state=[0.0, 1.0],
         final_constraints=(ocp.Constraint.equal(x, [0.0, -1.0]),),
-        state_bounds=ocp.Bounds([-np.inf, -np.inf], [l, np.inf]),
+        state_bounds=ocp.Bounds([-np.inf, -np.inf], [limit, np.inf]),
         running_costs={"effort": 0.5 * u**2},
     )
 
 
 @pytest.mark.parametrize("integrator", [ocp.Euler(4), ocp.Midpoint(1), ocp.RK4(1)], ids=str)
 def test_bryson_denham_state_constraint(integrator):
-    l = 1 / 9
-    exact = 4 / (9 * l)
-    sol = ocp.solve(bryson_denham(l), ocp.MultipleShooting(K=200, integrator=integrator))
+    limit = 1 / 9
+    exact = 4 / (9 * limit)
+    sol = ocp.solve(bryson_denham(limit), ocp.MultipleShooting(K=200, integrator=integrator))
     assert sol.success, sol.message
     assert abs(sol.objective - exact) / exact < 1e-4
-    assert sol.states[0, :, 0].max() <= l + 1e-7  # the constraint holds on the grid
+    assert sol.states[0, :, 0].max() <= limit + 1e-7  # the constraint holds on the grid
     assert sol.iterations < 50
 
 
@@ -88,8 +97,13 @@ def test_minimum_time_double_integrator(integrator):
     x, u = ca.SX.sym("x", 2), ca.SX.sym("u")
     horizon = ocp.Horizon.bounded(0.1, 10.0, guess=1.0)
     problem = ocp.Problem(
-        state=x, control=u, dynamics=ca.vertcat(x[1], u), horizon=horizon, initial_state=[1.0, 0.0],
-        final_constraints=(ocp.Constraint.equal(x, [0.0, 0.0]),), control_bounds=ocp.Bounds(-1.0, 1.0),
+        state=x,
+        control=u,
+        dynamics=ca.vertcat(x[1], u),
+        horizon=horizon,
+        initial_state=[1.0, 0.0],
+        final_constraints=(ocp.Constraint.equal(x, [0.0, 0.0]),),
+        control_bounds=ocp.Bounds(-1.0, 1.0),
         terminal_costs={"time": horizon.symbol},
     )
     sol = ocp.solve(problem, ocp.MultipleShooting(K=20, integrator=integrator))

@@ -18,7 +18,11 @@ def decay_problem(rate_guess: float = 0.5):
     x, u, p = ca.SX.sym("x"), ca.SX.sym("u"), ca.SX.sym("p")
     w = ca.SX.sym("w")
     return ocp.Problem(
-        state=x, control=u, dynamics=-p * x + u, horizon=ocp.Horizon.fixed(2.0), initial_state=[1.0],
+        state=x,
+        control=u,
+        dynamics=-p * x + u,
+        horizon=ocp.Horizon.fixed(2.0),
+        initial_state=[1.0],
         free_parameters=(ocp.FreeParameter(p, ocp.Bounds(0.0, 5.0), rate_guess),),
         parameters=(ocp.Parameter(w, 1.0),),
         running_costs={"effort": w * u**2},
@@ -36,20 +40,30 @@ def test_free_parameter_recovers_known_rate():
 def lq_problem():
     x, u, lam = ca.SX.sym("x"), ca.SX.sym("u"), ca.SX.sym("lam")
     return ocp.Problem(
-        state=x, control=u, dynamics=x + u, horizon=ocp.Horizon.fixed(1.0), initial_state=[1.0],
+        state=x,
+        control=u,
+        dynamics=x + u,
+        horizon=ocp.Horizon.fixed(1.0),
+        initial_state=[1.0],
         parameters=(ocp.Parameter(lam, 1.0),),
-        running_costs={"effort": lam * u**2}, terminal_costs={"miss": 10 * x**2},
+        running_costs={"effort": lam * u**2},
+        terminal_costs={"miss": 10 * x**2},
     )
 
 
 def test_new_T_and_weight_reuse_the_build():
-    x, u, lam = ca.SX.sym("x"), ca.SX.sym("u"), ca.SX.sym("lam")
+    x, u = ca.SX.sym("x"), ca.SX.sym("u")
     method = ocp.MultipleShooting(K=30)
     solver = ocp.OCPSolver(lq_problem(), method)
     reused = solver.solve(T=2.5, parameters={"lam": 0.1})
     fresh_problem = ocp.Problem(
-        state=x, control=u, dynamics=x + u, horizon=ocp.Horizon.fixed(2.5), initial_state=[1.0],
-        running_costs={"effort": 0.1 * u**2}, terminal_costs={"miss": 10 * x**2},
+        state=x,
+        control=u,
+        dynamics=x + u,
+        horizon=ocp.Horizon.fixed(2.5),
+        initial_state=[1.0],
+        running_costs={"effort": 0.1 * u**2},
+        terminal_costs={"miss": 10 * x**2},
     )
     fresh = ocp.solve(fresh_problem, method)
     assert reused.T == 2.5 and reused.t[-1] == pytest.approx(2.5)
@@ -79,8 +93,15 @@ def test_guess_from_a_coarser_grid_is_interpolated():
 
 def test_path_constraint_equals_control_bound():
     x, u = ca.SX.sym("x"), ca.SX.sym("u")
-    common = dict(state=x, control=u, dynamics=x + u, horizon=ocp.Horizon.fixed(1.0), initial_state=[1.0],
-                  running_costs={"effort": u**2}, terminal_costs={"miss": 10 * x**2})
+    common = dict(
+        state=x,
+        control=u,
+        dynamics=x + u,
+        horizon=ocp.Horizon.fixed(1.0),
+        initial_state=[1.0],
+        running_costs={"effort": u**2},
+        terminal_costs={"miss": 10 * x**2},
+    )
     bounded = ocp.solve(ocp.Problem(**common, control_bounds=ocp.Bounds(-0.8, 0.8)))
     constrained = ocp.solve(ocp.Problem(**common, path_constraints=(ocp.Constraint(u, -0.8, 0.8),)))
     assert bounded.controls.min() == pytest.approx(-0.8, abs=1e-6)  # the bound is active
@@ -111,8 +132,13 @@ def test_solution_is_immutable():
 def test_failed_solve_reports_status_in_words():
     x, u = ca.SX.sym("x"), ca.SX.sym("u")
     impossible = ocp.Problem(  # |u| <= 0.1 cannot bring x from 1 to 0 in time 1
-        state=x, control=u, dynamics=u, horizon=ocp.Horizon.fixed(1.0), initial_state=[1.0],
-        control_bounds=ocp.Bounds(-0.1, 0.1), final_constraints=(ocp.Constraint.equal(x, 0.0),),
+        state=x,
+        control=u,
+        dynamics=u,
+        horizon=ocp.Horizon.fixed(1.0),
+        initial_state=[1.0],
+        control_bounds=ocp.Bounds(-0.1, 0.1),
+        final_constraints=(ocp.Constraint.equal(x, 0.0),),
         running_costs={"effort": u**2},
     )
     sol = ocp.solve(impossible, ocp.MultipleShooting(K=10))
@@ -127,7 +153,10 @@ def test_failed_solve_reports_status_in_words():
     [
         (lambda x, u, z: dict(dynamics=x + z), "dynamics uses symbols the problem does not declare: \\['z'\\]"),
         (lambda x, u, z: dict(dynamics=ca.vertcat(x, x)), "dynamics must have shape \\(1, 1\\)"),
-        (lambda x, u, z: dict(dynamics=x, running_costs={"c": ca.vertcat(u, u)}), "running_costs\\['c'\\] must be a scalar"),
+        (
+            lambda x, u, z: dict(dynamics=x, running_costs={"c": ca.vertcat(u, u)}),
+            "running_costs\\['c'\\] must be a scalar",
+        ),
         (lambda x, u, z: dict(dynamics=x, horizon=ocp.Horizon(T=-1.0)), "T must be > 0"),
         (lambda x, u, z: dict(dynamics=x, initial_state=[[1.0, 2.0]]), "initial_state must have 1 columns"),
     ],

@@ -1,0 +1,136 @@
+"""The command line: config validation (exit 2, the field named, nothing written) and a full small run."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from ocp.cli import main
+
+SMALL = {
+    "problem": "l2",
+    "seed": 1,
+    "T": 4.0,
+    "K": 6,
+    "lambda": 1.0e-3,
+    "data": {"source": "annulus", "n_train": 30, "n_test": 20},
+    "dynamics": {"kind": "inside", "activation": "tanh"},
+    "solver": {"max_iter": 500},
+}
+
+
+def write(tmp_path: Path, config: dict, name: str = "config.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def with_changes(**changes) -> dict:
+    config = json.loads(json.dumps(SMALL))
+    for dotted, value in changes.items():
+        *parents, key = dotted.split("__")
+        node = config
+        for p in parents:
+            node = node[p]
+        if value is DELETE:
+            node.pop(key)
+        else:
+            node[key] = value
+    return config
+
+
+DELETE = object()
+
+BAD_CONFIGS = [
+    (with_changes(epochs=3), "unknown key 'epochs'"),
+    (with_changes(data__radius=2), "unknown key 'data.radius'"),
+    (with_changes(K="twenty"), "'K' must be an integer"),
+    (with_changes(T=-1.0), "'T' must be > 0"),
+    (with_changes(T=0), "'T' must be > 0"),
+    (with_changes(K=0), "'K' must be >= 1"),
+    (with_changes(**{"lambda": -0.1}), "'lambda' must be >= 0.0"),
+    (with_changes(dynamics__kind="sideways"), "'dynamics.kind' must be one of 'inside', 'outside', 'bottleneck'"),
+    (with_changes(dynamics__activation="gelu"), "'dynamics.activation' must be one of 'tanh'"),
+    (with_changes(integrator="rk5"), "'integrator' must be one of 'euler', 'midpoint', 'rk4'"),
+    (with_changes(data={"source": "file", "path": "no/such/file.npz"}), "'data.path': data file not found"),
+    (with_changes(solver__verbose="yes"), "'solver.verbose' must be true or false"),
+    (with_changes(problem="l7"), "unknown problem type 'problem: l7'; registered types: l2"),
+    (with_changes(problem=DELETE), "missing required key 'problem'"),
+]
+
+
+@pytest.mark.parametrize(("config", "message"), BAD_CONFIGS, ids=[m for _, m in BAD_CONFIGS])
+def test_bad_config_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys, config, message):
+    out = tmp_path / "out"
+    code = main(["solve", str(write(tmp_path, config)), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_missing_config_file(tmp_path, capsys):
+    assert main(["solve", str(tmp_path / "absent.yaml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_solve_writes_solution_summary_and_plots(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["solve", str(write(tmp_path, SMALL)), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for key in (
+        "status",
+        "success",
+        "objective",
+        "loss",
+        "regularization",
+        "iterations",
+        "build_time_s",
+        "solve_time_s",
+        "T",
+        "lambda",
+        "K",
+        "N",
+        "train_accuracy",
+        "test_accuracy",
+    ):
+        assert key in summary, key
+    assert summary["success"] is True and summary["N"] == 30 and summary["K"] == 6 and summary["lambda"] == 1e-3
+    assert summary["objective"] == pytest.approx(summary["loss"] + summary["regularization"], rel=1e-10)
+    with np.load(out / "solution.npz") as raw:
+        assert raw["states"].shape == (30, 7, 2) and raw["controls"].shape == (6, 6)
+    for png in ("trajectories.png", "control_norm.png", "training_error.png", "decision_regions.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    assert "Solve_Succeeded" in capsys.readouterr().out
+
+
+def test_data_from_csv_file(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(24, 2))
+    y = np.where(x[:, 0] > 0, 1.0, -1.0)  # linearly separable
+    csv = tmp_path / "points.csv"
+    csv.write_text("x1,x2,label\n" + "\n".join(f"{a},{b},{c}" for (a, b), c in zip(x, y, strict=True)))
+    config = with_changes(data={"source": "file", "path": str(csv), "n_test": 4})
+    out = tmp_path / "csv_run"
+    assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["N"] == 20 and summary["n_test"] == 4 and summary["train_accuracy"] == 1.0
+
+
+def test_non_converged_solve_exits_1_and_keeps_results(tmp_path, capsys):
+    config = with_changes(solver__max_iter=2)
+    out = tmp_path / "short"
+    assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 1
+    assert json.loads((out / "summary.json").read_text())["status"] == "Maximum_Iterations_Exceeded"
+    assert (out / "solution.npz").exists()
+    assert "did not converge" in capsys.readouterr().err
+
+
+def test_list_shows_registered_types_through_entry_points():
+    result = subprocess.run([sys.executable, "-m", "ocp", "list"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("l2 ")
