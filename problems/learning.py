@@ -104,7 +104,7 @@ class Classifier:
 def rescaled_guess(solution: ocp.Solution, T: float) -> ocp.InitialGuess:
     """A start on [0, T] from a solution on [0, T0] (SCIENCE.md, A: u_T(t) = (T0/T) u(t T0/T)).
 
-    For homogeneous dynamics (inside, bottleneck) the rescaled controls move
+    For homogeneous dynamics ("inside") the rescaled controls move
     every point along the same path, so x(T) and the loss are unchanged while
     lambda ||u||^2_L2 shrinks by T0/T: the start is feasible and no worse.
     """

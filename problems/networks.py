@@ -63,5 +63,10 @@ class NetworkDynamics:
 
     @property
     def homogeneous(self) -> bool:
-        """f(x, a u) = a f(x, u) for a > 0: the property the O(1/T) theory needs."""
-        return self.kind in ("inside", "bottleneck")
+        """f(x, a u) = a f(x, u) for a > 0: the property the O(1/T) theory needs.
+
+        Only "inside" has it in all of u. SCIENCE.md lists "bottleneck" too, but
+        scaling W1 and b1 changes the argument of sigma, so the bottleneck is
+        homogeneous only in its outer layer (W2, b2); tests check both facts.
+        """
+        return self.kind == "inside"

@@ -113,3 +113,15 @@ def test_minimum_time_double_integrator(integrator):
     np.testing.assert_allclose(sol.controls[:10, 0], -1.0, atol=1e-5)
     np.testing.assert_allclose(sol.controls[10:, 0], 1.0, atol=1e-5)
     assert sol.constraint_violation < 1e-8
+
+
+def test_user_given_grid():
+    """A non-uniform grid (fine near t = 0 where the LQR state moves fastest) converges to the Riccati optimum."""
+    K = 200
+    grid = np.linspace(0.0, 1.0, K + 1) ** 1.5
+    sol = ocp.solve(lqr_problem(), ocp.MultipleShooting(K=K, integrator=ocp.RK4(1), grid=grid))
+    exact = continuous_cost(A, B, Q, R, S, T, X0)
+    np.testing.assert_allclose(sol.t, T * grid)
+    assert abs(sol.objective - exact) / exact < 2e-5
+    with pytest.raises(ocp.ProblemError, match="grid must hold K \\+ 1 = 201 increasing values"):
+        ocp.MultipleShooting(K=K, grid=grid[::-1])

@@ -165,3 +165,16 @@ def test_bad_problem_descriptions_name_the_argument(make, match):
     x, u, z = ca.SX.sym("x"), ca.SX.sym("u"), ca.SX.sym("z")
     with pytest.raises(ocp.ProblemError, match=match):
         ocp.Problem(state=x, control=u, **make(x, u, z))
+
+
+def test_verbose_prints_a_progress_line_per_iteration(capfd):
+    sol = ocp.solve(decay_problem(), ocp.MultipleShooting(K=5), ocp.SolverOptions(verbose=True))
+    out = capfd.readouterr().out
+    assert "iter    objective" in out
+    lines = [line for line in out.splitlines() if line.strip()[:1].isdigit() and "e" in line]
+    assert len(lines) >= sol.iterations
+
+
+def test_ipopt_options_pass_through():
+    sol = ocp.solve(decay_problem(), ocp.MultipleShooting(K=5), ocp.SolverOptions(ipopt={"max_iter": 1}))
+    assert sol.status == "Maximum_Iterations_Exceeded" and sol.iterations == 1 and not sol.success
