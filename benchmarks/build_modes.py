@@ -32,10 +32,18 @@ def run(data: Dataset, U0: np.ndarray, expand: bool) -> dict:
     build = time.perf_counter() - start
     sol = solver.solve(initial_guess=ocp.InitialGuess(controls=U0))
     t = sol.timings
-    derivatives = sum(t.get(k, 0.0) for k in ("t_wall_nlp_f", "t_wall_nlp_g", "t_wall_nlp_grad_f",
-                                               "t_wall_nlp_jac_g", "t_wall_nlp_hess_l"))
-    return {"build": build, "solve": sol.solve_time_s, "iters": sol.iterations, "cost": sol.objective,
-            "eval": derivatives, "status": sol.status}
+    derivatives = sum(
+        t.get(k, 0.0)
+        for k in ("t_wall_nlp_f", "t_wall_nlp_g", "t_wall_nlp_grad_f", "t_wall_nlp_jac_g", "t_wall_nlp_hess_l")
+    )
+    return {
+        "build": build,
+        "solve": sol.solve_time_s,
+        "iters": sol.iterations,
+        "cost": sol.objective,
+        "eval": derivatives,
+        "status": sol.status,
+    }
 
 
 def main() -> None:
@@ -52,11 +60,16 @@ def main() -> None:
         data = Dataset(X[idx], y[idx])
         rows = {mode: run(data, U0, mode == "expanded") for mode in ("default", "expanded")}
         for mode, r in rows.items():
-            print(f"{n:>5} {mode:>8} {r['build']:8.2f} {r['solve']:8.2f} {r['eval']:8.2f} {r['iters']:6d} "
-                  f"{r['cost']:10.6f}  {r['status']}")
+            print(
+                f"{n:>5} {mode:>8} {r['build']:8.2f} {r['solve']:8.2f} {r['eval']:8.2f} {r['iters']:6d} "
+                f"{r['cost']:10.6f}  {r['status']}"
+            )
         d, e = rows["default"], rows["expanded"]
-        print(f"{n:>5} ratio expanded/default: build {e['build'] / d['build']:.1f}x, solve {e['solve'] / d['solve']:.2f}x, "
-              f"total {(e['build'] + e['solve']) / (d['build'] + d['solve']):.2f}x")
+        print(
+            f"{n:>5} ratio expanded/default: build {e['build'] / d['build']:.1f}x, "
+            f"solve {e['solve'] / d['solve']:.2f}x, "
+            f"total {(e['build'] + e['solve']) / (d['build'] + d['solve']):.2f}x"
+        )
 
 
 if __name__ == "__main__":

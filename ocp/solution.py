@@ -82,6 +82,12 @@ class Solution:
         """(K,) Euclidean norm of the control on each interval."""
         return np.linalg.norm(self.controls, axis=1)
 
+    def plot(self, path: str | os.PathLike | None = None):
+        """States and controls over time (a matplotlib figure; written to ``path`` if given)."""
+        from .plotting import plot_solution
+
+        return plot_solution(self, path)
+
     def summary(self) -> dict[str, Any]:
         """The scalar fields, JSON-ready."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ARRAYS}

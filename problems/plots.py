@@ -44,7 +44,7 @@ def trajectories(states: np.ndarray, data: Dataset, path: Path, max_lines: int =
 def control_norm(t: np.ndarray, norms: np.ndarray, path: Path) -> Path:
     """||u(t)|| (piecewise constant) over t."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.stairs(norms, t, lw=1.5)
+    ax.stairs(norms, t, baseline=None, lw=1.5)
     ax.set(xlabel="t", ylabel="||u(t)||", title="Control norm")
     ax.grid(alpha=0.3)
     return _save(fig, path)

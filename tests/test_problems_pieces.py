@@ -55,17 +55,24 @@ def test_homogeneity_of_dynamics(kind):
         np.testing.assert_allclose(np.asarray(f(x0, outer * u0)).ravel(), plain)
 
 
-CASES = [(kind, act, loss) for kind in ("inside", "outside", "bottleneck")
-         for act in ("tanh", "sigmoid", "softplus", "smooth_relu") for loss in ("squared", "logistic")]
+CASES = [
+    (kind, act, loss)
+    for kind in ("inside", "outside", "bottleneck")
+    for act in ("tanh", "sigmoid", "softplus", "smooth_relu")
+    for loss in ("squared", "logistic")
+]
 
 
 @pytest.mark.parametrize(("kind", "activation", "loss"), CASES)
 def test_every_dynamics_activation_and_loss_trains(kind, activation, loss):
-    data = Dataset(np.array([[0.2, 0.1], [-0.1, 0.3], [1.2, 0.4], [-1.1, -0.9], [0.3, -1.3]]),
-                   np.array([-1.0, -1.0, 1.0, 1.0, 1.0]))
+    data = Dataset(
+        np.array([[0.2, 0.1], [-0.1, 0.3], [1.2, 0.4], [-1.1, -0.9], [0.3, -1.3]]),
+        np.array([-1.0, -1.0, 1.0, 1.0, 1.0]),
+    )
     output = "identity" if loss == "logistic" else "tanh"
-    problem, symbols = l2_problem(data, NetworkDynamics(kind, activation, width=4), T=3.0, lam=1e-3,
-                                  loss=loss, output=output)
+    problem, symbols = l2_problem(
+        data, NetworkDynamics(kind, activation, width=4), T=3.0, lam=1e-3, loss=loss, output=output
+    )
     method = ocp.MultipleShooting(K=6)
     start = random_controls(6, problem.nu, 0.3, seed=1)
     sol = ocp.solve(problem, method, initial_guess=ocp.InitialGuess(controls=start))

@@ -121,6 +121,12 @@ def test_solution_round_trip_and_plain_numpy_format(tmp_path):
         assert meta["objective"] == sol.objective and raw["states"].shape == (1, 9, 1)
 
 
+def test_solution_plot_writes_a_png(tmp_path):
+    sol = ocp.solve(decay_problem(), ocp.MultipleShooting(K=8))
+    sol.plot(tmp_path / "solution.png")
+    assert (tmp_path / "solution.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_solution_is_immutable():
     sol = ocp.solve(lq_problem(), ocp.MultipleShooting(K=5))
     with pytest.raises(AttributeError):
