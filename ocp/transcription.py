@@ -165,7 +165,9 @@ def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
 
     term_names = list(problem.terminal_costs)
     term_exprs = [problem.terminal_costs[n] for n in term_names]
-    terminal = _evaluate(problem, "terminal", term_exprs, X[K], U[K - 1], params, times[K], T, data, aggregate)
+    terminal = NodeFunctions.build(problem, "terminal", term_exprs).aggregated(
+        problem, X[K], U[K - 1], params, times[K], T, data, aggregate
+    )
 
     # Constraints other than the gaps.
     g_blocks, lbg, ubg = list(gaps), [np.zeros(K * nx * B)], [np.zeros(K * nx * B)]
@@ -177,15 +179,13 @@ def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
         constraints: tuple[Constraint, ...] = getattr(problem, kind)
         if not constraints:
             continue
+        node = NodeFunctions.build(problem, kind, [c.expr for c in constraints])
+        lb, ub = stacked_bounds(constraints, node.parts, kind, B)
         for k in nodes:
-            u_k = U[min(k, K - 1)]
-            for i, c in enumerate(constraints):
-                value = _evaluate(problem, kind, [c.expr], X[k], u_k, params, times[k], T, data, None)
-                lb, ub = c.bounds(f"{kind}[{i}]")
-                reps = value.numel() // lb.size
-                g_blocks.append(value)
-                lbg.append(np.tile(lb, reps))
-                ubg.append(np.tile(ub, reps))
+            # At the last node the control of the last interval applies.
+            g_blocks.append(node.stacked(problem, X[k], U[min(k, K - 1)], params, times[k], T, data))
+            lbg.append(lb)
+            ubg.append(ub)
 
     terms = ca.vertcat(running, terminal)
     layout = _layout(n_free, problem.horizon.free, K, B, nx, nu)
@@ -206,36 +206,63 @@ def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
     )
 
 
-def _evaluate(problem, name, exprs, x, u, params, t, T, data, aggregate):
-    """Evaluate expressions at one node: per member (mapped) or once (shared).
+@dataclass(frozen=True)
+class NodeFunctions:
+    """Expressions evaluated at one grid node: per member (mapped over B) or once (shared).
 
-    With ``aggregate`` set, per-member values are summed over the batch and
-    scaled (a cost); without it they are stacked (constraints).
+    Built once per kind of term and called at every node, so the graph holds
+    one function per kind, not one per node.
     """
-    if not exprs:
-        return ca.MX(0, 1)
-    parts = split(problem, exprs)
-    out = ca.MX.zeros(len(exprs), 1) if aggregate is not None else []
-    B = problem.batch_size
-    if parts.member:
-        fn = _function(problem, f"{name}_member", [exprs[i] for i in parts.member]).map(B)
-        values = fn(x, u, params, t, T, data)  # (n_member, B)
-        if aggregate is not None:
-            for row, i in enumerate(parts.member):
-                out[i] = aggregate * ca.sum2(values[row, :])
-        else:
-            out.append(ca.vec(values))
-    if parts.shared:
-        nd = problem.data_symbol.numel()
-        values = _function(problem, f"{name}_shared", [exprs[i] for i in parts.shared])(
-            ca.DM.zeros(problem.nx, 1), u, params, t, T, ca.DM.zeros(nd, 1)
-        )
-        if aggregate is not None:
-            for row, i in enumerate(parts.shared):
+
+    parts: Split
+    member: ca.Function | None  # (x, u, p, t, T, d) mapped over the batch
+    shared: ca.Function | None  # (x, u, p, t, T, d) with x and d unused
+
+    @classmethod
+    def build(cls, problem: Problem, name: str, exprs: list[ca.SX]) -> NodeFunctions:
+        parts = split(problem, exprs)
+        member = _function(problem, f"{name}_member", [exprs[i] for i in parts.member]) if parts.member else None
+        shared = _function(problem, f"{name}_shared", [exprs[i] for i in parts.shared]) if parts.shared else None
+        return cls(parts, member.map(problem.batch_size) if member else None, shared)
+
+    def _shared_values(self, problem: Problem, u, params, t, T) -> ca.MX:
+        zero_x, zero_d = ca.DM.zeros(problem.nx, 1), ca.DM.zeros(problem.data_symbol.numel(), 1)
+        return self.shared(zero_x, u, params, t, T, zero_d)
+
+    def stacked(self, problem: Problem, x, u, params, t, T, data) -> ca.MX:
+        """[vec of the (n_member, B) member values; shared values]: the order of `stacked_bounds`."""
+        blocks = []
+        if self.member is not None:
+            blocks.append(ca.vec(self.member(x, u, params, t, T, data)))
+        if self.shared is not None:
+            blocks.append(self._shared_values(problem, u, params, t, T))
+        return ca.vertcat(*blocks)
+
+    def aggregated(self, problem: Problem, x, u, params, t, T, data, scale: float) -> ca.MX:
+        """One scalar per expression, in the input order; member values summed over B and scaled."""
+        out = ca.MX.zeros(len(self.parts.member) + len(self.parts.shared), 1)
+        if self.member is not None:
+            totals = ca.sum2(self.member(x, u, params, t, T, data))
+            for row, i in enumerate(self.parts.member):
+                out[i] = scale * totals[row]
+        if self.shared is not None:
+            values = self._shared_values(problem, u, params, t, T)
+            for row, i in enumerate(self.parts.shared):
                 out[i] = values[row]
-        else:
-            out.append(values)
-    return out if aggregate is not None else ca.vertcat(*out)
+        return out
+
+
+def stacked_bounds(constraints: tuple[Constraint, ...], parts: Split, kind: str, B: int) -> tuple[np.ndarray, ...]:
+    """Bounds in the order of `NodeFunctions.stacked`: member bounds repeated per member, then shared."""
+    bounds = [c.bounds(f"{kind}[{i}]") for i, c in enumerate(constraints)]
+
+    def gather(indices: list[int], reps: int) -> tuple[np.ndarray, np.ndarray]:
+        lb = np.concatenate([bounds[i][0] for i in indices]) if indices else np.zeros(0)
+        ub = np.concatenate([bounds[i][1] for i in indices]) if indices else np.zeros(0)
+        return np.tile(lb, reps), np.tile(ub, reps)
+
+    (m_lb, m_ub), (s_lb, s_ub) = gather(parts.member, B), gather(parts.shared, 1)
+    return np.concatenate([m_lb, s_lb]), np.concatenate([m_ub, s_ub])
 
 
 def _merge(parts: Split, member: ca.MX, shared: ca.MX, n: int) -> ca.MX:

@@ -94,3 +94,30 @@ def test_new_data_of_the_same_size_needs_no_rebuild():
     fresh = ocp.solve(ensemble_problem(other_x0, other_targets), METHOD)
     assert reused.objective == pytest.approx(fresh.objective, rel=1e-8)
     np.testing.assert_allclose(reused.states[:, 0, :], other_x0)
+
+
+def test_member_and_shared_constraints_match_copies_posed_by_hand():
+    """A per-member path constraint (speed) and a shared one (on the controls) mixed in one list."""
+    from dataclasses import replace
+
+    batch = ensemble_problem()
+    x, u = batch.state, batch.control
+    batch = replace(
+        batch, path_constraints=(ocp.Constraint.at_least(x[1], -0.55), ocp.Constraint(u[0] - u[1], -0.5, 0.5))
+    )
+    by_hand = stacked_by_hand()
+    xs, uh = by_hand.state, by_hand.control
+    by_hand = replace(
+        by_hand,
+        path_constraints=(
+            ocp.Constraint.at_least(ca.vertcat(*[xs[2 * b + 1] for b in range(len(X0))]), -0.55),
+            ocp.Constraint(uh[0] - uh[1], -0.5, 0.5),
+        ),
+    )
+    guess = ocp.InitialGuess(controls=np.zeros((15, 2)))
+    a, b = ocp.solve(batch, METHOD, initial_guess=guess), ocp.solve(by_hand, METHOD, initial_guess=guess)
+    assert a.success and b.success
+    assert a.objective == pytest.approx(b.objective, rel=1e-7)
+    assert a.states[:, :, 1].min() >= -0.55 - 1e-7
+    assert np.abs(a.controls[:, 0] - a.controls[:, 1]).max() <= 0.5 + 1e-7
+    assert a.objective > ocp.solve(ensemble_problem(), METHOD, initial_guess=guess).objective  # constraints bind
