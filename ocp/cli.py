@@ -1,7 +1,7 @@
 """Command line: ``ocp solve CONFIG [--out DIR]`` and ``ocp list``.
 
-Exit codes: 0 solved; 1 the solver did not converge (results are still
-written); 2 invalid input (nothing is written).
+Exit codes: 0 solved; 1 the solver did not converge or the report failed
+(results are still written); 2 invalid input (nothing is written).
 """
 
 from __future__ import annotations
@@ -86,8 +86,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "seed": run.seed,
         **setup.summary,
     }
-    _write_json(out / "summary.json", summary)  # written before plotting, so a plotting error loses nothing
-    summary |= ptype.report(setup, run, solution, out)
+    _write_json(out / "summary.json", summary)  # written before the report, so a failing report loses nothing
+    try:
+        summary |= ptype.report(setup, run, solution, out)
+    except Exception as err:  # a problem type's plotting or analysis: keep the solution, say what failed
+        print(
+            f"[ocp] error: the {ptype.name} report failed ({type(err).__name__}: {err}); "
+            f"solution.npz and summary.json are written",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_CONVERGED
     _write_json(out / "summary.json", summary)
     print(f"[ocp] wrote {out}/solution.npz, summary.json and plots", flush=True)
     if not solution.success:

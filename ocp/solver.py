@@ -97,18 +97,12 @@ class OCPSolver:
     # --- numeric pieces of one solve ---------------------------------------
     def _nlp_parameters(self, parameters, T, data) -> np.ndarray:
         problem = self.problem
-        fixed = parameter_vector(
-            problem, {k: v for k, v in parameters.items() if k in self._fixed_names}, which="fixed"
-        )
+        fixed = parameter_vector(problem, parameters, which="fixed")  # also rejects unknown names
         horizon = [] if problem.horizon.free else [problem.horizon.T if T is None else float(T)]
         if horizon and not horizon[0] > 0:
             raise ProblemError(f"horizon T must be > 0, got {horizon[0]}")
         data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.batch_size, -1)
         return np.concatenate([fixed, horizon, data.ravel()])
-
-    @property
-    def _fixed_names(self) -> set[str]:
-        return {p.name for p in self.problem.parameters}
 
     def _bounds(self, initial_state) -> tuple[np.ndarray, np.ndarray]:
         problem, layout = self.problem, self.nlp.layout

@@ -72,6 +72,14 @@ def test_new_T_and_weight_reuse_the_build():
     assert reused.build_time_s == solver.build_time_s  # the same build served both solves
 
 
+def test_unknown_parameter_name_is_refused():
+    solver = ocp.OCPSolver(lq_problem(), ocp.MultipleShooting(K=5))
+    with pytest.raises(
+        ocp.ProblemError, match="unknown parameter\\(s\\) \\['lambda'\\]; the problem declares \\['lam'\\]"
+    ):
+        solver.solve(parameters={"lambda": 0.1})
+
+
 def test_warm_start_from_own_solution_converges_at_once():
     solver = ocp.OCPSolver(decay_problem(), ocp.MultipleShooting(K=20))
     cold = solver.solve()
