@@ -58,7 +58,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         flush=True,
     )
     solver = OCPSolver(problem, run.method(), run.solver.options())
-    print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving with IPOPT ...", flush=True)
+    hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
+    print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving with IPOPT{hint} ...", flush=True)
     solution = solver.solve(T=run.T, initial_guess=setup.initial_guess)
     print(
         f"[ocp] {solution.status} after {solution.iterations} iterations in {solution.solve_time_s:.2f} s: "
