@@ -1,0 +1,1 @@
+"""Peer implementations of the reference problem, for side-by-side benchmarks."""
