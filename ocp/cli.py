@@ -59,8 +59,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     )
     solver = OCPSolver(problem, run.method(), run.solver.options())
     hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
-    print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving with IPOPT{hint} ...", flush=True)
+    start = "L-BFGS-B start, then IPOPT" if run.solver.first_order_iterations else "IPOPT"
+    print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving ({start}){hint} ...", flush=True)
     solution = solver.solve(T=run.T, initial_guess=setup.initial_guess)
+    _print_first_order(solution.first_order)
     print(
         f"[ocp] {solution.status} after {solution.iterations} iterations in {solution.solve_time_s:.2f} s: "
         f"objective {solution.objective:.6g}",
@@ -80,6 +82,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "build_time_s": solution.build_time_s,
         "solve_time_s": solution.solve_time_s,
         "constraint_violation": solution.constraint_violation,
+        "first_order": solution.first_order,
         "T": solution.T,
         "K": run.K,
         "integrator": run.integrator,
@@ -138,3 +141,14 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _print_first_order(report: dict) -> None:
+    if report.get("iterations"):
+        print(
+            f"[ocp] first-order start: {report['iterations']} L-BFGS-B iterations in {report['time_s']:.2f} s, "
+            f"objective {report['objective_start']:.6g} -> {report['objective_end']:.6g}",
+            flush=True,
+        )
+    elif report.get("skipped"):
+        print(f"[ocp] first-order start skipped: {report['skipped']}", flush=True)

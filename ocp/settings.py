@@ -20,6 +20,7 @@ class SolverSettings:
     verbose: bool = False
     expand: bool = False
     linear_solver: str = "mumps"
+    first_order_iterations: int = at_least(0, 200)
     ipopt: dict[str, Any] = field(default_factory=dict)
 
     def options(self) -> SolverOptions:
@@ -29,6 +30,7 @@ class SolverSettings:
             verbose=self.verbose,
             expand=self.expand,
             linear_solver=self.linear_solver,
+            first_order_iterations=self.first_order_iterations,
             ipopt=self.ipopt,
         )
 

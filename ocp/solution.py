@@ -41,6 +41,9 @@ class Solution:
     costs : each named cost term's value; ``objective`` is their sum.
     constraint_violation : max violation of constraints and bounds at the result.
     status : IPOPT's return code; ``message`` says it in words; ``success``.
+    solve_time_s : everything after the build: the first-order start and IPOPT.
+    timings : IPOPT's own timers (``t_wall_*``).
+    first_order : the report of the L-BFGS-B start (`ocp.first_order`).
     """
 
     t: np.ndarray
@@ -62,6 +65,7 @@ class Solution:
     multipliers_x: np.ndarray = field(default_factory=lambda: np.zeros(0))
     multipliers_g: np.ndarray = field(default_factory=lambda: np.zeros(0))
     timings: Mapping[str, float] = field(default_factory=dict)
+    first_order: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:

@@ -9,6 +9,11 @@ same size needs no rebuild either.
 The per-interval step is built once as an SX function of ONE member and
 applied to the batch with ``Function.map``; Python loops run over the K
 intervals only, never over the B members.
+
+The condensed (single-shooting) form of the same objective drops X_1..X_K
+from w and computes them by forward simulation: w = [free parameters; T;
+X_0; U_0; ...; U_{K-1}]. It serves the first-order start (`first_order.py`),
+which minimises it over the controls with L-BFGS-B.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ class Layout:
 
     free_parameters: np.ndarray  # (n_free,)
     horizon: np.ndarray  # (1,) when T is free, else (0,)
-    states: np.ndarray  # (K + 1, B, nx)
+    states: np.ndarray  # (K + 1, B, nx); (1, B, nx) in the condensed form (X_0 only)
     controls: np.ndarray  # (K, nu)
     size: int
 
@@ -108,8 +113,9 @@ class TranscribedNLP:
         return self.problem.batch_size
 
 
-def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
-    """Transcribe ``problem`` by direct multiple shooting."""
+def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = False) -> TranscribedNLP:
+    """Transcribe ``problem`` by direct multiple shooting, or in the condensed
+    form (states eliminated, no gap constraints) when ``condensed``."""
     overlap = set(problem.running_costs) & set(problem.terminal_costs)
     if overlap:
         raise ProblemError(f"cost names must be unique across running and terminal costs: {sorted(overlap)}")
@@ -121,12 +127,13 @@ def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
     # Decision variables, in the order of the layout.
     free_params = ca.MX.sym("free_parameters", n_free)
     T_free = ca.MX.sym("T", 1 if problem.horizon.free else 0)
-    X = [ca.MX.sym(f"X_{k}", nx, B) for k in range(K + 1)]
+    X = [ca.MX.sym(f"X_{k}", nx, B) for k in range(1 if condensed else K + 1)]
     U = [ca.MX.sym(f"U_{k}", nu) for k in range(K)]
     blocks = [free_params, T_free]
     for k in range(K):
-        blocks += [ca.vec(X[k]), U[k]]
-    blocks.append(ca.vec(X[K]))
+        blocks += ([ca.vec(X[k])] if k < len(X) else []) + [U[k]]
+    if not condensed:
+        blocks.append(ca.vec(X[K]))
     w = ca.vertcat(*blocks)
 
     # NLP parameters.
@@ -154,8 +161,11 @@ def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
     for k in range(K):
         h_k = times[k + 1] - times[k]
         x_end, q = step_batch(X[k], U[k], params, times[k], h_k, T, data)
-        # The gap-closing constraint of multiple shooting: X_{k+1} = Phi(X_k, U_k).
-        gaps.append(ca.vec(X[k + 1] - x_end))
+        if condensed:
+            X.append(x_end)
+        else:
+            # The gap-closing constraint of multiple shooting: X_{k+1} = Phi(X_k, U_k).
+            gaps.append(ca.vec(X[k + 1] - x_end))
         member_running += ca.sum2(q)
         if run_split.shared:
             shared_running += shared_q(U[k], params, times[k], h_k, T)
@@ -170,7 +180,8 @@ def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
     )
 
     # Constraints other than the gaps.
-    g_blocks, lbg, ubg = list(gaps), [np.zeros(K * nx * B)], [np.zeros(K * nx * B)]
+    n_gaps = 0 if condensed else K * nx * B
+    g_blocks, lbg, ubg = list(gaps), [np.zeros(n_gaps)], [np.zeros(n_gaps)]
     for kind, nodes in (
         ("path_constraints", range(K + 1)),
         ("initial_constraints", [0]),
@@ -188,7 +199,7 @@ def transcribe(problem: Problem, method: MultipleShooting) -> TranscribedNLP:
             ubg.append(ub)
 
     terms = ca.vertcat(running, terminal)
-    layout = _layout(n_free, problem.horizon.free, K, B, nx, nu)
+    layout = _layout(n_free, problem.horizon.free, K, B, nx, nu, state_nodes=1 if condensed else K + 1)
     step = step_function(problem, method, [])
     return TranscribedNLP(
         problem=problem,
@@ -274,18 +285,19 @@ def _merge(parts: Split, member: ca.MX, shared: ca.MX, n: int) -> ca.MX:
     return out
 
 
-def _layout(n_free: int, free_T: bool, K: int, B: int, nx: int, nu: int) -> Layout:
+def _layout(n_free: int, free_T: bool, K: int, B: int, nx: int, nu: int, state_nodes: int) -> Layout:
     offset = 0
     free = np.arange(offset, offset + n_free)
     offset += n_free
     horizon = np.arange(offset, offset + int(free_T))
     offset += int(free_T)
-    states = np.zeros((K + 1, B, nx), dtype=int)
+    states = np.zeros((state_nodes, B, nx), dtype=int)
     controls = np.zeros((K, nu), dtype=int)
     for k in range(K + 1):
-        # vec of an (nx, B) block is column-major: member b occupies nx consecutive entries.
-        states[k] = offset + np.arange(nx * B).reshape(B, nx)
-        offset += nx * B
+        if k < state_nodes:
+            # vec of an (nx, B) block is column-major: member b occupies nx consecutive entries.
+            states[k] = offset + np.arange(nx * B).reshape(B, nx)
+            offset += nx * B
         if k < K:
             controls[k] = offset + np.arange(nu)
             offset += nu

@@ -123,7 +123,7 @@ def test_data_from_csv_file(tmp_path):
 
 
 def test_non_converged_solve_exits_1_and_keeps_results(tmp_path, capsys):
-    config = with_changes(solver__max_iter=2)
+    config = with_changes(solver__max_iter=2, solver__first_order_iterations=0)
     out = tmp_path / "short"
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 1
     assert json.loads((out / "summary.json").read_text())["status"] == "Maximum_Iterations_Exceeded"

@@ -67,7 +67,7 @@ def test_sum_aggregation_is_B_times_mean_for_member_terms_only():
         running_costs={"effort": u**2},
         terminal_costs={"miss": x**2},
     )
-    at_start = ocp.SolverOptions(ipopt={"max_iter": 0})  # evaluate the costs at the guess, take no step
+    at_start = ocp.SolverOptions(first_order_iterations=0, ipopt={"max_iter": 0})  # costs at the guess, no step
     guess = ocp.InitialGuess(controls=0.3)
     method = ocp.MultipleShooting(K=4)
     mean = ocp.solve(ocp.Problem(**kwargs, aggregate="mean"), method, at_start, initial_guess=guess)
