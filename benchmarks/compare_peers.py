@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # reference_problem, p
 import numpy as np  # noqa: E402
 from reference_problem import Instance, cost, forward, instance  # noqa: E402
 
-METHODS = ("toolkit", "toolkit-expanded", "opti", "rockit", "torch-lbfgs", "torch-adam")
+METHODS = ("toolkit", "toolkit-plain", "toolkit-expanded", "opti", "rockit", "torch-lbfgs", "torch-adam")
 SHORT_RUN_S = 30.0  # runs shorter than this are repeated (--repeat) and the median kept
 
 
