@@ -10,6 +10,8 @@ import numpy as np
 from .errors import ProblemError
 from .integrators import RK4, ExplicitRungeKutta
 
+PARALLELIZATIONS = ("vectorized", "serial", "thread")
+
 
 @dataclass(frozen=True)
 class MultipleShooting:
@@ -22,20 +24,22 @@ class MultipleShooting:
     grid : optional node times normalised to [0, 1] (K + 1 increasing values
         from 0 to 1); the default is uniform. Node k sits at t_k = T grid[k],
         so the same grid serves every T.
-    parallelization : how ``casadi.Function.map`` evaluates the batch:
-        'serial' or 'thread'.
+    parallelization : how the batch of members is evaluated: 'vectorized'
+        (default: each instruction of the member function becomes one vector
+        operation over the batch, `vectorize.py`), or ``casadi.Function.map``
+        over the members, 'serial' or 'thread'.
     """
 
     K: int = 20
     integrator: ExplicitRungeKutta = field(default_factory=RK4)
     grid: Sequence[float] | None = None
-    parallelization: str = "serial"
+    parallelization: str = "vectorized"
 
     def __post_init__(self) -> None:
         if not isinstance(self.K, int | np.integer) or self.K < 1:
             raise ProblemError(f"K (number of intervals) must be an integer >= 1, got {self.K!r}")
-        if self.parallelization not in ("serial", "thread"):
-            raise ProblemError(f"parallelization must be 'serial' or 'thread', got {self.parallelization!r}")
+        if self.parallelization not in PARALLELIZATIONS:
+            raise ProblemError(f"parallelization must be one of {PARALLELIZATIONS}, got {self.parallelization!r}")
         if self.grid is not None:
             tau = np.asarray(self.grid, dtype=float)
             if tau.shape != (self.K + 1,) or tau[0] != 0.0 or tau[-1] != 1.0 or np.any(np.diff(tau) <= 0):

@@ -44,8 +44,11 @@ class RunSettings:
     K: int = at_least(1, 20)
     integrator: Literal["euler", "midpoint", "rk4"] = "rk4"
     steps: int = at_least(1, 1)
+    parallelization: Literal["vectorized", "serial", "thread"] = "vectorized"  # how the batch is evaluated
     seed: int = 0
     solver: SolverSettings = field(default_factory=SolverSettings)
 
     def method(self) -> MultipleShooting:
-        return MultipleShooting(K=self.K, integrator=integrator(self.integrator, self.steps))
+        return MultipleShooting(
+            K=self.K, integrator=integrator(self.integrator, self.steps), parallelization=self.parallelization
+        )

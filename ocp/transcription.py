@@ -7,8 +7,9 @@ per-member data]. Initial states enter as bounds on X_0, so new data of the
 same size needs no rebuild either.
 
 The per-interval step is built once as an SX function of ONE member and
-applied to the batch with ``Function.map``; Python loops run over the K
-intervals only, never over the B members.
+applied to the whole batch at once: replayed as vector operations over the
+batch (`vectorize.py`, the default) or with ``Function.map``. Python loops
+run over the K intervals only, never over the B members.
 
 The condensed (single-shooting) form of the same objective drops X_1..X_K
 from w and computes them by forward simulation: w = [free parameters; T;
@@ -26,6 +27,7 @@ import numpy as np
 from .errors import ProblemError
 from .method import MultipleShooting
 from .problem import Constraint, Problem
+from .vectorize import batched, replayable
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,14 @@ def quadrature_function(problem: Problem, method: MultipleShooting, integrands: 
     return ca.Function("quadrature", [u, p, t0, h, T], [q], ["u", "p", "t0", "h", "T"], ["q"])
 
 
+def batch(f: ca.Function, B: int, parallelization: str, member_inputs: tuple[str, ...]) -> ca.Function:
+    """``f`` of one member applied to all B members: as vector operations over
+    the batch (`vectorize.py`) by default, else with ``Function.map``."""
+    if parallelization == "vectorized" and replayable(f):
+        return batched(f, B, member_inputs)
+    return f.map(B, "thread" if parallelization == "thread" else "serial")
+
+
 @dataclass(frozen=True)
 class TranscribedNLP:
     """The NLP of a problem: MX expressions, bounds on g, and the layout of w."""
@@ -153,7 +163,7 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
     run_split = split(problem, run_exprs)
     step_q = step_function(problem, method, [run_exprs[i] for i in run_split.member])
     shared_q = quadrature_function(problem, method, [run_exprs[i] for i in run_split.shared])
-    step_batch = step_q.map(B, method.parallelization)
+    step_batch = batch(step_q, B, method.parallelization, member_inputs=("x0", "d"))
 
     gaps = []
     member_running = ca.MX.zeros(len(run_split.member), 1)
@@ -175,7 +185,7 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
 
     term_names = list(problem.terminal_costs)
     term_exprs = [problem.terminal_costs[n] for n in term_names]
-    terminal = NodeFunctions.build(problem, "terminal", term_exprs).aggregated(
+    terminal = NodeFunctions.build(problem, "terminal", term_exprs, method.parallelization).aggregated(
         problem, X[K], U[K - 1], params, times[K], T, data, aggregate
     )
 
@@ -190,7 +200,7 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
         constraints: tuple[Constraint, ...] = getattr(problem, kind)
         if not constraints:
             continue
-        node = NodeFunctions.build(problem, kind, [c.expr for c in constraints])
+        node = NodeFunctions.build(problem, kind, [c.expr for c in constraints], method.parallelization)
         lb, ub = stacked_bounds(constraints, node.parts, kind, B)
         for k in nodes:
             # At the last node the control of the last interval applies.
@@ -230,11 +240,13 @@ class NodeFunctions:
     shared: ca.Function | None  # (x, u, p, t, T, d) with x and d unused
 
     @classmethod
-    def build(cls, problem: Problem, name: str, exprs: list[ca.SX]) -> NodeFunctions:
+    def build(cls, problem: Problem, name: str, exprs: list[ca.SX], parallelization: str) -> NodeFunctions:
         parts = split(problem, exprs)
         member = _function(problem, f"{name}_member", [exprs[i] for i in parts.member]) if parts.member else None
         shared = _function(problem, f"{name}_shared", [exprs[i] for i in parts.shared]) if parts.shared else None
-        return cls(parts, member.map(problem.batch_size) if member else None, shared)
+        if member is not None:
+            member = batch(member, problem.batch_size, parallelization, member_inputs=("x", "d"))
+        return cls(parts, member, shared)
 
     def _shared_values(self, problem: Problem, u, params, t, T) -> ca.MX:
         zero_x, zero_d = ca.DM.zeros(problem.nx, 1), ca.DM.zeros(problem.data_symbol.numel(), 1)

@@ -19,7 +19,12 @@ OPTION_SETS: dict[str, ocp.SolverOptions] = {
     "metis": ocp.SolverOptions(ipopt={"mumps_pivot_order": 5}),  # METIS ordering of the KKT matrix
     "noscale": ocp.SolverOptions(ipopt={"mumps_scaling": 0}),  # MUMPS without its own row/column scaling
     "noscale-expanded": ocp.SolverOptions(expand=True, ipopt={"mumps_scaling": 0}),
+    "mapped": ocp.SolverOptions(),  # the batch through Function.map instead of vector operations
+    "mapped-plain": ocp.SolverOptions(first_order_iterations=0),
 }
+# Transcription settings of the option sets that change them (the rest use MultipleShooting's defaults).
+MAPPED = {"parallelization": "serial"}
+METHOD_SETTINGS: dict[str, dict] = {"mapped": MAPPED, "mapped-plain": MAPPED}
 
 EVALUATION_TIMERS = ("t_wall_nlp_f", "t_wall_nlp_g", "t_wall_nlp_grad_f", "t_wall_nlp_jac_g", "t_wall_nlp_hess_l")
 
@@ -28,7 +33,8 @@ def solve(X: np.ndarray, y: np.ndarray, U0: np.ndarray, *, T: float, lam: float,
     """Build and solve from controls U0 (states by forward simulation); timings split as IPOPT reports them."""
     start = time.perf_counter()
     problem, _ = l2_problem(Dataset(X, y), NetworkDynamics("inside", "tanh"), T=T, lam=lam)
-    solver = ocp.OCPSolver(problem, ocp.MultipleShooting(K=U0.shape[0]), OPTION_SETS[option_set])
+    method = ocp.MultipleShooting(K=U0.shape[0], **METHOD_SETTINGS.get(option_set, {}))
+    solver = ocp.OCPSolver(problem, method, OPTION_SETS[option_set])
     build = time.perf_counter() - start
     sol = solver.solve(initial_guess=ocp.InitialGuess(controls=U0))
     evaluations = sum(sol.timings.get(k, 0.0) for k in EVALUATION_TIMERS)
