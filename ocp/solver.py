@@ -15,6 +15,7 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
+from .allocator import retained_heap
 from .errors import ProblemError, SolveError
 from .first_order import FirstOrderPhase, FirstOrderReport
 from .guess import InitialGuess, interpolate
@@ -228,7 +229,8 @@ class OCPSolver:
                     args["x0"] = self._with_simulated_states(args["x0"], parameters, T, initial_state, data)
         solver = self._solver(warm_start=warm)
         try:
-            result = solver(**args)
+            with retained_heap():
+                result = solver(**args)
         except RuntimeError as err:
             raise SolveError(f"IPOPT failed before producing an iterate: {err}") from err
         solve_time = time.perf_counter() - start
