@@ -19,6 +19,7 @@ from .allocator import retained_heap
 from .errors import ProblemError, SolveError
 from .first_order import FirstOrderPhase, FirstOrderReport
 from .guess import InitialGuess, interpolate
+from .hessian import ensemble_hessian
 from .method import MultipleShooting
 from .problem import Problem
 from .simulation import parameter_vector, simulate
@@ -90,6 +91,8 @@ class OCPSolver:
         terms = ca.Function("terms", [self.nlp.w, self.nlp.p], [self.nlp.terms])
         self._nlp_function = fn.expand() if self.options.expand else fn
         self._terms = terms.expand() if self.options.expand else terms
+        hessian = ensemble_hessian(self.nlp)  # None: CasADi colours the Hessian itself
+        self._hessian = hessian.expand() if hessian is not None and self.options.expand else hessian
         self._solvers: dict[bool, ca.Function] = {}
         self._solver(warm_start=False)
         self._first_order_phase = (
@@ -102,11 +105,11 @@ class OCPSolver:
     def _solver(self, warm_start: bool) -> ca.Function:
         # IPOPT options are fixed per CasADi solver object, so a warm start gets its own (built lazily).
         if warm_start not in self._solvers:
+            options = self.options.casadi_options(warm_start)
+            if self._hessian is not None:
+                options["hess_lag"] = self._hessian
             self._solvers[warm_start] = ca.nlpsol(
-                "ipopt_warm" if warm_start else "ipopt",
-                "ipopt",
-                self._nlp_function,
-                self.options.casadi_options(warm_start),
+                "ipopt_warm" if warm_start else "ipopt", "ipopt", self._nlp_function, options
             )
         return self._solvers[warm_start]
 
