@@ -68,6 +68,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         f"objective {solution.objective:.6g}",
         flush=True,
     )
+    _print_optimality(solution.optimality)
     out.mkdir(parents=True, exist_ok=True)
     solution.save(out / "solution.npz")
     summary = {
@@ -83,6 +84,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "solve_time_s": solution.solve_time_s,
         "constraint_violation": solution.constraint_violation,
         "first_order": solution.first_order,
+        "second_order_ok": solution.optimality.get("second_order_ok"),
+        "first_order_gap": solution.optimality.get("first_order_gap"),
+        "optimality": solution.optimality,
         "T": solution.T,
         "K": run.K,
         "integrator": run.integrator,
@@ -152,3 +156,17 @@ def _print_first_order(report: dict) -> None:
         )
     elif report.get("skipped"):
         print(f"[ocp] first-order start skipped: {report['skipped']}", flush=True)
+
+
+def _print_optimality(report: dict) -> None:
+    if report.get("skipped"):
+        print(f"[ocp] optimality check skipped: {report['skipped']}", flush=True)
+        return
+    verdict = "a local minimum" if report["second_order_ok"] else "NOT a local minimum"
+    print(
+        f"[ocp] optimality check ({report['time_s']:.2f} s): {verdict} (smallest reduced-Hessian eigenvalue "
+        f"{report['smallest_eigenvalue']:.3g}); L-BFGS-B gap {report['first_order_gap']:.2g}",
+        flush=True,
+    )
+    if report.get("warning"):
+        print(f"[ocp] warning: {report['warning']}", file=sys.stderr, flush=True)

@@ -64,15 +64,16 @@ class FirstOrderPhase:
         if self.skipped:
             return
         nlp = transcribe(problem, method, condensed=True)
+        self.condensed = nlp  # also used by the optimality check (`optimality.py`)
         fg = ca.Function("condensed_cost", [nlp.w, nlp.p], [nlp.f, ca.gradient(nlp.f, nlp.w)])
         self._cost_and_gradient = fg.expand() if expand else fg
         # Position in the full (multiple-shooting) w of each condensed variable.
         cond = nlp.layout
-        self._full_index = np.empty(cond.size, dtype=int)
-        self._full_index[cond.free_parameters] = full_layout.free_parameters
-        self._full_index[cond.horizon] = full_layout.horizon
-        self._full_index[cond.states[0]] = full_layout.states[0]
-        self._full_index[cond.controls] = full_layout.controls
+        self.full_index = np.empty(cond.size, dtype=int)
+        self.full_index[cond.free_parameters] = full_layout.free_parameters
+        self.full_index[cond.horizon] = full_layout.horizon
+        self.full_index[cond.states[0]] = full_layout.states[0]
+        self.full_index[cond.controls] = full_layout.controls
 
     def run(
         self, w0: np.ndarray, lbx: np.ndarray, ubx: np.ndarray, p: np.ndarray, max_iter: int, verbose: bool = False
@@ -84,7 +85,7 @@ class FirstOrderPhase:
         """
         if self.skipped:
             return w0, FirstOrderReport(skipped=self.skipped)
-        idx = self._full_index
+        idx = self.full_index
         start = time.perf_counter()
         evaluations = 0
         # Fixed entries (X_0, lb == ub) stay out of L-BFGS-B's vector: kept in, they change its iterates.

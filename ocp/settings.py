@@ -21,6 +21,7 @@ class SolverSettings:
     expand: bool = False
     linear_solver: str = "mumps"
     first_order_iterations: int = at_least(0, 200)
+    check_optimality: bool = True
     ipopt: dict[str, Any] = field(default_factory=dict)
 
     def options(self) -> SolverOptions:
@@ -31,6 +32,7 @@ class SolverSettings:
             expand=self.expand,
             linear_solver=self.linear_solver,
             first_order_iterations=self.first_order_iterations,
+            check_optimality=self.check_optimality,
             ipopt=self.ipopt,
         )
 

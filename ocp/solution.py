@@ -44,6 +44,8 @@ class Solution:
     solve_time_s : everything after the build: the first-order start and IPOPT.
     timings : IPOPT's own timers (``t_wall_*``).
     first_order : the report of the L-BFGS-B start (`ocp.first_order`).
+    optimality : the check of the returned point (`ocp.optimality`):
+        ``second_order_ok``, ``smallest_eigenvalue``, ``first_order_gap``, ``warning``.
     """
 
     t: np.ndarray
@@ -66,6 +68,7 @@ class Solution:
     multipliers_g: np.ndarray = field(default_factory=lambda: np.zeros(0))
     timings: Mapping[str, float] = field(default_factory=dict)
     first_order: Mapping[str, Any] = field(default_factory=dict)
+    optimality: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:

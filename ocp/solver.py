@@ -21,6 +21,7 @@ from .first_order import FirstOrderPhase, FirstOrderReport
 from .guess import InitialGuess, interpolate
 from .hessian import ensemble_hessian
 from .method import MultipleShooting
+from .optimality import OptimalityCheck, OptimalityReport
 from .problem import Problem
 from .simulation import parameter_vector, simulate
 from .solution import Solution
@@ -49,6 +50,7 @@ class SolverOptions:
     expand: bool = False
     linear_solver: str = "mumps"
     first_order_iterations: int = 200
+    check_optimality: bool = True
     ipopt: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -95,11 +97,10 @@ class OCPSolver:
         self._hessian = hessian.expand() if hessian is not None and self.options.expand else hessian
         self._solvers: dict[bool, ca.Function] = {}
         self._solver(warm_start=False)
-        self._first_order_phase = (
-            FirstOrderPhase(problem, self.method, self.nlp.layout, self.options.expand)
-            if self.options.first_order_iterations > 0
-            else None
-        )
+        wants_condensed = self.options.first_order_iterations > 0 or self.options.check_optimality
+        phase = FirstOrderPhase(problem, self.method, self.nlp.layout, self.options.expand) if wants_condensed else None
+        self._first_order_phase = phase if self.options.first_order_iterations > 0 else None
+        self._optimality = OptimalityCheck(phase) if self.options.check_optimality else None
         self.build_time_s = time.perf_counter() - start
 
     def _solver(self, warm_start: bool) -> ca.Function:
@@ -237,9 +238,15 @@ class OCPSolver:
         except RuntimeError as err:
             raise SolveError(f"IPOPT failed before producing an iterate: {err}") from err
         solve_time = time.perf_counter() - start
-        return self._solution(result, args, solver.stats(), p, solve_time, first_order)
+        optimality = OptimalityReport(skipped="turned off (check_optimality = false)")
+        if self._optimality is not None:
+            w = np.asarray(result["x"]).ravel()
+            optimality = self._optimality.run(w, args["lbx"], args["ubx"], p)
+        return self._solution(result, args, solver.stats(), p, solve_time, first_order, optimality)
 
-    def _solution(self, result, args, stats, p, solve_time, first_order: FirstOrderReport) -> Solution:
+    def _solution(
+        self, result, args, stats, p, solve_time, first_order: FirstOrderReport, optimality: OptimalityReport
+    ) -> Solution:
         problem, layout = self.problem, self.nlp.layout
         w = np.asarray(result["x"]).ravel()
         g = np.asarray(result["g"]).ravel()
@@ -283,6 +290,7 @@ class OCPSolver:
             multipliers_g=np.asarray(result["lam_g"]).ravel(),
             timings={k: float(v) for k, v in stats.items() if k.startswith("t_wall_")},
             first_order=first_order.as_dict(),
+            optimality=optimality.as_dict(),
         )
 
 

@@ -98,8 +98,11 @@ def test_solve_writes_solution_summary_and_plots(tmp_path, capsys):
         "N",
         "train_accuracy",
         "test_accuracy",
+        "second_order_ok",
+        "first_order_gap",
     ):
         assert key in summary, key
+    assert summary["second_order_ok"] is True and abs(summary["first_order_gap"]) <= 1e-6
     assert summary["success"] is True and summary["N"] == 30 and summary["K"] == 6 and summary["lambda"] == 1e-3
     assert summary["objective"] == pytest.approx(summary["loss"] + summary["regularization"], rel=1e-10)
     with np.load(out / "solution.npz") as raw:
@@ -128,7 +131,8 @@ def test_non_converged_solve_exits_1_and_keeps_results(tmp_path, capsys):
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 1
     assert json.loads((out / "summary.json").read_text())["status"] == "Maximum_Iterations_Exceeded"
     assert (out / "solution.npz").exists()
-    assert "did not converge" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "did not converge" in err and "L-BFGS-B steps from IPOPT's point lower the objective" in err
 
 
 def test_list_shows_registered_types_through_entry_points():
