@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ from typing import Any
 from . import registry
 from .config import keys, load_yaml, parse
 from .errors import ConfigError, OcpError
+from .multistart import multistart, random_starts
 from .settings import RunSettings
+from .solution import Solution
 from .solver import OCPSolver
+from .strategies import solve_with
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -57,11 +61,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         f"K={run.K}, T={run.T}, integrator={run.integrator}x{run.steps}",
         flush=True,
     )
-    solver = OCPSolver(problem, run.method(), run.solver.options())
-    hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
-    start = "L-BFGS-B start, then IPOPT" if run.solver.first_order_iterations else "IPOPT"
-    print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving ({start}){hint} ...", flush=True)
-    solution = solver.solve(T=run.T, initial_guess=setup.initial_guess)
+    solution = _solve(run, setup)
     _print_first_order(solution.first_order)
     print(
         f"[ocp] {solution.status} after {solution.iterations} iterations in {solution.solve_time_s:.2f} s: "
@@ -87,6 +87,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "second_order_ok": solution.optimality.get("second_order_ok"),
         "first_order_gap": solution.optimality.get("first_order_gap"),
         "optimality": solution.optimality,
+        "start": solution.start,
         "T": solution.T,
         "K": run.K,
         "integrator": run.integrator,
@@ -110,6 +111,46 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(f"[ocp] error: the solver did not converge: {solution.message}", file=sys.stderr)
         return EXIT_NOT_CONVERGED
     return EXIT_OK
+
+
+def _solve(run: RunSettings, setup: registry.Setup) -> Solution:
+    """One solve with the configured strategy, or the best of a multi-start."""
+    problem, init, starts = setup.problem, run.initialization.initialization(), run.multistart.starts
+    hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
+    if starts == 1:
+        solver = OCPSolver(problem, run.method(), run.solver.options())
+        print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving ({init.strategy} start){hint} ...")
+        solution = solve_with(solver, init, T=run.T, initial_guess=setup.initial_guess)
+        for stage in solution.start["stages"][:-1]:
+            print(f"[ocp]   stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
+        return solution
+    guesses = random_starts(setup.initial_guess, run.K, problem.nu, starts, run.multistart.scale, run.seed)
+    workers = run.multistart.workers or None
+    print(f"[ocp] multi-start: {starts} starts ({init.strategy} start each), one NLP build per worker ...", flush=True)
+    begin, finished = time.perf_counter(), []
+
+    def progress(i: int, sol: Solution) -> None:
+        finished.append(i)
+        print(
+            f"[ocp]   start {i}: {sol.status}, objective {sol.objective:.6g} "
+            f"({len(finished)}/{starts} done, {time.perf_counter() - begin:.0f} s)",
+            flush=True,
+        )
+
+    solution = multistart(
+        problem, run.method(), guesses, run.solver.options(), init=init, T=run.T, workers=workers, progress=progress
+    )
+    report = solution.start["multistart"]
+    if report["converged"] == 0:
+        print(f"[ocp] multi-start: no start converged; keeping start {report['best_start']} (lowest objective)")
+        return solution
+    print(
+        f"[ocp] multi-start: best start {report['best_start']}; objectives best {report['best']:.6g}, "
+        f"median {report['median']:.6g}, worst {report['worst']:.6g}; {report['distinct']} distinct optima "
+        f"among {report['converged']} converged",
+        flush=True,
+    )
+    return solution
 
 
 def cmd_list(_: argparse.Namespace) -> int:

@@ -46,6 +46,8 @@ class Solution:
     first_order : the report of the L-BFGS-B start (`ocp.first_order`).
     optimality : the check of the returned point (`ocp.optimality`):
         ``second_order_ok``, ``smallest_eigenvalue``, ``first_order_gap``, ``warning``.
+    start : how the start was made when a strategy or multi-start produced the
+        solution (`ocp.strategies`, `ocp.multistart`): stages, spread, total time.
     """
 
     t: np.ndarray
@@ -69,6 +71,7 @@ class Solution:
     timings: Mapping[str, float] = field(default_factory=dict)
     first_order: Mapping[str, Any] = field(default_factory=dict)
     optimality: Mapping[str, Any] = field(default_factory=dict)
+    start: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:

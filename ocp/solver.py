@@ -97,11 +97,16 @@ class OCPSolver:
         self._hessian = hessian.expand() if hessian is not None and self.options.expand else hessian
         self._solvers: dict[bool, ca.Function] = {}
         self._solver(warm_start=False)
-        wants_condensed = self.options.first_order_iterations > 0 or self.options.check_optimality
-        phase = FirstOrderPhase(problem, self.method, self.nlp.layout, self.options.expand) if wants_condensed else None
-        self._first_order_phase = phase if self.options.first_order_iterations > 0 else None
-        self._optimality = OptimalityCheck(phase) if self.options.check_optimality else None
+        self._phase: FirstOrderPhase | None = None  # the condensed objective: first-order start and check
+        if self.options.first_order_iterations > 0 or self.options.check_optimality:
+            self._condensed_phase()
+        self._optimality = OptimalityCheck(self._phase) if self.options.check_optimality else None
         self.build_time_s = time.perf_counter() - start
+
+    def _condensed_phase(self) -> FirstOrderPhase:
+        if self._phase is None:
+            self._phase = FirstOrderPhase(self.problem, self.method, self.nlp.layout, self.options.expand)
+        return self._phase
 
     def _solver(self, warm_start: bool) -> ca.Function:
         # IPOPT options are fixed per CasADi solver object, so a warm start gets its own (built lazily).
@@ -203,11 +208,17 @@ class OCPSolver:
         initial_state: np.ndarray | None = None,
         data: np.ndarray | None = None,
         initial_guess: InitialGuess | Solution | None = None,
+        first_order_iterations: int | None = None,
     ) -> Solution:
         """Solve once. ``parameters`` sets fixed parameters by name; ``T`` a fixed
         horizon; ``initial_state`` (B, nx) and ``data`` (B, nd) replace the
         problem's. A `Solution` of the same shape as ``initial_guess`` warm-starts
-        primal and multipliers; one of another grid is interpolated."""
+        primal and multipliers; one of another grid is interpolated.
+        ``first_order_iterations`` overrides the option for this call (0: IPOPT
+        straight from the guess)."""
+        iterations = self.options.first_order_iterations if first_order_iterations is None else first_order_iterations
+        if iterations < 0:
+            raise ProblemError(f"first_order_iterations must be >= 0, got {iterations}")
         parameters = dict(parameters or {})
         p = self._nlp_parameters(parameters, T, data)
         lbx, ubx = self._bounds(initial_state)
@@ -221,14 +232,13 @@ class OCPSolver:
             }
         start = time.perf_counter()
         first_order = FirstOrderReport(skipped="warm start" if warm else "turned off (first_order_iterations = 0)")
+        phase = self._condensed_phase() if iterations > 0 and not warm else None
         if not warm:
             if isinstance(initial_guess, Solution):
                 initial_guess = interpolate(initial_guess, self.method.normalised_grid())
             args["x0"] = self._start(initial_guess or InitialGuess(), parameters, T, initial_state, data)
-            if self._first_order_phase is not None:
-                args["x0"], first_order = self._first_order_phase.run(
-                    args["x0"], lbx, ubx, p, self.options.first_order_iterations, self.options.verbose
-                )
+            if phase is not None:
+                args["x0"], first_order = phase.run(args["x0"], lbx, ubx, p, iterations, self.options.verbose)
                 if first_order.iterations:
                     args["x0"] = self._with_simulated_states(args["x0"], parameters, T, initial_state, data)
         solver = self._solver(warm_start=warm)

@@ -1,4 +1,4 @@
-"""Data sets: the concentric-sphere (annulus) set of SCIENCE.md and files (CSV, .npz)."""
+"""Data sets: the concentric-sphere (annulus) set of SCIENCE.md, XOR, two spirals, and files (CSV, .npz)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,49 @@ def annulus(
     x = np.vstack([_radial(rng, n_inner, dim, *inner), _radial(rng, n - n_inner, dim, *outer)])
     y = np.concatenate([-np.ones(n_inner), np.ones(n - n_inner)])
     return Dataset(x, y)
+
+
+def xor(n: int, seed: int = 0, noise: float = 0.1) -> Dataset:
+    """XOR in the plane: n points uniform in [-1, 1]^2 (kept 0.1 away from the axes), label sign(x1 x2).
+
+    Not separable by a line, nor by a radius: the flow must fold the plane.
+    ``noise``: Gaussian jitter (standard deviation) added after labelling.
+    """
+    if n < 4:
+        raise ValueError(f"xor needs n >= 4 points, got {n}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.1, 1.0, size=(n, 2)) * rng.choice([-1.0, 1.0], size=(n, 2))
+    y = np.sign(x[:, 0] * x[:, 1])
+    return Dataset(x + noise * rng.normal(size=x.shape), y)
+
+
+def spirals(n: int, seed: int = 0, turns: float = 1.0, noise: float = 0.05) -> Dataset:
+    """Two interleaved spirals (labels -1, +1, n // 2 points each), radius 0.2 to 1.2 over ``turns`` turns."""
+    if n < 4:
+        raise ValueError(f"spirals needs n >= 4 points, got {n}")
+    rng = np.random.default_rng(seed)
+    s = rng.uniform(size=n)
+    label = np.where(np.arange(n) < n // 2, -1.0, 1.0)
+    angle = 2 * np.pi * turns * s + np.where(label > 0, np.pi, 0.0)
+    radius = 0.2 + s
+    x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    return Dataset(x + noise * rng.normal(size=x.shape), label)
+
+
+GENERATORS = ("annulus", "xor", "spirals")
+
+
+def generate(source: str, n: int, dim: int = 2, seed: int = 0) -> Dataset:
+    """A generated set by name (``GENERATORS``); xor and spirals live in the plane."""
+    if source == "annulus":
+        return annulus(n, dim, seed=seed)
+    if dim != 2:
+        raise ValueError(f"data set {source!r} is planar: dim must be 2, got {dim}")
+    if source == "xor":
+        return xor(n, seed=seed)
+    if source == "spirals":
+        return spirals(n, seed=seed)
+    raise ValueError(f"unknown data set {source!r}; generated sets: {', '.join(GENERATORS)}")
 
 
 def load(path: str | Path) -> Dataset:

@@ -9,19 +9,19 @@ from typing import Literal
 from ocp.config import at_least
 from ocp.errors import ConfigError
 
-from .datasets import Dataset, annulus, load
+from .datasets import Dataset, generate, load
 from .networks import NetworkDynamics
 
 
 @dataclass(frozen=True)
 class DataSettings:
-    """``data:``. source 'annulus' generates the set of SCIENCE.md; 'file' reads ``path`` (.csv/.npz).
+    """``data:``. source 'annulus' (SCIENCE.md), 'xor' or 'spirals' generates a set; 'file' reads ``path``.
 
-    Test points: generated alongside (annulus), read from ``test_path``, or
+    Test points: generated alongside, read from ``test_path``, or
     split off the file (``n_test`` points).
     """
 
-    source: Literal["annulus", "file"] = "annulus"
+    source: Literal["annulus", "xor", "spirals", "file"] = "annulus"
     n_train: int = at_least(2, 300)
     n_test: int = at_least(0, 300)
     dim: int = at_least(1, 2)
@@ -30,8 +30,11 @@ class DataSettings:
 
     def load(self, seed: int) -> tuple[Dataset, Dataset]:
         """(train, test) sets; a missing or unreadable file is a ConfigError naming the field."""
-        if self.source == "annulus":
-            full = annulus(self.n_train + self.n_test, self.dim, seed=seed)
+        if self.source != "file":
+            try:
+                full = generate(self.source, self.n_train + self.n_test, self.dim, seed=seed)
+            except ValueError as err:
+                raise ConfigError(f"'data': {err}") from None
             return full.split(self.n_test, seed=seed)
         if self.path is None:
             raise ConfigError("'data.path' is required when 'data.source' is 'file'")

@@ -35,7 +35,7 @@ def with_changes(**changes) -> dict:
         *parents, key = dotted.split("__")
         node = config
         for p in parents:
-            node = node[p]
+            node = node.setdefault(p, {})
         if value is DELETE:
             node.pop(key)
         else:
@@ -60,6 +60,9 @@ BAD_CONFIGS = [
     (with_changes(solver__verbose="yes"), "'solver.verbose' must be true or false"),
     (with_changes(problem="l7"), "unknown problem type 'problem: l7'; registered types: l2"),
     (with_changes(problem=DELETE), "missing required key 'problem'"),
+    (with_changes(multistart__starts=0), "'multistart.starts' must be >= 1"),
+    (with_changes(initialization__strategy="annealing"), "'initialization.strategy' must be one of 'first_order'"),
+    (with_changes(data={"source": "xor", "dim": 3}), "'data': data set 'xor' is planar"),
 ]
 
 
@@ -110,6 +113,16 @@ def test_solve_writes_solution_summary_and_plots(tmp_path, capsys):
     for png in ("trajectories.png", "control_norm.png", "training_error.png", "decision_regions.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     assert "Solve_Succeeded" in capsys.readouterr().out
+
+
+def test_multistart_reports_every_start_and_keeps_the_best(tmp_path):
+    config = with_changes(multistart={"starts": 3, "workers": 2}, data__source="spirals")
+    out = tmp_path / "ms"
+    assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    report = summary["start"]["multistart"]
+    assert report["starts"] == 3 and len(report["objectives"]) == 3 and report["converged"] == 3
+    assert summary["objective"] == min(report["objectives"]) == report["best"]
 
 
 def test_data_from_csv_file(tmp_path):

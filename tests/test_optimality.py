@@ -64,7 +64,7 @@ def test_hessian_equals_casadis_dense_hessian_with_free_time_and_parameter():
     problem = free_time_ensemble()
     solver = ocp.OCPSolver(problem, FREE_TIME_METHOD)
     sol = solver.solve()
-    check = OptimalityCheck(solver._first_order_phase)
+    check = OptimalityCheck(solver._condensed_phase())
     nlp, index = check.phase.condensed, check.phase.full_index
     p = solver._nlp_parameters({}, None, None)
     z = sol.primal[index]

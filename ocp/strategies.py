@@ -1,0 +1,147 @@
+"""Initialisation strategies: how the point the final IPOPT solve starts from is made.
+
+IPOPT returns the KKT point nearest (in its own sense) to its start, so the
+start decides which local optimum a learning problem ends in. Each strategy
+ends with one IPOPT solve of the requested problem; the stages before it only
+make its start:
+
+- ``first_order`` (default): the guess, then L-BFGS-B on the condensed
+  objective (`first_order.py`), then IPOPT.
+- ``simulate``: IPOPT straight from the guess with its states simulated.
+- ``coarse_grid``: solve on K / 2^(stages-1), ..., K / 2 intervals, the
+  controls of each sampled onto the next grid and the states simulated
+  (interpolated states are not feasible, and IPOPT diverged from them on XOR);
+  the final IPOPT solve starts from there (uniform grids only).
+- ``continuation_T``: solve with T/stages, 2T/stages, ..., T; each stage
+  starts from the previous controls on the normalised grid (fixed T only).
+- ``continuation_parameter``: a fixed parameter (e.g. ``lambda``) from
+  factor^(stages-1) times its value down to its value.
+
+Only the first stage runs the first-order start (when the solver's options
+enable it); later stages start IPOPT from the previous stage. Which strategy
+finds the best optimum is measured in `benchmarks/README.md`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import ProblemError
+from .guess import InitialGuess
+from .solution import Solution
+from .solver import OCPSolver
+
+STRATEGIES = ("first_order", "simulate", "coarse_grid", "continuation_T", "continuation_parameter")
+
+
+@dataclass(frozen=True)
+class Initialization:
+    """A strategy by name and its settings (see the module docstring)."""
+
+    strategy: str = "first_order"
+    stages: int = 3  # coarse_grid and continuation: solves including the final one
+    factor: float = 10.0  # continuation_parameter: ratio of consecutive parameter values
+    parameter: str = ""  # continuation_parameter: the fixed parameter's name
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ProblemError(f"initialization strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if not isinstance(self.stages, int) or self.stages < 1:
+            raise ProblemError(f"initialization stages must be an integer >= 1, got {self.stages!r}")
+        if self.strategy == "continuation_parameter":
+            if not self.parameter:
+                raise ProblemError("initialization strategy 'continuation_parameter' needs 'parameter' (its name)")
+            if not self.factor > 1.0:
+                raise ProblemError(f"initialization factor must be > 1, got {self.factor!r}")
+
+
+def solve_with(
+    solver: OCPSolver,
+    init: Initialization = Initialization(),
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    T: float | None = None,
+    initial_guess: InitialGuess | None = None,
+) -> Solution:
+    """Solve with ``solver`` after the stages of ``init``; the solution's ``start`` records them."""
+    parameters = dict(parameters or {})
+    guess = initial_guess or InitialGuess()
+    begin = time.perf_counter()
+    stages: list[dict[str, Any]] = []
+
+    def record(label: str, sol: Solution) -> Solution:
+        stages.append({"stage": label, "objective": sol.objective, "iterations": sol.iterations, "status": sol.status})
+        return sol
+
+    if init.strategy in ("first_order", "simulate"):
+        first_order = 0 if init.strategy == "simulate" else None
+        final = solver.solve(parameters=parameters, T=T, initial_guess=guess, first_order_iterations=first_order)
+    elif init.strategy == "coarse_grid":
+        final = _coarse_grid(solver, init.stages, parameters, T, guess, record)
+    else:
+        final = _continuation(solver, init, parameters, T, guess, record)
+    record("final", final)
+    start = {"strategy": init.strategy, "stages": stages, "time_s": time.perf_counter() - begin}
+    return replace(final, start=start)
+
+
+def _coarse_grid(solver: OCPSolver, stages: int, parameters, T, guess: InitialGuess, record) -> Solution:
+    method = solver.method
+    if method.grid is not None:
+        raise ProblemError("initialization 'coarse_grid' needs a uniform grid (method.grid = None)")
+    grids = sorted({max(1, method.K // 2**j) for j in range(1, stages)})
+    previous, K_previous = guess, method.K
+    for K in [*grids, method.K]:
+        start = _resampled(previous, K_previous, K)
+        stage = solver
+        if K != method.K:
+            stage = OCPSolver(solver.problem, replace(method, K=K), replace(solver.options, check_optimality=False))
+        first_order = None if K == grids[0] or not grids else 0
+        sol = stage.solve(parameters=parameters, T=T, initial_guess=start, first_order_iterations=first_order)
+        if K != method.K:
+            record(f"K={K}", sol)
+        previous = InitialGuess(controls=sol.controls, free_parameters=dict(sol.free_parameters), T=sol.T)
+        K_previous = K
+    return sol
+
+
+def _resampled(guess: InitialGuess, K_from: int, K_to: int) -> InitialGuess:
+    """The guess's controls (K_from, nu) sampled at the midpoints of K_to intervals; states to be simulated."""
+    controls = None if guess.controls is None else np.asarray(guess.controls, dtype=float)
+    if controls is not None and controls.ndim == 2 and controls.shape[0] == K_from:
+        controls = controls[((np.arange(K_to) + 0.5) * K_from / K_to).astype(int)]
+    return replace(guess, controls=controls, states=None)
+
+
+def _continuation(solver: OCPSolver, init: Initialization, parameters, T, guess: InitialGuess, record) -> Solution:
+    if init.strategy == "continuation_T":
+        if solver.problem.horizon.free:
+            raise ProblemError("initialization 'continuation_T' needs a fixed horizon (the final time is free here)")
+        target = solver.problem.horizon.T if T is None else float(T)
+        steps = [({}, target * (j + 1) / init.stages) for j in range(init.stages)]
+    else:
+        names = [p.name for p in solver.problem.parameters]
+        if init.parameter not in names:
+            raise ProblemError(f"continuation parameter {init.parameter!r} is not a fixed parameter; have {names}")
+        spec = next(p for p in solver.problem.parameters if p.name == init.parameter)
+        target = np.asarray(parameters.get(init.parameter, spec.value), dtype=float)
+        factors = [init.factor ** (init.stages - 1 - j) for j in range(init.stages)]
+        steps = [({init.parameter: target * f}, T) for f in factors]
+    sol: Solution | None = None
+    for j, (changed, T_j) in enumerate(steps):
+        start = guess if sol is None else InitialGuess(controls=sol.controls, free_parameters=dict(sol.free_parameters))
+        sol = solver.solve(
+            parameters={**parameters, **changed},
+            T=T_j,
+            initial_guess=start,
+            first_order_iterations=None if j == 0 else 0,
+        )
+        if j < len(steps) - 1:
+            label = f"T={T_j:g}" if init.strategy == "continuation_T" else f"{init.parameter}={target * factors[j]}"
+            record(label, sol)
+    return sol

@@ -1,0 +1,119 @@
+"""Initialisation strategies and multi-start: known optima, determinism, n = 1 equals a plain solve."""
+
+import casadi as ca
+import numpy as np
+import pytest
+
+import ocp
+from ocp.multistart import multistart, random_starts, spread
+from ocp.strategies import Initialization, solve_with
+from problems.datasets import generate
+from problems.l2 import l2_problem
+from problems.learning import random_controls
+from problems.networks import NetworkDynamics
+
+STRATEGIES = [
+    Initialization("first_order"),
+    Initialization("simulate"),
+    Initialization("coarse_grid", stages=3),
+    Initialization("continuation_T", stages=3),
+    Initialization("continuation_parameter", stages=3, parameter="lam", factor=10.0),
+]
+
+
+def steering(T: float = 2.0, lam: float = 0.5) -> ocp.Problem:
+    """x' = u, x(0) = 0, min lam int u^2 + (x(T) - 1)^2: u = 1 / (lam + T), optimum lam / (lam + T).
+
+    Euler is exact for piecewise-constant u, so the discrete optimum is the continuous one on any grid.
+    """
+    x, u, lam_sym = ca.SX.sym("x"), ca.SX.sym("u"), ca.SX.sym("lam")
+    return ocp.Problem(
+        state=x,
+        control=u,
+        dynamics=u,
+        horizon=ocp.Horizon.fixed(T),
+        initial_state=[0.0],
+        parameters=(ocp.Parameter(lam_sym, lam),),
+        running_costs={"effort": lam_sym * u**2},
+        terminal_costs={"miss": (x - 1) ** 2},
+    )
+
+
+@pytest.mark.parametrize("init", STRATEGIES, ids=lambda i: i.strategy)
+def test_every_strategy_reaches_the_analytic_optimum_of_a_convex_problem(init):
+    solver = ocp.OCPSolver(steering(), ocp.MultipleShooting(K=8, integrator=ocp.Euler()))
+    sol = solve_with(solver, init, initial_guess=ocp.InitialGuess(controls=0.3))
+    assert sol.success
+    assert sol.objective == pytest.approx(0.5 / 2.5, rel=1e-9)
+    assert sol.controls == pytest.approx(1 / 2.5, rel=1e-7)
+    assert sol.T == 2.0 and sol.parameters["lam"] == pytest.approx(0.5)  # the target, not a stage's value
+    stages = sol.start["stages"]
+    assert sol.start["strategy"] == init.strategy and stages[-1]["stage"] == "final"
+    expected = 3 if init.strategy in ("coarse_grid", "continuation_T", "continuation_parameter") else 1
+    assert len(stages) == expected
+
+
+def small_learning_problem():
+    problem, _ = l2_problem(generate("spirals", 40, seed=3), NetworkDynamics("inside", "tanh"), T=3.0, lam=1e-3)
+    guess = ocp.InitialGuess(controls=random_controls(8, problem.nu, 0.3, seed=3))
+    return problem, ocp.MultipleShooting(K=8), guess
+
+
+@pytest.mark.parametrize("init", STRATEGIES[:4], ids=lambda i: i.strategy)
+def test_strategies_are_deterministic_on_a_learning_problem(init):
+    problem, method, guess = small_learning_problem()
+    runs = [solve_with(ocp.OCPSolver(problem, method), init, initial_guess=guess) for _ in range(2)]
+    assert runs[0].objective == runs[1].objective
+    np.testing.assert_array_equal(runs[0].controls, runs[1].controls)
+
+
+def test_random_starts_are_seeded_and_start_zero_is_the_guess():
+    base = ocp.InitialGuess(controls=np.full((8, 6), 0.1))
+    a, b = random_starts(base, 8, 6, 4, 1.0, seed=7), random_starts(base, 8, 6, 4, 1.0, seed=7)
+    assert a[0] is base and len(a) == 4
+    for x, y in zip(a[1:], b[1:], strict=True):
+        np.testing.assert_array_equal(x.controls, y.controls)
+    assert not np.array_equal(a[1].controls, a[2].controls)
+    assert np.std(np.concatenate([g.controls.ravel() for g in a[1:]])) == pytest.approx(1.0, rel=0.15)
+
+
+def test_spread_counts_distinct_optima():
+    report = spread([0.3, 0.1, 0.1 * (1 + 1e-9), 0.2, float("nan")], [True, True, True, True, False])
+    assert report["median"] == pytest.approx(0.15, rel=1e-8)
+    assert {k: report[k] for k in ("converged", "best", "worst", "distinct")} == {
+        "converged": 4,
+        "best": 0.1,
+        "worst": 0.3,
+        "distinct": 3,
+    }
+
+
+def test_one_start_is_a_plain_solve():
+    problem, method, guess = small_learning_problem()
+    plain = ocp.OCPSolver(problem, method).solve(initial_guess=guess)
+    best = multistart(problem, method, [guess], workers=1)
+    assert best.objective == plain.objective
+    np.testing.assert_array_equal(best.controls, plain.controls)
+    assert best.start["multistart"]["starts"] == 1 and best.start["multistart"]["best_start"] == 0
+
+
+def test_worker_processes_give_the_serial_results_and_keep_the_best():
+    problem, method, guess = small_learning_problem()
+    starts = random_starts(guess, method.K, problem.nu, 4, 1.0, seed=0)
+    serial = multistart(problem, method, starts, workers=1)
+    parallel = multistart(problem, method, starts, workers=2)
+    objectives = serial.start["multistart"]["objectives"]
+    assert parallel.start["multistart"]["objectives"] == pytest.approx(objectives, rel=1e-10)
+    assert serial.objective == min(objectives) == pytest.approx(parallel.objective, rel=1e-10)
+
+
+def test_bad_strategy_settings_are_refused_with_the_field():
+    with pytest.raises(ocp.ProblemError, match="strategy must be one of"):
+        Initialization("annealing")
+    with pytest.raises(ocp.ProblemError, match="needs 'parameter'"):
+        Initialization("continuation_parameter")
+    solver = ocp.OCPSolver(steering(), ocp.MultipleShooting(K=4))
+    with pytest.raises(ocp.ProblemError, match="not a fixed parameter"):
+        solve_with(solver, Initialization("continuation_parameter", parameter="lambda"))
+    with pytest.raises(ocp.ProblemError, match="starts must be"):
+        random_starts(None, 4, 1, 0, 1.0, 0)
