@@ -14,11 +14,12 @@ H = 1.0 / K
 EULER = ocp.MultipleShooting(K=K, integrator=ocp.Euler())
 
 
-def integrator_problem(terminal, effort: float) -> ocp.Problem:
+def integrator_problem(terminal=None, effort: float = 0.0, final=None, **extra) -> ocp.Problem:
     """x' = u, x(0) = 0, T = 1, Euler: x(T) = h sum_k u_k, cost effort int u^2 + terminal(x(T)).
 
     The condensed Hessian is 2 effort h I + terminal''(x(T)) h^2 1 1^T, with eigenvalues
-    2 effort h (K - 1 times) and 2 effort h + terminal'' h^2 K.
+    2 effort h (K - 1 times) and 2 effort h + terminal'' h^2 K. ``final(x)``: a final equality
+    constraint; ``extra``: other `ocp.Problem` fields (e.g. bounds).
     """
     x, u = ca.SX.sym("x"), ca.SX.sym("u")
     return ocp.Problem(
@@ -26,8 +27,10 @@ def integrator_problem(terminal, effort: float) -> ocp.Problem:
         control=u,
         dynamics=u,
         initial_state=[0.0],
-        running_costs={"effort": effort * u**2},
-        terminal_costs={"miss": terminal(x)},
+        running_costs={"effort": effort * u**2} if effort else {},
+        terminal_costs={"miss": terminal(x)} if terminal else {},
+        final_constraints=(final(x),) if final else (),
+        **extra,
     )
 
 
@@ -87,30 +90,14 @@ def test_stopping_ipopt_early_shows_a_first_order_gap():
 
 def test_bounds_at_the_solution_remove_their_directions():
     """With u <= 0.2 active everywhere the control space has no free direction: nothing to bend."""
-    x, u = ca.SX.sym("x"), ca.SX.sym("u")
-    problem = ocp.Problem(
-        state=x,
-        control=u,
-        dynamics=u,
-        initial_state=[0.0],
-        control_bounds=ocp.Bounds(-1.0, 0.2),
-        terminal_costs={"miss": (x - 1) ** 2},
-    )
+    problem = integrator_problem(lambda x: (x - 1) ** 2, control_bounds=ocp.Bounds(-1.0, 0.2))
     sol = ocp.solve(problem, EULER)
     assert sol.controls == pytest.approx(0.2, abs=1e-7)
     assert sol.optimality["second_order_ok"] is True and sol.optimality["smallest_eigenvalue"] == 0.0
 
 
 def test_skipped_with_a_reason_and_kept_through_save_and_load(tmp_path):
-    x, u = ca.SX.sym("x"), ca.SX.sym("u")
-    constrained = ocp.Problem(
-        state=x,
-        control=u,
-        dynamics=u,
-        initial_state=[0.0],
-        running_costs={"effort": u**2},
-        final_constraints=(ocp.Constraint.equal(x, 1.0),),
-    )
+    constrained = integrator_problem(effort=1.0, final=lambda x: ocp.Constraint.equal(x, 1.0))
     assert "constraints" in ocp.solve(constrained, EULER).optimality["skipped"]
     off = ocp.solve(constrained, EULER, ocp.SolverOptions(check_optimality=False))
     assert "check_optimality" in off.optimality["skipped"]
