@@ -11,13 +11,16 @@ N(0, 1) seeded by the instance seed, states simulated.
 Methods, each from that start:
 - IPOPT strategies (`ocp.strategies`): first_order (the default), simulate
   (plain IPOPT), coarse_grid, continuation_T, continuation_lambda;
-- multi-start (`ocp.multistart`, scale 1.0): best of 4 and of 8 starts, the
-  starts solved one after another here (time = their sum; with W workers the
-  wall time is about sum / W);
+- multi-start (`ocp.multistart`, scale 1.0): best of 4 and of 8 starts with
+  first_order, the same with simulate (each start capped at START_MAX_ITER
+  IPOPT iterations, as a multi-start caps them), and the portfolio of both strategies
+  on the same 4 or 8 starts; the starts are solved one after another here
+  (time = their sum; with W workers the wall time is about sum / W);
 - references: scipy L-BFGS-B run to convergence on the condensed objective
   (3000 iterations at most), PyTorch L-BFGS (20 s budget) and Adam (10 s).
 
-Each instance runs in its own process. For every method: final cost relative
+Each instance runs in its own process. Re-running resumes: methods already in
+the results file are not run again. For every method: final cost relative
 to the best cost any method found on that instance, and time. Writes
 results/strategies.json and prints the table for benchmarks/README.md.
 """
@@ -40,6 +43,7 @@ sys.path.insert(0, str(HERE))  # peers
 T, K, LAM, SCALE = 5.0, 20, 1e-3, 0.3
 STRATEGIES = ("first_order", "simulate", "coarse_grid", "continuation_T", "continuation_lambda")
 MULTISTART = (4, 8)
+START_MAX_ITER = 500  # IPOPT iterations per start of a multi-start (`MultistartSettings.max_iter`)
 
 
 def instances(quick: bool) -> list[tuple[str, int, int]]:
@@ -49,7 +53,8 @@ def instances(quick: bool) -> list[tuple[str, int, int]]:
     return full + [("annulus", 1000, 0), ("spirals", 1000, 0)]
 
 
-def run_instance(spec: tuple[str, int, int]) -> dict:
+def run_instance(spec: tuple[str, int, int], done: dict | None = None) -> dict:
+    """Every method on one instance; methods already in ``done`` (an earlier run's result) are not run again."""
     import ocp
     from ocp.multistart import random_starts
     from ocp.strategies import Initialization, solve_with
@@ -67,18 +72,17 @@ def run_instance(spec: tuple[str, int, int]) -> dict:
     build = time.perf_counter()
     solver = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False))
     build = time.perf_counter() - build
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict] = dict((done or {}).get("methods", {}))
 
-    def timed(label: str, run) -> ocp.Solution:
+    def timed(run) -> dict:
         start = time.perf_counter()
         sol = run()
-        rows[label] = {
+        return {
             "cost": sol.objective,
             "success": sol.success,
             "iterations": sol.iterations,
             "time_s": time.perf_counter() - start,
         }
-        return sol
 
     inits = {
         "first_order": Initialization("first_order"),
@@ -88,28 +92,59 @@ def run_instance(spec: tuple[str, int, int]) -> dict:
         "continuation_lambda": Initialization("continuation_parameter", parameter="lambda"),
     }
     for label, init in inits.items():
-        timed(label, lambda init=init: solve_with(solver, init, initial_guess=guess))
+        if label not in rows:
+            rows[label] = timed(lambda init=init: solve_with(solver, init, initial_guess=guess))
     starts = random_starts(guess, K, problem.nu, max(MULTISTART), 1.0, seed)
-    singles = [rows["first_order"]]
-    for i, start in enumerate(starts[1:], 1):
-        timed(f"start {i}", lambda start=start: solve_with(solver, initial_guess=start))
-        singles.append(rows.pop(f"start {i}"))
+    if "multistart 8" not in rows:  # first_order starts, IPOPT's default iteration cap (the earlier default)
+        singles = [rows["first_order"]]  # start 0 is the base guess: the strategy's own row
+        for start in starts[1:]:
+            singles.append(timed(lambda start=start: solve_with(solver, inits["first_order"], initial_guess=start)))
+        rows |= multistart_rows("multistart", singles)
+    if "simulate multistart 8" not in rows:  # simulate starts, capped as in a multi-start
+        capped = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False, max_iter=START_MAX_ITER))
+        singles = [timed(lambda s=s: solve_with(capped, inits["simulate"], initial_guess=s)) for s in starts]
+        rows |= multistart_rows("simulate multistart", singles)
+    if "scipy L-BFGS-B" not in rows:
+        rows |= references(solver, problem, data, U0, guess)
+    print(f"done {name} N={n} seed={seed}", flush=True)
+    return {"dataset": name, "N": n, "seed": seed, "build_s": (done or {}).get("build_s", build), "methods": rows}
+
+
+def multistart_rows(prefix: str, singles: list[dict]) -> dict[str, dict]:
+    """The best of the first m starts for every m in MULTISTART, with every start's own row."""
+    rows = {}
     for m in MULTISTART:
         ok = [r for r in singles[:m] if r["success"]]
-        rows[f"multistart {m}"] = {
+        rows[f"{prefix} {m}"] = {
             "cost": min(r["cost"] for r in ok) if ok else float("nan"),
             "success": bool(ok),
             "time_s": sum(r["time_s"] for r in singles[:m]),
             "costs": [r["cost"] for r in singles[:m]],
+            "succeeded": [r["success"] for r in singles[:m]],
+            "starts": singles[:m],
         }
+    return rows
 
-    rows |= references(solver, problem, data, U0, guess)
+
+def with_portfolios(result: dict) -> dict:
+    """Adds the portfolios (every start solved with several strategies) and every method's gap to the best.
+
+    A portfolio's members are rows already measured, so its cost is their minimum and its time their sum
+    (solves are deterministic, so solving them again as one multi-start gives the same points)."""
+    rows = dict(result["methods"])
+    for m in MULTISTART:
+        a, b = rows[f"multistart {m}"], rows[f"simulate multistart {m}"]
+        costs = [r["cost"] for r in (a, b) if r["success"]]  # each the best of its converged starts
+        rows[f"first_order + simulate x {m}"] = {
+            "cost": min(costs) if costs else float("nan"),
+            "success": bool(costs),
+            "time_s": a["time_s"] + b["time_s"],
+        }
     finite = [r["cost"] for r in rows.values() if r["success"] and np.isfinite(r["cost"])]
     best = min(finite)
     for r in rows.values():
         r["gap"] = (r["cost"] - best) / best if r["success"] else None
-    print(f"done {name} N={n} seed={seed}: best {best:.6g}", flush=True)
-    return {"dataset": name, "N": n, "seed": seed, "build_s": build, "best": best, "methods": rows}
+    return {**result, "best": best, "methods": rows}
 
 
 def references(solver, problem, data, U0, guess) -> dict[str, dict]:
@@ -169,15 +204,20 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "strategies.json"))
     args = parser.parse_args()
     specs = instances(args.quick)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Resume: an earlier run's instances keep their rows; only methods they lack are run.
+    earlier = {(r["dataset"], r["N"], r["seed"]): r for r in json.loads(out.read_text())} if out.exists() else {}
+    results = dict(earlier)
     start = time.perf_counter()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    results = []
     with ProcessPoolExecutor(args.processes, mp_context=get_context("spawn")) as pool:
-        for result in pool.map(run_instance, specs):  # written after each instance: a cut-off run keeps its part
-            results.append(result)
-            Path(args.out).write_text(json.dumps(results, indent=1, default=float))
-    print(f"{len(results)} instances in {time.perf_counter() - start:.0f} s; wrote {args.out}")
-    print(table(results))
+        futures = [pool.submit(run_instance, spec, earlier.get(spec)) for spec in specs]
+        for future in futures:  # written after each instance: a cut-off run keeps its part
+            r = future.result()
+            results[(r["dataset"], r["N"], r["seed"])] = r
+            out.write_text(json.dumps(list(results.values()), indent=1, default=float))
+    print(f"{len(specs)} instances in {time.perf_counter() - start:.0f} s; wrote {out}")
+    print(table([with_portfolios(results[spec]) for spec in specs if spec in results]))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ def _read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
             raise ConfigError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}")
     run = parse(RunSettings, {k: v for k, v in data.items() if k in run_keys})
     settings = parse(ptype.settings, {k: v for k, v in data.items() if k in own_keys})
+    run.initializations()  # a strategy's own checks (e.g. continuation_parameter names its parameter)
     return run, settings, ptype
 
 
@@ -115,39 +116,49 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def _solve(run: RunSettings, setup: registry.Setup) -> Solution:
     """One solve with the configured strategy, or the best of a multi-start."""
-    problem, init, starts = setup.problem, run.initialization.initialization(), run.multistart.starts
+    problem, inits, starts = setup.problem, run.initializations(), run.multistart.starts
     hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
-    if starts == 1:
+    if starts == 1 and len(inits) == 1:
         solver = OCPSolver(problem, run.method(), run.solver.options())
-        print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving ({init.strategy} start){hint} ...")
-        solution = solve_with(solver, init, T=run.T, initial_guess=setup.initial_guess)
+        print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving ({inits[0].strategy} start){hint} ...")
+        solution = solve_with(solver, inits[0], T=run.T, initial_guess=setup.initial_guess)
         for stage in solution.start["stages"][:-1]:
             print(f"[ocp]   stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
         return solution
     guesses = random_starts(setup.initial_guess, run.K, problem.nu, starts, run.multistart.scale, run.seed)
     workers = run.multistart.workers or None
-    print(f"[ocp] multi-start: {starts} starts ({init.strategy} start each), one NLP build per worker ...", flush=True)
+    names = ", ".join(init.strategy for init in inits)
+    solves = starts * len(inits)
+    print(f"[ocp] multi-start: {starts} starts x ({names}) = {solves} solves, one NLP build per worker ...", flush=True)
     begin, finished = time.perf_counter(), []
 
-    def progress(i: int, sol: Solution) -> None:
-        finished.append(i)
+    def progress(j: int, sol: Solution) -> None:
+        finished.append(j)
         print(
-            f"[ocp]   start {i}: {sol.status}, objective {sol.objective:.6g} "
-            f"({len(finished)}/{starts} done, {time.perf_counter() - begin:.0f} s)",
+            f"[ocp]   start {j // len(inits)} ({sol.start['strategy']}): {sol.status}, objective "
+            f"{sol.objective:.6g} ({len(finished)}/{solves} done, {time.perf_counter() - begin:.0f} s)",
             flush=True,
         )
 
     solution = multistart(
-        problem, run.method(), guesses, run.solver.options(), init=init, T=run.T, workers=workers, progress=progress
+        problem,
+        run.method(),
+        guesses,
+        run.solver.options(),
+        init=inits,
+        T=run.T,
+        workers=workers,
+        progress=progress,
+        max_iter=min(run.multistart.max_iter, run.solver.max_iter),
     )
     report = solution.start["multistart"]
     if report["converged"] == 0:
         print(f"[ocp] multi-start: no start converged; keeping start {report['best_start']} (lowest objective)")
         return solution
     print(
-        f"[ocp] multi-start: best start {report['best_start']}; objectives best {report['best']:.6g}, "
-        f"median {report['median']:.6g}, worst {report['worst']:.6g}; {report['distinct']} distinct optima "
-        f"among {report['converged']} converged",
+        f"[ocp] multi-start: best start {report['best_start']} ({report['best_strategy']}); objectives best "
+        f"{report['best']:.6g}, median {report['median']:.6g}, worst {report['worst']:.6g}; "
+        f"{report['distinct']} distinct optima among {report['converged']} converged",
         flush=True,
     )
     return solution

@@ -7,6 +7,14 @@ exactly a plain solve; start i >= 1 draws controls scale x N(0, 1) from
 own. Each worker process builds the NLP once (the problem travels pickled in
 CasADi's pickle context) and solves the starts it is given.
 
+Several strategies (a portfolio): every start is solved with each of them,
+since which strategy finds the best optimum differs from instance to instance
+(`benchmarks/README.md`, "strategies.py"). Solve j is start j // S with
+strategy j % S; with one strategy solve j is start j.
+
+Only the kept solution gets the optimality check (`optimality.py`): it costs
+a reduced Hessian per solve and says nothing about the discarded ones.
+
 The spread says how rugged the problem is: best, median and worst objective of
 the converged starts and how many distinct optima they reached (objectives
 that differ by more than 1e-6 relative).
@@ -70,57 +78,77 @@ def multistart(
     starts: Sequence[InitialGuess],
     options: SolverOptions | None = None,
     *,
-    init: Initialization | None = None,
+    init: Initialization | Sequence[Initialization] | None = None,
     parameters: Mapping[str, Any] | None = None,
     T: float | None = None,
     workers: int | None = None,
     progress: Callable[[int, Solution], None] | None = None,
+    max_iter: int | None = None,
 ) -> Solution:
-    """Solve from every start (with strategy ``init``) and return the best solution.
+    """Solve from every start with each strategy of ``init`` and return the best solution.
 
     ``workers``: processes (default: one per core; 1 solves in this process;
     forked on Linux, spawned elsewhere).
-    ``progress(i, solution)`` is called as each start finishes. The returned
-    solution's ``start["multistart"]`` holds every start's objective and the
-    `spread`. Raises `SolveError` when no start produced a solution.
+    ``max_iter`` caps IPOPT's iterations per solve (default: the options'):
+    a start that has not converged by then is given up rather than waited for
+    (some random starts wander for thousands of iterations; see
+    `benchmarks/README.md`).
+    ``progress(j, solution)`` is called as each solve finishes. The returned
+    solution's ``start["multistart"]`` holds every solve's start, strategy and
+    objective and the `spread`. Raises `SolveError` when no solve produced a
+    solution.
     """
     options = options or SolverOptions()
-    workers = min(len(starts), workers or os.cpu_count() or 1)
+    inits = _strategies(init)
+    tasks = [(i, strategy) for i in range(len(starts)) for strategy in inits]
+    workers = min(len(tasks), workers or os.cpu_count() or 1)
     begin = time.perf_counter()
-    task = {"init": init or Initialization(), "parameters": dict(parameters or {}), "T": T}
+    context = {"parameters": dict(parameters or {}), "T": T}
     results: dict[int, Solution] = {}
     errors: dict[int, str] = {}
+    if max_iter is not None and (not isinstance(max_iter, int) or max_iter < 1):
+        raise ProblemError(f"multistart max_iter must be an integer >= 1, got {max_iter!r}")
+    # the check runs once, on the kept solution
+    unchecked = replace(options, check_optimality=False, max_iter=max_iter or options.max_iter)
     if workers <= 1:
-        solver = OCPSolver(problem, method, options)
-        for i, guess in enumerate(starts):
-            results[i] = _solve_start(guess, task, solver)
+        solver = OCPSolver(problem, method, unchecked)
+        for j, (i, strategy) in enumerate(tasks):
+            results[j] = _solve_start(starts[i], strategy, context, solver)
             if progress:
-                progress(i, results[i])
+                progress(j, results[j])
+        best = _best(results)
+        if options.check_optimality:
+            best = replace(best, optimality=solver.check(best).as_dict())
     else:
         with ca.global_pickle_context():
-            payload = pickle.dumps((problem, method, options))
+            payload = pickle.dumps((problem, method, unchecked))
         pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init, initargs=(payload,))
         with pool:
-            futures = {pool.submit(_solve_start, guess, task): i for i, guess in enumerate(starts)}
+            futures = {
+                pool.submit(_solve_start, starts[i], strategy, context): j for j, (i, strategy) in enumerate(tasks)
+            }
             for future in as_completed(futures):
-                i = futures[future]
+                j = futures[future]
                 try:
-                    results[i] = future.result()
-                except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one start lost, the others go on
-                    errors[i] = f"{type(err).__name__}: {err}"
+                    results[j] = future.result()
+                except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
+                    errors[j] = f"{type(err).__name__}: {err}"
                     continue
                 if progress:
-                    progress(i, results[i])
-    if not results:
-        raise SolveError(f"multi-start: no start produced a solution ({'; '.join(sorted(set(errors.values())))})")
-    objectives = [results[i].objective if i in results else float("nan") for i in range(len(starts))]
-    succeeded = [i in results and results[i].success for i in range(len(starts))]
-    ranked = sorted(results, key=lambda i: (not results[i].success, results[i].objective))
-    best = results[ranked[0]]
+                    progress(j, results[j])
+            best = _best(results, errors)
+            if options.check_optimality:
+                best = replace(best, optimality=_check_in(pool, best))
+    objectives = [results[j].objective if j in results else float("nan") for j in range(len(tasks))]
+    succeeded = [j in results and results[j].success for j in range(len(tasks))]
+    ranked = sorted(results, key=lambda j: (not results[j].success, results[j].objective))
     report = {
         "starts": len(starts),
+        "strategies": [strategy.strategy for strategy in inits],
         "workers": workers,
-        "best_start": ranked[0],
+        "best_start": tasks[ranked[0]][0],
+        "best_strategy": tasks[ranked[0]][1].strategy,
+        "solves": [{"start": i, "strategy": strategy.strategy} for i, strategy in tasks],
         "objectives": objectives,
         "succeeded": succeeded,
         "errors": {str(i): e for i, e in errors.items()},
@@ -128,6 +156,33 @@ def multistart(
         **spread(objectives, succeeded),
     }
     return replace(best, start={**best.start, "multistart": report})
+
+
+def _best(results: dict[int, Solution], errors: dict[int, str] | None = None) -> Solution:
+    """The converged solve with the lowest objective (else the lowest objective)."""
+    if not results:
+        reasons = "; ".join(sorted(set((errors or {}).values())))
+        raise SolveError(f"multi-start: no start produced a solution ({reasons})")
+    return min(results.values(), key=lambda sol: (not sol.success, sol.objective))
+
+
+def _check_in(pool: ProcessPoolExecutor, best: Solution) -> dict[str, Any]:
+    """The optimality check of ``best``, run by a worker (which holds a built solver)."""
+    try:
+        return pool.submit(_check, best).result()
+    except (BrokenProcessPool, RuntimeError) as err:
+        return {"skipped": f"the check failed in a worker ({type(err).__name__}: {err})"}
+
+
+def _check(solution: Solution) -> dict[str, Any]:
+    return _WORKER["solver"].check(solution).as_dict()
+
+
+def _strategies(init: Initialization | Sequence[Initialization] | None) -> list[Initialization]:
+    inits = [Initialization()] if init is None else [init] if isinstance(init, Initialization) else list(init)
+    if not inits:
+        raise ProblemError("multistart needs at least one initialization strategy")
+    return inits
 
 
 def _context():
@@ -147,7 +202,9 @@ def _init(payload: bytes) -> None:
     _WORKER["solver"] = OCPSolver(problem, method, options)
 
 
-def _solve_start(guess: InitialGuess, task: dict[str, Any], solver: OCPSolver | None = None) -> Solution:
+def _solve_start(
+    guess: InitialGuess, init: Initialization, context: dict[str, Any], solver: OCPSolver | None = None
+) -> Solution:
     return solve_with(
-        solver or _WORKER["solver"], task["init"], parameters=task["parameters"], T=task["T"], initial_guess=guess
+        solver or _WORKER["solver"], init, parameters=context["parameters"], T=context["T"], initial_guess=guess
     )

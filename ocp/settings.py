@@ -38,19 +38,20 @@ class SolverSettings:
         )
 
 
+StrategyName = Literal["first_order", "simulate", "coarse_grid", "continuation_T", "continuation_parameter"]
+
+
 @dataclass(frozen=True)
 class InitializationSettings:
     """The ``initialization:`` section: the strategy that makes the start (`ocp/strategies.py`)."""
 
-    strategy: Literal["first_order", "simulate", "coarse_grid", "continuation_T", "continuation_parameter"] = (
-        "first_order"
-    )
+    strategy: StrategyName = "first_order"
     stages: int = at_least(1, 3)
     factor: float = positive(10.0)
     parameter: str = ""
 
-    def initialization(self) -> Initialization:
-        return Initialization(self.strategy, self.stages, self.factor, self.parameter)
+    def initialization(self, strategy: str | None = None) -> Initialization:
+        return Initialization(strategy or self.strategy, self.stages, self.factor, self.parameter)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class MultistartSettings:
     starts: int = at_least(1, 8)
     workers: int = at_least(0, 0)  # 0: one per core
     scale: float = at_least(0.0, 1.0)
+    # every start is solved with each of these (a portfolio); empty: the initialization section's strategy
+    strategies: tuple[StrategyName, ...] = ()
+    max_iter: int = at_least(1, 500)  # IPOPT iterations per solve before a start is given up
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,11 @@ class RunSettings:
     solver: SolverSettings = field(default_factory=SolverSettings)
     initialization: InitializationSettings = field(default_factory=InitializationSettings)
     multistart: MultistartSettings = field(default_factory=MultistartSettings)
+
+    def initializations(self) -> list[Initialization]:
+        """The strategies each start is solved with (settings from the ``initialization:`` section)."""
+        names = self.multistart.strategies or (self.initialization.strategy,)
+        return [self.initialization.initialization(name) for name in names]
 
     def method(self) -> MultipleShooting:
         return MultipleShooting(

@@ -100,13 +100,20 @@ class OCPSolver:
         self._phase: FirstOrderPhase | None = None  # the condensed objective: first-order start and check
         if self.options.first_order_iterations > 0 or self.options.check_optimality:
             self._condensed_phase()
-        self._optimality = OptimalityCheck(self._phase) if self.options.check_optimality else None
+        self._optimality: OptimalityCheck | None = None
+        if self.options.check_optimality:
+            self._optimality_check()
         self.build_time_s = time.perf_counter() - start
 
     def _condensed_phase(self) -> FirstOrderPhase:
         if self._phase is None:
             self._phase = FirstOrderPhase(self.problem, self.method, self.nlp.layout, self.options.expand)
         return self._phase
+
+    def _optimality_check(self) -> OptimalityCheck:
+        if self._optimality is None:
+            self._optimality = OptimalityCheck(self._condensed_phase())
+        return self._optimality
 
     def _solver(self, warm_start: bool) -> ca.Function:
         # IPOPT options are fixed per CasADi solver object, so a warm start gets its own (built lazily).
@@ -209,13 +216,15 @@ class OCPSolver:
         data: np.ndarray | None = None,
         initial_guess: InitialGuess | Solution | None = None,
         first_order_iterations: int | None = None,
+        check_optimality: bool | None = None,
     ) -> Solution:
         """Solve once. ``parameters`` sets fixed parameters by name; ``T`` a fixed
         horizon; ``initial_state`` (B, nx) and ``data`` (B, nd) replace the
         problem's. A `Solution` of the same shape as ``initial_guess`` warm-starts
         primal and multipliers; one of another grid is interpolated.
         ``first_order_iterations`` overrides the option for this call (0: IPOPT
-        straight from the guess)."""
+        straight from the guess); ``check_optimality`` likewise (False for a
+        solve that only makes the start of another)."""
         iterations = self.options.first_order_iterations if first_order_iterations is None else first_order_iterations
         if iterations < 0:
             raise ProblemError(f"first_order_iterations must be >= 0, got {iterations}")
@@ -249,10 +258,23 @@ class OCPSolver:
             raise SolveError(f"IPOPT failed before producing an iterate: {err}") from err
         solve_time = time.perf_counter() - start
         optimality = OptimalityReport(skipped="turned off (check_optimality = false)")
-        if self._optimality is not None:
+        if self.options.check_optimality if check_optimality is None else check_optimality:
             w = np.asarray(result["x"]).ravel()
-            optimality = self._optimality.run(w, args["lbx"], args["ubx"], p)
+            optimality = self._optimality_check().run(w, args["lbx"], args["ubx"], p)
         return self._solution(result, args, solver.stats(), p, solve_time, first_order, optimality)
+
+    def check(
+        self, solution: Solution, *, initial_state: np.ndarray | None = None, data: np.ndarray | None = None
+    ) -> OptimalityReport:
+        """The optimality check (`optimality.py`) of a solution of this problem, e.g. the one a
+        multi-start keeps; ``initial_state`` and ``data`` as given to the ``solve`` that made it."""
+        if solution.primal.size != self.nlp.layout.size:
+            raise ProblemError(
+                f"check: the solution has {solution.primal.size} variables, this NLP {self.nlp.layout.size}"
+            )
+        p = self._nlp_parameters(dict(solution.parameters), solution.T, data)
+        lbx, ubx = self._bounds(initial_state)
+        return self._optimality_check().run(solution.primal, lbx, ubx, p)
 
     def _solution(
         self, result, args, stats, p, solve_time, first_order: FirstOrderReport, optimality: OptimalityReport

@@ -140,6 +140,7 @@ def _continuation(solver: OCPSolver, init: Initialization, parameters, T, guess:
             T=T_j,
             initial_guess=start,
             first_order_iterations=None if j == 0 else 0,
+            check_optimality=False if j < len(steps) - 1 else None,  # only the final solve is the answer
         )
         if j < len(steps) - 1:
             label = f"T={T_j:g}" if init.strategy == "continuation_T" else f"{init.parameter}={target * factors[j]}"

@@ -63,6 +63,10 @@ BAD_CONFIGS = [
     (with_changes(multistart__starts=0), "'multistart.starts' must be >= 1"),
     (with_changes(initialization__strategy="annealing"), "'initialization.strategy' must be one of 'first_order'"),
     (with_changes(data={"source": "xor", "dim": 3}), "'data': data set 'xor' is planar"),
+    (with_changes(multistart__strategies=["simulate", "tabu"]), "'multistart.strategies[1]' must be one of"),
+    (with_changes(multistart__strategies="simulate"), "'multistart.strategies' must be a list"),
+    (with_changes(multistart__max_iter=0), "'multistart.max_iter' must be >= 1"),
+    (with_changes(multistart__strategies=["continuation_parameter"]), "needs 'parameter' (its name)"),
 ]
 
 
@@ -123,6 +127,16 @@ def test_multistart_reports_every_start_and_keeps_the_best(tmp_path):
     report = summary["start"]["multistart"]
     assert report["starts"] == 3 and len(report["objectives"]) == 3 and report["converged"] == 3
     assert summary["objective"] == min(report["objectives"]) == report["best"]
+
+
+def test_multistart_portfolio_solves_each_start_with_each_strategy(tmp_path, capsys):
+    config = with_changes(multistart={"starts": 2, "workers": 2, "strategies": ["first_order", "simulate"]})
+    out = tmp_path / "portfolio"
+    assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
+    report = json.loads((out / "summary.json").read_text())["start"]["multistart"]
+    assert report["strategies"] == ["first_order", "simulate"] and len(report["objectives"]) == 4
+    assert [s["start"] for s in report["solves"]] == [0, 0, 1, 1]
+    assert "2 starts x (first_order, simulate) = 4 solves" in capsys.readouterr().out
 
 
 def test_data_from_csv_file(tmp_path):

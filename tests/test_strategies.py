@@ -107,6 +107,49 @@ def test_worker_processes_give_the_serial_results_and_keep_the_best():
     assert serial.objective == min(objectives) == pytest.approx(parallel.objective, rel=1e-10)
 
 
+def test_a_portfolio_solves_every_start_with_every_strategy_and_keeps_the_best():
+    problem, method, guess = small_learning_problem()
+    starts = random_starts(guess, method.K, problem.nu, 2, 1.0, seed=0)
+    inits = [Initialization("first_order"), Initialization("simulate")]
+    best = multistart(problem, method, starts, init=inits, workers=2)
+    report = best.start["multistart"]
+    solver = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False))
+    expected = [solve_with(solver, init, initial_guess=start).objective for start in starts for init in inits]
+    assert report["solves"] == [{"start": i, "strategy": s} for i in (0, 1) for s in ("first_order", "simulate")]
+    assert report["objectives"] == pytest.approx(expected, rel=1e-10)  # each solve as if run alone
+    assert best.objective == pytest.approx(min(expected), rel=1e-10)
+    kept = report["solves"][int(np.argmin(expected))]
+    assert (report["best_start"], report["best_strategy"]) == (kept["start"], kept["strategy"])
+    assert best.start["strategy"] == kept["strategy"]
+
+
+def test_only_the_kept_solution_is_checked_and_the_check_is_the_solvers():
+    problem, method, guess = small_learning_problem()
+    solver = ocp.OCPSolver(problem, method)
+    unchecked = solver.solve(initial_guess=guess, check_optimality=False)
+    assert "skipped" in unchecked.optimality
+    checked = solver.solve(initial_guess=guess)
+    assert checked.objective == unchecked.objective
+    later = solver.check(unchecked).as_dict()  # the same point checked after the fact
+    assert later["smallest_eigenvalue"] == pytest.approx(checked.optimality["smallest_eigenvalue"], rel=1e-9)
+    assert later["second_order_ok"] == checked.optimality["second_order_ok"]
+    for workers in (1, 2):
+        best = multistart(problem, method, [guess], workers=workers)
+        assert best.optimality["smallest_eigenvalue"] == pytest.approx(later["smallest_eigenvalue"], rel=1e-9)
+    staged = solve_with(solver, Initialization("continuation_T", stages=2), initial_guess=guess)
+    assert staged.optimality.get("smallest_eigenvalue") is not None  # the final stage is checked
+
+
+def test_the_iteration_cap_gives_up_a_start_and_says_so():
+    problem, method, guess = small_learning_problem()
+    plain = ocp.SolverOptions(first_order_iterations=0, check_optimality=False)
+    best = multistart(problem, method, [guess], plain, workers=1, max_iter=3)
+    assert best.iterations == 3 and not best.success and best.status == "Maximum_Iterations_Exceeded"
+    assert best.start["multistart"]["converged"] == 0
+    with pytest.raises(ocp.ProblemError, match="max_iter must be an integer >= 1"):
+        multistart(problem, method, [guess], plain, workers=1, max_iter=0)
+
+
 def test_bad_strategy_settings_are_refused_with_the_field():
     with pytest.raises(ocp.ProblemError, match="strategy must be one of"):
         Initialization("annealing")
