@@ -50,6 +50,8 @@ def inapplicable_reason(problem: Problem) -> str:
     """Why the phase cannot run on ``problem`` ('' when it can)."""
     if problem.path_constraints or problem.initial_constraints or problem.final_constraints:
         return "the problem has path, initial or final constraints (L-BFGS-B keeps box constraints only)"
+    if problem.l1_costs:
+        return "the problem has L1 costs (their slack constraints are not box constraints)"
     lb, ub = problem.state_bounds.arrays(problem.nx, "state_bounds")
     if np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)):
         return "the problem has finite state bounds (L-BFGS-B keeps box constraints only)"

@@ -144,6 +144,12 @@ class Problem:
     horizon : Horizon (its ``symbol`` may appear in expressions).
     running_costs, terminal_costs : name -> scalar SX. Terminal costs read
         ``state`` as x(T).
+    l1_costs : name -> SX e(u, p) of any size; adds int_0^T ||e||_1 dt
+        (e.g. minimum fuel, an L1 weight on the controls). Solved exactly: the
+        transcription adds slacks s >= |e| per interval (`transcription.py`),
+        so e = 0 holds to IPOPT's tolerance where the optimum has it, instead
+        of being smoothed away. e may not depend on the state, the member
+        data or the time, so it is constant on each control interval.
     initial_state : (nx,) or (B, nx); None leaves x(0) free (use
         ``initial_constraints`` and ``state_bounds``).
     """
@@ -157,6 +163,7 @@ class Problem:
     free_parameters: tuple[FreeParameter, ...] = ()
     running_costs: Mapping[str, ca.SX] = field(default_factory=dict)
     terminal_costs: Mapping[str, ca.SX] = field(default_factory=dict)
+    l1_costs: Mapping[str, ca.SX] = field(default_factory=dict)
     path_constraints: tuple[Constraint, ...] = ()
     initial_constraints: tuple[Constraint, ...] = ()
     final_constraints: tuple[Constraint, ...] = ()
@@ -179,6 +186,7 @@ class Problem:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "running_costs", dict(self.running_costs))
         object.__setattr__(self, "terminal_costs", dict(self.terminal_costs))
+        object.__setattr__(self, "l1_costs", dict(self.l1_costs))
         if self.aggregate not in ("mean", "sum"):
             raise ProblemError(f"aggregate must be 'mean' or 'sum', got {self.aggregate!r}")
         self._check_shapes()
@@ -236,6 +244,13 @@ class Problem:
             for name, expr in terms.items():
                 if ca.SX(expr).numel() != 1:
                     raise ProblemError(f"{kind}[{name!r}] must be a scalar expression, got shape {ca.SX(expr).shape}")
+        names = [*self.running_costs, *self.terminal_costs, *self.l1_costs]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ProblemError(f"cost names must be unique across running, terminal and L1 costs: {repeated}")
+        for name, expr in self.l1_costs.items():
+            if ca.SX(expr).numel() == 0:
+                raise ProblemError(f"l1_costs[{name!r}] is empty")
         B = self.batch_size
         x0 = self.initial_states()
         if x0 is not None and x0.shape[1] != self.nx:
@@ -256,12 +271,20 @@ class Problem:
         named |= {f"terminal_costs[{k!r}]": v for k, v in self.terminal_costs.items()}
         for kind in ("path_constraints", "initial_constraints", "final_constraints"):
             named |= {f"{kind}[{i}]": c.expr for i, c in enumerate(getattr(self, kind))}
+        named |= {f"l1_costs[{k!r}]": v for k, v in self.l1_costs.items()}
         for what, expr in named.items():
             try:
                 ca.Function("check", inputs, [ca.SX(expr)])
             except RuntimeError as err:
                 free = [s.name() for s in ca.symvar(ca.SX(expr)) if not _declared(s, inputs)]
                 raise ProblemError(f"{what} uses symbols the problem does not declare: {free}") from err
+        for name, expr in self.l1_costs.items():
+            timed = self.time is not None and ca.depends_on(ca.SX(expr), self.time)
+            if self.depends_on_member(expr) or timed:
+                raise ProblemError(
+                    f"l1_costs[{name!r}] may depend on controls and parameters only (not on the state, the "
+                    "member data or the time), so that it is constant on each control interval"
+                )
 
     def depends_on_member(self, expr: ca.SX) -> bool:
         """True when ``expr`` involves the state or the per-member data."""

@@ -1,10 +1,15 @@
 """Direct multiple shooting: from a `Problem` and a `MultipleShooting` method to an NLP.
 
-Decision vector w = [free parameters; T (if free); X_0; U_0; X_1; U_1; ...; X_K],
-X_k the (nx, B) states of all ensemble members at node k, U_k the shared
-control on interval k. NLP parameters p = [fixed parameters; T (if fixed);
-per-member data]. Initial states enter as bounds on X_0, so new data of the
-same size needs no rebuild either.
+Decision vector w = [free parameters; T (if free); X_0; U_0; S_0; X_1; U_1;
+S_1; ...; X_K], X_k the (nx, B) states of all ensemble members at node k, U_k
+the shared control on interval k, S_k the slacks of the L1 costs on interval
+k (none without L1 costs): -S_k <= e(U_k) <= S_k, and int ||e||_1 dt is
+sum_k h_k sum(S_k), exact because e is constant on the interval. A slack and
+its constraints are the standard smooth form of |e|: where the optimum has
+e = 0, both constraints are active and IPOPT returns e = 0 to its tolerance.
+NLP parameters p = [fixed parameters; T (if fixed); per-member data].
+Initial states enter as bounds on X_0, so new data of the same size needs no
+rebuild either.
 
 The per-interval step is built once as an SX function of ONE member and
 applied to the whole batch at once: replayed as vector operations over the
@@ -24,7 +29,6 @@ from dataclasses import dataclass
 import casadi as ca
 import numpy as np
 
-from .errors import ProblemError
 from .method import MultipleShooting
 from .problem import Constraint, Problem
 from .vectorize import batched, replayable
@@ -39,6 +43,7 @@ class Layout:
     states: np.ndarray  # (K + 1, B, nx); (1, B, nx) in the condensed form (X_0 only)
     controls: np.ndarray  # (K, nu)
     size: int
+    slacks: np.ndarray  # (K, n_l1): the slacks of the L1 costs
 
 
 @dataclass(frozen=True)
@@ -126,9 +131,6 @@ class TranscribedNLP:
 def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = False) -> TranscribedNLP:
     """Transcribe ``problem`` by direct multiple shooting, or in the condensed
     form (states eliminated, no gap constraints) when ``condensed``."""
-    overlap = set(problem.running_costs) & set(problem.terminal_costs)
-    if overlap:
-        raise ProblemError(f"cost names must be unique across running and terminal costs: {sorted(overlap)}")
     B, K, nx, nu = problem.batch_size, method.K, problem.nx, problem.nu
     n_fixed = sum(p.symbol.numel() for p in problem.parameters)
     n_free = sum(p.symbol.numel() for p in problem.free_parameters)
@@ -139,9 +141,12 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
     T_free = ca.MX.sym("T", 1 if problem.horizon.free else 0)
     X = [ca.MX.sym(f"X_{k}", nx, B) for k in range(1 if condensed else K + 1)]
     U = [ca.MX.sym(f"U_{k}", nu) for k in range(K)]
+    l1_names = list(problem.l1_costs)
+    l1_sizes = [ca.SX(problem.l1_costs[n]).numel() for n in l1_names]
+    S = [ca.MX.sym(f"S_{k}", sum(l1_sizes)) for k in range(K)]
     blocks = [free_params, T_free]
     for k in range(K):
-        blocks += ([ca.vec(X[k])] if k < len(X) else []) + [U[k]]
+        blocks += ([ca.vec(X[k])] if k < len(X) else []) + [U[k], S[k]]
     if not condensed:
         blocks.append(ca.vec(X[K]))
     w = ca.vertcat(*blocks)
@@ -208,8 +213,22 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
             lbg.append(lb)
             ubg.append(ub)
 
-    terms = ca.vertcat(running, terminal)
-    layout = _layout(n_free, problem.horizon.free, K, B, nx, nu, state_nodes=1 if condensed else K + 1)
+    l1 = ca.MX.zeros(len(l1_names), 1)
+    if l1_names:
+        node = NodeFunctions.build(problem, "l1_costs", [ca.vec(problem.l1_costs[n]) for n in l1_names], "serial")
+        owner = np.repeat(np.arange(len(l1_names)), l1_sizes)  # which cost each slack belongs to
+        pick = ca.DM(ca.Sparsity.triplet(len(l1_names), len(owner), owner.tolist(), list(range(len(owner)))), 1.0)
+        for k in range(K):
+            e = node.stacked(problem, X[k], U[k], params, times[k], T, data)
+            g_blocks += [S[k] - e, S[k] + e]  # both >= 0: S_k >= |e(U_k)|
+            lbg.append(np.zeros(2 * len(owner)))
+            ubg.append(np.full(2 * len(owner), np.inf))
+            l1 += (times[k + 1] - times[k]) * ca.mtimes(pick, S[k])
+
+    terms = ca.vertcat(running, terminal, l1)
+    layout = _layout(
+        n_free, problem.horizon.free, K, B, nx, nu, state_nodes=1 if condensed else K + 1, ns=sum(l1_sizes)
+    )
     step = step_function(problem, method, [])
     return TranscribedNLP(
         problem=problem,
@@ -220,7 +239,7 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
         g=ca.vertcat(*g_blocks),
         lbg=np.concatenate(lbg),
         ubg=np.concatenate(ubg),
-        term_names=tuple(run_names + term_names),
+        term_names=tuple(run_names + term_names + l1_names),
         terms=terms,
         layout=layout,
         step=step,
@@ -297,7 +316,7 @@ def _merge(parts: Split, member: ca.MX, shared: ca.MX, n: int) -> ca.MX:
     return out
 
 
-def _layout(n_free: int, free_T: bool, K: int, B: int, nx: int, nu: int, state_nodes: int) -> Layout:
+def _layout(n_free: int, free_T: bool, K: int, B: int, nx: int, nu: int, state_nodes: int, ns: int = 0) -> Layout:
     offset = 0
     free = np.arange(offset, offset + n_free)
     offset += n_free
@@ -305,6 +324,7 @@ def _layout(n_free: int, free_T: bool, K: int, B: int, nx: int, nu: int, state_n
     offset += int(free_T)
     states = np.zeros((state_nodes, B, nx), dtype=int)
     controls = np.zeros((K, nu), dtype=int)
+    slacks = np.zeros((K, ns), dtype=int)
     for k in range(K + 1):
         if k < state_nodes:
             # vec of an (nx, B) block is column-major: member b occupies nx consecutive entries.
@@ -313,4 +333,6 @@ def _layout(n_free: int, free_T: bool, K: int, B: int, nx: int, nu: int, state_n
         if k < K:
             controls[k] = offset + np.arange(nu)
             offset += nu
-    return Layout(free, horizon, states, controls, offset)
+            slacks[k] = offset + np.arange(ns)
+            offset += ns
+    return Layout(free, horizon, states, controls, offset, slacks)
