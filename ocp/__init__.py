@@ -4,7 +4,7 @@ from .errors import ConfigError, OcpError, ProblemError, SolveError
 from .guess import InitialGuess, interpolate
 from .integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, integrator
 from .method import MultipleShooting
-from .problem import Bounds, Constraint, EnsembleData, FreeParameter, Horizon, Parameter, Problem
+from .problem import Bounds, Constraint, EnsembleData, FreeParameter, Horizon, L1Cost, Parameter, Problem
 from .simulation import simulate
 from .solution import Solution
 from .solver import OCPSolver, SolverOptions, solve
@@ -20,6 +20,7 @@ __all__ = [
     "FreeParameter",
     "Horizon",
     "InitialGuess",
+    "L1Cost",
     "Midpoint",
     "MultipleShooting",
     "OCPSolver",

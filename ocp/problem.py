@@ -69,6 +69,20 @@ class Constraint:
 
 
 @dataclass(frozen=True)
+class L1Cost:
+    """weight x int_0^T ||expr(t)||_1 dt, optionally with ||expr(t)||_1 <= bound at every t.
+
+    ``expr`` and ``weight`` may depend on controls and parameters only
+    (``weight`` on parameters only, e.g. a lambda to sweep); see
+    `Problem.l1_costs` for how it is solved exactly.
+    """
+
+    expr: ca.SX
+    weight: ca.SX | float = 1.0
+    bound: float | None = None
+
+
+@dataclass(frozen=True)
 class Parameter:
     """A fixed parameter: a symbol whose value is set at solve time (no rebuild)."""
 
@@ -144,12 +158,13 @@ class Problem:
     horizon : Horizon (its ``symbol`` may appear in expressions).
     running_costs, terminal_costs : name -> scalar SX. Terminal costs read
         ``state`` as x(T).
-    l1_costs : name -> SX e(u, p) of any size; adds int_0^T ||e||_1 dt
-        (e.g. minimum fuel, an L1 weight on the controls). Solved exactly: the
-        transcription adds slacks s >= |e| per interval (`transcription.py`),
-        so e = 0 holds to IPOPT's tolerance where the optimum has it, instead
-        of being smoothed away. e may not depend on the state, the member
-        data or the time, so it is constant on each control interval.
+    l1_costs : name -> `L1Cost` (or a bare SX e(u, p), weight 1) of any size;
+        adds weight x int_0^T ||e||_1 dt (e.g. minimum fuel, an L1 weight on
+        the controls). Solved exactly: the transcription adds slacks s >= |e|
+        per interval (`transcription.py`), so e = 0 holds to IPOPT's tolerance
+        where the optimum has it, instead of being smoothed away. e may not
+        depend on the state, the member data or the time, so it is constant
+        on each control interval.
     initial_state : (nx,) or (B, nx); None leaves x(0) free (use
         ``initial_constraints`` and ``state_bounds``).
     """
@@ -163,7 +178,7 @@ class Problem:
     free_parameters: tuple[FreeParameter, ...] = ()
     running_costs: Mapping[str, ca.SX] = field(default_factory=dict)
     terminal_costs: Mapping[str, ca.SX] = field(default_factory=dict)
-    l1_costs: Mapping[str, ca.SX] = field(default_factory=dict)
+    l1_costs: Mapping[str, L1Cost | ca.SX] = field(default_factory=dict)
     path_constraints: tuple[Constraint, ...] = ()
     initial_constraints: tuple[Constraint, ...] = ()
     final_constraints: tuple[Constraint, ...] = ()
@@ -186,7 +201,8 @@ class Problem:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "running_costs", dict(self.running_costs))
         object.__setattr__(self, "terminal_costs", dict(self.terminal_costs))
-        object.__setattr__(self, "l1_costs", dict(self.l1_costs))
+        l1 = {k: v if isinstance(v, L1Cost) else L1Cost(v) for k, v in self.l1_costs.items()}
+        object.__setattr__(self, "l1_costs", l1)
         if self.aggregate not in ("mean", "sum"):
             raise ProblemError(f"aggregate must be 'mean' or 'sum', got {self.aggregate!r}")
         self._check_shapes()
@@ -248,9 +264,13 @@ class Problem:
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ProblemError(f"cost names must be unique across running, terminal and L1 costs: {repeated}")
-        for name, expr in self.l1_costs.items():
-            if ca.SX(expr).numel() == 0:
+        for name, term in self.l1_costs.items():
+            if ca.SX(term.expr).numel() == 0:
                 raise ProblemError(f"l1_costs[{name!r}] is empty")
+            if ca.SX(term.weight).numel() != 1:
+                raise ProblemError(f"l1_costs[{name!r}].weight must be a scalar")
+            if term.bound is not None and not term.bound >= 0:
+                raise ProblemError(f"l1_costs[{name!r}].bound must be >= 0, got {term.bound}")
         B = self.batch_size
         x0 = self.initial_states()
         if x0 is not None and x0.shape[1] != self.nx:
@@ -271,16 +291,17 @@ class Problem:
         named |= {f"terminal_costs[{k!r}]": v for k, v in self.terminal_costs.items()}
         for kind in ("path_constraints", "initial_constraints", "final_constraints"):
             named |= {f"{kind}[{i}]": c.expr for i, c in enumerate(getattr(self, kind))}
-        named |= {f"l1_costs[{k!r}]": v for k, v in self.l1_costs.items()}
+        named |= {f"l1_costs[{k!r}]": ca.vertcat(ca.vec(v.expr), v.weight) for k, v in self.l1_costs.items()}
         for what, expr in named.items():
             try:
                 ca.Function("check", inputs, [ca.SX(expr)])
             except RuntimeError as err:
                 free = [s.name() for s in ca.symvar(ca.SX(expr)) if not _declared(s, inputs)]
                 raise ProblemError(f"{what} uses symbols the problem does not declare: {free}") from err
-        for name, expr in self.l1_costs.items():
-            timed = self.time is not None and ca.depends_on(ca.SX(expr), self.time)
-            if self.depends_on_member(expr) or timed:
+        for name, term in self.l1_costs.items():
+            both = ca.vertcat(ca.vec(ca.SX(term.expr)), ca.SX(term.weight))
+            timed = self.time is not None and ca.depends_on(both, self.time)
+            if self.depends_on_member(both) or timed:
                 raise ProblemError(
                     f"l1_costs[{name!r}] may depend on controls and parameters only (not on the state, the "
                     "member data or the time), so that it is constant on each control interval"

@@ -142,7 +142,7 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
     X = [ca.MX.sym(f"X_{k}", nx, B) for k in range(1 if condensed else K + 1)]
     U = [ca.MX.sym(f"U_{k}", nu) for k in range(K)]
     l1_names = list(problem.l1_costs)
-    l1_sizes = [ca.SX(problem.l1_costs[n]).numel() for n in l1_names]
+    l1_sizes = [ca.SX(problem.l1_costs[n].expr).numel() for n in l1_names]
     S = [ca.MX.sym(f"S_{k}", sum(l1_sizes)) for k in range(K)]
     blocks = [free_params, T_free]
     for k in range(K):
@@ -215,15 +215,24 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
 
     l1 = ca.MX.zeros(len(l1_names), 1)
     if l1_names:
-        node = NodeFunctions.build(problem, "l1_costs", [ca.vec(problem.l1_costs[n]) for n in l1_names], "serial")
+        l1_terms = [problem.l1_costs[n] for n in l1_names]
+        node = NodeFunctions.build(problem, "l1_costs", [ca.vec(c.expr) for c in l1_terms], "serial")
+        weights = NodeFunctions.build(problem, "l1_weights", [c.weight for c in l1_terms], "serial")
         owner = np.repeat(np.arange(len(l1_names)), l1_sizes)  # which cost each slack belongs to
         pick = ca.DM(ca.Sparsity.triplet(len(l1_names), len(owner), owner.tolist(), list(range(len(owner)))), 1.0)
+        bounded = [i for i, c in enumerate(l1_terms) if c.bound is not None]
         for k in range(K):
             e = node.stacked(problem, X[k], U[k], params, times[k], T, data)
             g_blocks += [S[k] - e, S[k] + e]  # both >= 0: S_k >= |e(U_k)|
             lbg.append(np.zeros(2 * len(owner)))
             ubg.append(np.full(2 * len(owner), np.inf))
-            l1 += (times[k + 1] - times[k]) * ca.mtimes(pick, S[k])
+            norms = ca.mtimes(pick, S[k])  # >= ||e_j(U_k)||_1, equal at the optimum
+            if bounded:  # sum of the slacks <= bound implies ||e||_1 <= bound
+                g_blocks.append(norms[bounded])
+                lbg.append(np.full(len(bounded), -np.inf))
+                ubg.append(np.array([l1_terms[i].bound for i in bounded], dtype=float))
+            w_k = weights.stacked(problem, X[k], U[k], params, times[k], T, data)
+            l1 += (times[k + 1] - times[k]) * w_k * norms
 
     terms = ca.vertcat(running, terminal, l1)
     layout = _layout(

@@ -42,6 +42,34 @@ def test_without_the_l1_weight_there_are_no_zeros():
     np.testing.assert_allclose(sol.controls, np.tile(TARGET, (6, 1)), atol=1e-7)
 
 
+def test_weight_as_a_parameter_and_a_bound_on_the_norm():
+    """Weight lam (an NLP parameter, re-solved without rebuilding) and ||u(t)||_1 <= M.
+
+    With weight 0 and M = 2, u* is the projection of a onto the L1 ball of radius 2: (0.5, 0, -1.5)
+    (soft threshold at 1.5); with weight 1 and M = 2 the unbounded optimum (1, 0, -2) has norm 3 > 2,
+    and the threshold moves to 1.5 again, now with the weight's cost added.
+    """
+    x, u, lam = ca.SX.sym("x", 3), ca.SX.sym("u", 3), ca.SX.sym("lam")
+    problem = ocp.Problem(
+        state=x,
+        control=u,
+        dynamics=u,
+        horizon=ocp.Horizon.fixed(1.0),
+        initial_state=np.zeros(3),
+        parameters=(ocp.Parameter(lam, 0.0),),
+        running_costs={"fit": 0.5 * ca.sumsqr(u - TARGET)},
+        l1_costs={"sparsity": ocp.L1Cost(u, weight=lam, bound=2.0)},
+    )
+    solver = ocp.OCPSolver(problem, ocp.MultipleShooting(K=4), ocp.SolverOptions(tol=1e-10))
+    projected = np.array([0.5, 0.0, -1.5])
+    for weight in (0.0, 1.0):
+        sol = solver.solve(parameters={"lam": weight})
+        assert sol.success, sol.message
+        np.testing.assert_allclose(sol.controls, np.tile(projected, (4, 1)), atol=1e-7)
+        assert sol.costs["sparsity"] == pytest.approx(weight * 2.0, abs=1e-7)
+        assert sol.costs["fit"] == pytest.approx(0.5 * (1.5**2 + 0.5**2 + 1.5**2), rel=1e-7)  # bound met to ~1e-8
+
+
 def test_minimum_fuel_transfer_costs_exactly_the_distance():
     """x' = u, x(0) = 0, x(T) = 1, |u| <= 1: min int |u| dt = 1 (a smoothed |u| would not give 1 exactly)."""
     x, u = ca.SX.sym("x"), ca.SX.sym("u")
