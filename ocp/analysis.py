@@ -86,12 +86,17 @@ def power_law(T: Sequence[float], error: Sequence[float]) -> PowerLaw:
 
 
 def exponential(
-    t: Sequence[float], values: Sequence[float], window: tuple[float, float] = MIDDLE, absolute: bool = False
+    t: Sequence[float],
+    values: Sequence[float],
+    window: tuple[float, float] = MIDDLE,
+    absolute: bool = False,
+    floor: float = 0.0,
 ) -> Exponential:
     """Fit values ~ C exp(-mu t) on a window of the time grid.
 
     ``window``: fractions of [t_0, t_end] (default: the middle 60 %), or times
-    when ``absolute``. Values that are not positive (e.g. exact zeros) are skipped.
+    when ``absolute``. Values <= ``floor`` are skipped: exact zeros, and values
+    at the level of the solver's tolerance, whose logarithm is noise.
     """
     t_all = np.asarray(t, dtype=float).ravel()
     if t_all.size < 2:
@@ -102,8 +107,9 @@ def exponential(
         lo, hi = t_all[0] + lo * span, t_all[0] + hi * span
     if not lo < hi:
         raise ProblemError(f"exponential: empty window [{lo}, {hi}]")
-    inside = (t_all >= lo) & (t_all <= hi)
-    t_fit, v_fit = _positive_pairs(t_all[inside], np.asarray(values, dtype=float).ravel()[inside], "exponential")
+    v_all = np.asarray(values, dtype=float).ravel()
+    inside = (t_all >= lo) & (t_all <= hi) & ~(v_all <= floor)
+    t_fit, v_fit = _positive_pairs(t_all[inside], v_all[inside], "exponential")
     slope, intercept, r2 = _line(t_fit, np.log(v_fit))
     return Exponential(C=float(np.exp(intercept)), mu=-slope, r2=r2, window=(float(lo), float(hi)), points=t_fit.size)
 

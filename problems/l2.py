@@ -7,25 +7,21 @@ so a new lambda (or T) re-solves without rebuilding.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import casadi as ca
 
 import ocp
-from ocp.config import at_least
-from ocp.errors import ConfigError
-from ocp.registry import Setup
 from ocp.settings import RunSettings
 
-from . import plots
 from .datasets import Dataset
-from .learning import Classifier, learning_symbols, random_controls
+from .learning import learning_symbols
 from .losses import Loss, Output
 from .networks import NetworkDynamics
+from .problem_type import LOSS, LearningProblemType
 from .settings import LearningSettings
 
-LOSS, REGULARIZATION = "loss", "regularization"
+REGULARIZATION = "regularization"
 
 
 def l2_problem(
@@ -64,64 +60,19 @@ class L2Settings(LearningSettings):
     """Config keys of ``problem: l2`` (beside the common ones of `RunSettings`)."""
 
     lam: float = field(default=1e-3, metadata={"key": "lambda", "ge": 0.0})
-    init_scale: float = at_least(0.0, 0.3)
 
 
-@dataclass(frozen=True)
-class Context:
-    train: Dataset
-    test: Dataset
-    symbols: Any
-    method: ocp.MultipleShooting
-
-
-class L2ProblemType:
+class L2ProblemType(LearningProblemType):
     name = "l2"
     description = "A1: terminal loss + lambda ||u||^2_L2 (neural ODE classifier, SCIENCE.md A)"
     settings = L2Settings
 
-    def build(self, settings: L2Settings, run: RunSettings) -> Setup:
-        train, test = settings.data.load(run.seed)
-        try:
-            problem, symbols = l2_problem(
-                train,
-                settings.dynamics.network(),
-                T=run.T,
-                lam=settings.lam,
-                loss=settings.loss,
-                output=settings.output,
-            )
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
-        method = run.method()
-        guess = ocp.InitialGuess(controls=random_controls(run.K, problem.nu, settings.init_scale, run.seed))
-        summary = {
-            "lambda": settings.lam,
-            "N": train.n,
-            "n_test": test.n,
-            "d": train.dim,
-            "dynamics": settings.dynamics.kind,
-            "activation": settings.dynamics.activation,
-            "loss_kind": settings.loss,
-        }
-        return Setup(problem, guess, Context(train, test, symbols, method), summary)
+    def pose(self, train: Dataset, settings: L2Settings, run: RunSettings) -> tuple[ocp.Problem, Any]:
+        dynamics = settings.dynamics.network()
+        return l2_problem(train, dynamics, T=run.T, lam=settings.lam, loss=settings.loss, output=settings.output)
 
-    def report(self, setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
-        ctx: Context = setup.context
-        clf = Classifier(setup.problem, ctx.method, solution, ctx.symbols, classes=ctx.train.y.ravel())
-        error = clf.loss_along_trajectory()
-        result = {
-            "loss": solution.costs[LOSS],
-            "regularization": solution.costs[REGULARIZATION],
-            "train_accuracy": clf.accuracy(ctx.train),
-            "test_accuracy": clf.accuracy(ctx.test),
-            "control_norm_max": float(solution.control_norm().max()),
-        }
-        plots.trajectories(solution.states, ctx.train, out_dir / "trajectories.png")
-        plots.control_norm(solution.t, solution.control_norm(), out_dir / "control_norm.png")
-        plots.training_error(solution.t, error, out_dir / "training_error.png")
-        plots.decision_regions(clf.predict, ctx.train, ctx.test, out_dir / "decision_regions.png")
-        return result
+    def regularization_summary(self, settings: L2Settings) -> dict[str, Any]:
+        return {"lambda": settings.lam}
 
 
 PROBLEM_TYPE = L2ProblemType()

@@ -86,3 +86,58 @@ def decision_regions(predict, train: Dataset, test: Dataset, path: Path, resolut
     ax.legend(loc="upper right", fontsize=8)
     ax.set_aspect("equal", adjustable="box")
     return _save(fig, path)
+
+
+def turnpike(curves, path: Path) -> Path:
+    """The turnpike picture: tracking error and ||u(t)|| against t, semilog, one colour per horizon T,
+    with the fitted C exp(-mu t) over its window dashed. ``curves``: (T, t, tracking, norms, fits)."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True)
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(1, len(curves))))
+    for (T, t, tracking, norms, fits), colour in zip(curves, colours, strict=True):
+        top.semilogy(t, tracking, "o-", ms=2.5, color=colour, label=f"T = {T:g}, mu = {fits['tracking'].mu:.2f}")
+        bottom.stairs(
+            np.maximum(norms, 1e-300),
+            t,
+            baseline=None,
+            color=colour,
+            lw=1.4,
+            label=f"T = {T:g}, mu = {fits['control_norm'].mu:.2f}",
+        )
+        for ax, fit in ((top, fits["tracking"]), (bottom, fits["control_norm"])):
+            window = np.linspace(*fit.window, 50)
+            ax.plot(window, fit(window), "--", color=colour, lw=1)
+    bottom.set_yscale("log")
+    top.set(ylabel="tracking error", title="Turnpike: exponential decay (dashed: fits over the window)")
+    bottom.set(xlabel="t", ylabel="||u(t)||")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def stopping_times(curves, path: Path) -> Path:
+    """||u(t)|| against t with the stopping time T* marked, one colour per horizon.
+    ``curves``: (T, t, norms, T_star or None)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(1, len(curves))))
+    for (T, t, norms, T_star), colour in zip(curves, colours, strict=True):
+        label = f"T = {T:g}, T* = {T_star:.3g}" if T_star is not None else f"T = {T:g}, no T*"
+        ax.stairs(norms, t, baseline=None, color=colour, lw=1.4, label=label)
+        if T_star is not None:
+            ax.axvline(T_star, color=colour, ls="--", lw=1)
+    ax.set(xlabel="t", ylabel="||u(t)||", title="L1: controls stop at T* (dashed)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def power_law(T: np.ndarray, error: np.ndarray, fit, path: Path) -> Path:
+    """Final training error against T, log-log, with the fitted C T^-alpha."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.loglog(T, error, "o", label="solves")
+    grid = np.geomspace(np.min(T), np.max(T), 50)
+    ax.loglog(grid, fit(grid), "--", label=f"C T^-alpha, alpha = {fit.alpha:.2f}, R^2 = {fit.r2:.3f}")
+    ax.set(xlabel="T", ylabel="E(x(T))", title="Training error against the horizon")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -58,7 +58,7 @@ BAD_CONFIGS = [
     (with_changes(integrator="rk5"), "'integrator' must be one of 'euler', 'midpoint', 'rk4'"),
     (with_changes(data={"source": "file", "path": "no/such/file.npz"}), "'data.path': data file not found"),
     (with_changes(solver__verbose="yes"), "'solver.verbose' must be true or false"),
-    (with_changes(problem="l7"), "unknown problem type 'problem: l7'; registered types: l2"),
+    (with_changes(problem="l7"), "unknown problem type 'problem: l7'; registered types: l1, l2, turnpike"),
     (with_changes(problem=DELETE), "missing required key 'problem'"),
     (with_changes(multistart__starts=0), "'multistart.starts' must be >= 1"),
     (with_changes(initialization__strategy="annealing"), "'initialization.strategy' must be one of 'first_order'"),
@@ -66,6 +66,9 @@ BAD_CONFIGS = [
     (with_changes(multistart__strategies=["simulate", "tabu"]), "'multistart.strategies[1]' must be one of"),
     (with_changes(multistart__strategies="simulate"), "'multistart.strategies' must be a list"),
     (with_changes(multistart__max_iter=0), "'multistart.max_iter' must be >= 1"),
+    (with_changes(problem="turnpike", fit_window=[0.8, 0.2]), "'fit_window' must be two fractions"),
+    (with_changes(problem="l1", bound=-1.0), "'bound' must be >= 0.0"),
+    (with_changes(problem="l1", tracking_weight=1.0), "unknown key 'tracking_weight'"),
     (with_changes(multistart__strategies=["continuation_parameter"]), "needs 'parameter' (its name)"),
 ]
 
@@ -165,3 +168,25 @@ def test_non_converged_solve_exits_1_and_keeps_results(tmp_path, capsys):
 def test_list_shows_registered_types_through_entry_points():
     result = subprocess.run([sys.executable, "-m", "ocp", "list"], capture_output=True, text=True, check=True)
     assert result.stdout.startswith("l2 ")
+
+
+@pytest.mark.parametrize(
+    ("problem", "keys", "figure"),
+    [
+        ("turnpike", ("mu_tracking", "mu_control_norm", "turnpike_fits", "tracking_at_T"), "turnpike.png"),
+        ("l1", ("stopping_time", "zero_intervals"), "stopping_time.png"),
+    ],
+)
+def test_turnpike_and_l1_from_yaml_write_their_fits_and_figures(tmp_path, problem, keys, figure):
+    config = with_changes(problem=problem, K=12, multistart={"starts": 1}, data={"n_train": 12, "n_test": 4})
+    out = tmp_path / problem
+    assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["problem"] == problem and summary["success"]
+    for key in keys:
+        assert key in summary, key
+    assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if problem == "l1":  # the L1 cost is the configured lambda times the solution's own L1 norm
+        u = np.load(out / "solution.npz")["controls"]
+        expected = 1e-3 * (4.0 / 12) * np.abs(u).sum()
+        assert summary["costs"]["regularization"] == pytest.approx(expected, rel=1e-5)  # slacks: |u| + O(mu)
