@@ -26,7 +26,7 @@ from .strategies import solve_with
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def _read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
+def read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
     """Validate the whole config before anything is built or written."""
     data = load_yaml(path)
     if "problem" not in data:
@@ -51,7 +51,7 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    run, settings, ptype = _read_config(args.config)
+    run, settings, ptype = read_config(args.config)
     if args.verbose:
         run = replace(run, solver=replace(run.solver, verbose=True))
     setup = ptype.build(settings, run)  # may raise ConfigError (e.g. a missing data file): nothing written yet
@@ -62,7 +62,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         f"K={run.K}, T={run.T}, integrator={run.integrator}x{run.steps}",
         flush=True,
     )
-    solution = _solve(run, setup)
+    solution = solve_run(run, setup)
     _print_first_order(solution.first_order)
     print(
         f"[ocp] {solution.status} after {solution.iterations} iterations in {solution.solve_time_s:.2f} s: "
@@ -114,7 +114,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _solve(run: RunSettings, setup: registry.Setup) -> Solution:
+def solve_run(run: RunSettings, setup: registry.Setup) -> Solution:
     """One solve with the configured strategy, or the best of a multi-start."""
     problem, inits, starts = setup.problem, run.initializations(), run.multistart.starts
     hint = "" if run.solver.verbose else " (--verbose shows every iteration)"

@@ -8,7 +8,7 @@ The running risk E(x(t)) is integrated by the integrator's own quadrature.
 How exact the zeros are: an interior-point method keeps each slack
 constraint a distance ~ mu / multiplier from active, and the multiplier of a
 zero control is about lambda h / 2, so |u| ~ mu / (lambda h) there. Measured
-on configs/annulus_l1.yaml (lambda = 1e-2, h = 0.25): |u| ~ 1e-5 at IPOPT's
+on configs/annulus_l1.yaml (lambda = 1e-2, h = 0.25 at K = 40): |u| ~ 1e-5 at IPOPT's
 tol = 1e-8 and ~ 1e-8 at tol = 1e-10, against O(1) controls where they act;
 the shipped config sets tol = 1e-10.
 

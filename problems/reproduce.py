@@ -1,0 +1,171 @@
+"""Reproduce the papers' claims (SCIENCE.md) from the shipped configs: one command per claim.
+
+    python -m problems.reproduce a1-decay   [--T 1 2 4 8 16]  [--out DIR]
+    python -m problems.reproduce a1-scaling [--T 2 4 8]
+    python -m problems.reproduce a2         [--T 5 10 20]
+    python -m problems.reproduce b          [--T 5 10 20]
+
+Each solves its config once per horizon T (with the config's own start and
+multi-start), writes a figure and ``fits.json`` into DIR (default
+``results/reproduce/CLAIM``), and prints the fitted numbers:
+
+- a1-decay (configs/annulus_l2.yaml, K fixed): final training error E(x(T))
+  against T, fitted C T^-alpha (A1: alpha >= 1 for homogeneous dynamics).
+- a1-scaling: the problem on [0, T] with lambda, then on [0, 1] with lambda / T
+  from the rescaled optimum; objectives and controls (u_T = u_1 / T) compared.
+- a2 (configs/annulus_turnpike.yaml, step h fixed): mu of ||u(t)|| and of the
+  tracking error for each T (A2: mu independent of T).
+- b (configs/annulus_l1.yaml, step h fixed): the stopping time T* for each T
+  (B: T* < T, and it settles as T grows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import ocp
+from ocp.analysis import Exponential, power_law
+from ocp.cli import read_config, solve_run
+
+from . import plots
+from .turnpike import tracking_along_trajectory
+
+HERE = Path(__file__).resolve().parent.parent
+CONFIGS = {
+    "a1-decay": "configs/annulus_l2.yaml",
+    "a1-scaling": "configs/annulus_l2.yaml",
+    "a2": "configs/annulus_turnpike.yaml",
+    "b": "configs/annulus_l1.yaml",
+}
+DEFAULT_T = {"a1-decay": [1, 2, 4, 8, 16], "a1-scaling": [2, 4, 8], "a2": [5, 10, 20], "b": [5, 10, 20]}
+
+
+def solve_at(config: str, T: float, keep_step: bool, out: Path, **changes: Any) -> tuple[ocp.Solution, dict, Any]:
+    """Solve ``config`` at horizon T (K scaled to keep the config's step when ``keep_step``); report into out/T."""
+    run, settings, ptype = read_config(str(HERE / config))
+    K = max(1, round(run.K * T / run.T)) if keep_step else run.K
+    run = replace(run, T=float(T), K=K)
+    settings = replace(settings, **changes)
+    setup = ptype.build(settings, run)
+    start = time.perf_counter()
+    solution = solve_run(run, setup)
+    directory = out / f"T={T:g}"
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = ptype.report(setup, run, solution, directory)
+    summary |= {"T": float(T), "K": K, "objective": solution.objective, "success": solution.success}
+    summary["wall_s"] = time.perf_counter() - start
+    print(f"[reproduce] T = {T:g}, K = {K}: objective {solution.objective:.6g} in {summary['wall_s']:.0f} s")
+    return solution, summary, setup
+
+
+def a1_decay(T_values, out: Path) -> dict:
+    rows = [solve_at(CONFIGS["a1-decay"], T, keep_step=False, out=out)[1] for T in T_values]
+    T = np.array([r["T"] for r in rows])
+    error = np.array([r["final_training_error"] for r in rows])
+    fit = power_law(T, error)
+    plots.power_law(T, error, fit, out / "error_vs_T.png")
+    print(f"[reproduce] A1: E(x(T)) ~ {fit.C:.3g} T^-{fit.alpha:.3f} (R^2 {fit.r2:.3f})")
+    return {"fit": fit.as_dict(), "rows": rows, "figure": "error_vs_T.png"}
+
+
+def a1_scaling(T_values, out: Path) -> dict:
+    """Solve on [0, T] with lambda (the config's pipeline), then on [0, 1] with lambda / T by IPOPT from the
+    rescaled optimum u_1 = T u_T: the same problem, so IPOPT should stop at once at the same objective."""
+    rows = []
+    for T in T_values:
+        on_T, _, setup = solve_at(CONFIGS["a1-scaling"], T, keep_step=False, out=out / f"T={T:g}")
+        run, settings, ptype = read_config(str(HERE / CONFIGS["a1-scaling"]))
+        run = replace(run, T=1.0)
+        unit = ptype.build(replace(settings, lam=settings.lam / T), run)
+        solver = ocp.OCPSolver(unit.problem, run.method(), run.solver.options())
+        on_1 = solver.solve(initial_guess=ocp.InitialGuess(controls=T * on_T.controls), first_order_iterations=0)
+        difference = float(np.max(np.abs(on_1.controls / T - on_T.controls)) / np.max(np.abs(on_T.controls)))
+        rows.append(
+            {
+                "T": float(T),
+                "objective_on_T": on_T.objective,
+                "objective_on_1_lambda_over_T": on_1.objective,
+                "iterations_on_1": on_1.iterations,
+                "relative_objective_difference": abs(on_T.objective - on_1.objective) / on_T.objective,
+                "relative_control_difference": difference,
+            }
+        )
+        print(
+            f"[reproduce] A1 scaling, T = {T:g}: objective on [0, T] {on_T.objective:.10g}, on [0, 1] with "
+            f"lambda / T {on_1.objective:.10g} ({on_1.iterations} IPOPT iterations from the rescaled optimum); "
+            f"controls differ by {difference:.1e} (relative)"
+        )
+    return {"rows": rows}
+
+
+def a2(T_values, out: Path) -> dict:
+    curves, rows = [], []
+    for T in T_values:
+        solution, summary, setup = solve_at(CONFIGS["a2"], T, keep_step=True, out=out)
+        fits = {name: _fit(d) for name, d in summary["turnpike_fits"].items()}
+        tracking = tracking_along_trajectory(solution.states, setup.context.train.y, setup.context.settings.p)
+        curves.append((T, solution.t, tracking, solution.control_norm(), fits))
+        rows.append(
+            {
+                "T": float(T),
+                "mu_control_norm": summary["mu_control_norm"],
+                "mu_tracking": summary["mu_tracking"],
+                "fits": summary["turnpike_fits"],
+                "tracking_at_T": summary["tracking_at_T"],
+            }
+        )
+        print(
+            f"[reproduce] A2, T = {T:g}: mu(||u||) = {summary['mu_control_norm']:.3f}, "
+            f"mu(tracking) = {summary['mu_tracking']:.3f}"
+        )
+    plots.turnpike(curves, out / "turnpike_all_T.png")
+    return {"rows": rows, "figure": "turnpike_all_T.png"}
+
+
+def b(T_values, out: Path) -> dict:
+    curves, rows = [], []
+    for T in T_values:
+        solution, summary, _ = solve_at(CONFIGS["b"], T, keep_step=True, out=out)
+        curves.append((T, solution.t, solution.control_norm(), summary["stopping_time"]))
+        rows.append(
+            {
+                "T": float(T),
+                "stopping_time": summary["stopping_time"],
+                "zero_intervals": summary["zero_intervals"],
+                "objective": summary["objective"],
+            }
+        )
+        print(f"[reproduce] B, T = {T:g}: T* = {summary['stopping_time']}")
+    plots.stopping_times(curves, out / "stopping_time_all_T.png")
+    return {"rows": rows, "figure": "stopping_time_all_T.png"}
+
+
+def _fit(d: dict) -> Exponential:
+    return Exponential(d["C"], d["mu"], d["r2"], tuple(d["window"]), d["points"])
+
+
+CLAIMS = {"a1-decay": a1_decay, "a1-scaling": a1_scaling, "a2": a2, "b": b}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("claim", choices=sorted(CLAIMS))
+    parser.add_argument("--T", type=float, nargs="+", help="horizons (default: see the module docstring)")
+    parser.add_argument("--out", help="output directory (default: results/reproduce/CLAIM)")
+    args = parser.parse_args(argv)
+    out = Path(args.out or Path("results") / "reproduce" / args.claim)
+    out.mkdir(parents=True, exist_ok=True)
+    result = CLAIMS[args.claim](args.T or DEFAULT_T[args.claim], out)
+    (out / "fits.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    print(f"[reproduce] wrote {out}/fits.json")
+
+
+if __name__ == "__main__":
+    main()
