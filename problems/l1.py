@@ -33,7 +33,7 @@ from ocp.settings import RunSettings
 
 from . import plots
 from .datasets import Dataset
-from .learning import LearningSymbols, learning_symbols
+from .learning import LearningSymbols, ensemble_problem, learning_symbols
 from .losses import Loss, Output
 from .networks import NetworkDynamics
 from .problem_type import LOSS, LearningProblemType
@@ -55,17 +55,13 @@ def l1_problem(
     """The B ensemble OCP: running risk ``loss`` and ``regularization`` = lambda int ||u||_1 (lambda a parameter)."""
     s = learning_symbols(data, dynamics, loss, output)
     lam_sym = ca.SX.sym("lambda")
-    problem = ocp.Problem(
-        state=s.state,
-        control=s.control,
-        dynamics=s.dynamics,
-        horizon=ocp.Horizon.fixed(T),
+    problem = ensemble_problem(
+        s,
+        data,
+        T,
         parameters=(ocp.Parameter(lam_sym, lam),),
         running_costs={LOSS: s.point_loss},
         l1_costs={REGULARIZATION: ocp.L1Cost(s.control, weight=lam_sym, bound=bound)},
-        initial_state=data.x,
-        ensemble_data=ocp.EnsembleData(s.label, data.y),
-        aggregate="mean",
     )
     return problem, s
 

@@ -15,7 +15,7 @@ import ocp
 from ocp.settings import RunSettings
 
 from .datasets import Dataset
-from .learning import learning_symbols
+from .learning import ensemble_problem, learning_symbols
 from .losses import Loss, Output
 from .networks import NetworkDynamics
 from .problem_type import LOSS, LearningProblemType
@@ -40,17 +40,13 @@ def l2_problem(
     """
     s = learning_symbols(data, dynamics, loss, output)
     lam_sym = ca.SX.sym("lambda")
-    problem = ocp.Problem(
-        state=s.state,
-        control=s.control,
-        dynamics=s.dynamics,
-        horizon=ocp.Horizon.fixed(T),
+    problem = ensemble_problem(
+        s,
+        data,
+        T,
         parameters=(ocp.Parameter(lam_sym, lam),),
         running_costs={REGULARIZATION: lam_sym * ca.sumsqr(s.control)},
         terminal_costs={LOSS: s.point_loss},
-        initial_state=data.x,
-        ensemble_data=ocp.EnsembleData(s.label, data.y),
-        aggregate="mean",
     )
     return problem, s
 

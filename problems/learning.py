@@ -41,6 +41,21 @@ def learning_symbols(data: Dataset, dynamics: NetworkDynamics, loss_kind: Loss, 
     return LearningSymbols(x, u, y, dynamics.rhs(x, u), loss(z, y, loss_kind), z)
 
 
+def ensemble_problem(s: LearningSymbols, data: Dataset, T: float, **terms) -> ocp.Problem:
+    """The learning OCP of ``data``: one trajectory per point from x_i, labels as member data, costs
+    averaged over the points; ``terms`` are the module's costs and parameters (Problem keywords)."""
+    return ocp.Problem(
+        state=s.state,
+        control=s.control,
+        dynamics=s.dynamics,
+        horizon=ocp.Horizon.fixed(T),
+        initial_state=data.x,
+        ensemble_data=ocp.EnsembleData(s.label, data.y),
+        aggregate="mean",
+        **terms,
+    )
+
+
 def random_controls(K: int, nu: int, scale: float, seed: int) -> np.ndarray:
     """Small random controls (K, nu): breaks the symmetry of u = 0, keeps the start near it."""
     return scale * np.random.default_rng(seed).standard_normal((K, nu))

@@ -27,7 +27,7 @@ from ocp.settings import RunSettings
 
 from . import plots
 from .datasets import Dataset
-from .learning import LearningSymbols, learning_symbols
+from .learning import LearningSymbols, ensemble_problem, learning_symbols
 from .losses import Loss, Output
 from .networks import NetworkDynamics
 from .problem_type import LOSS, LearningProblemType
@@ -59,20 +59,16 @@ def turnpike_problem(
         raise ValueError(f"'p' must be >= 1 (an l^p distance), got {p}")
     s = learning_symbols(data, dynamics, loss, output)
     lam_sym, beta = ca.SX.sym("lambda"), ca.SX.sym("tracking_weight")
-    problem = ocp.Problem(
-        state=s.state,
-        control=s.control,
-        dynamics=s.dynamics,
-        horizon=ocp.Horizon.fixed(T),
+    problem = ensemble_problem(
+        s,
+        data,
+        T,
         parameters=(ocp.Parameter(lam_sym, lam), ocp.Parameter(beta, tracking_weight)),
         running_costs={
             TRACKING: beta * distance_to_targets(s.state, s.label, p),
             REGULARIZATION: lam_sym * ca.sumsqr(s.control),
         },
         terminal_costs={LOSS: s.point_loss},
-        initial_state=data.x,
-        ensemble_data=ocp.EnsembleData(s.label, data.y),
-        aggregate="mean",
     )
     return problem, s
 
