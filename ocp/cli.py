@@ -150,6 +150,7 @@ def solve_run(run: RunSettings, setup: registry.Setup) -> Solution:
         workers=workers,
         progress=progress,
         max_iter=min(run.multistart.max_iter, run.solver.max_iter),
+        max_seconds=run.multistart.max_seconds,
     )
     report = solution.start["multistart"]
     if report["converged"] == 0:

@@ -70,6 +70,7 @@ class MultistartSettings:
     # every start is solved with each of these (a portfolio); empty: the initialization section's strategy
     strategies: tuple[StrategyName, ...] = ()
     max_iter: int = at_least(1, 500)  # IPOPT iterations per solve before a start is given up
+    max_seconds: float = positive(300.0)  # wall time per solve before a start is given up
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,8 @@ def test_the_iteration_cap_gives_up_a_start_and_says_so():
     assert best.start["multistart"]["converged"] == 0
     with pytest.raises(ocp.ProblemError, match="max_iter must be an integer >= 1"):
         multistart(problem, method, [guess], plain, workers=1, max_iter=0)
+    timed = multistart(problem, method, [guess], plain, workers=1, max_seconds=1e-3)
+    assert timed.status == "Maximum_WallTime_Exceeded" and not timed.success
 
 
 def test_bad_strategy_settings_are_refused_with_the_field():
