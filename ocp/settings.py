@@ -67,8 +67,9 @@ class MultistartSettings:
     starts: int = at_least(1, 8)
     workers: int = at_least(0, 0)  # 0: one per core
     scale: float = at_least(0.0, 1.0)
-    # every start is solved with each of these (a portfolio); empty: the initialization section's strategy
-    strategies: tuple[StrategyName, ...] = ()
+    # each start is also solved with these, beside the initialization section's strategy (a portfolio);
+    # [] solves each start with that strategy alone
+    extra_strategies: tuple[StrategyName, ...] = ("simulate",)
     max_iter: int = at_least(1, 500)  # IPOPT iterations per solve before a start is given up
     max_seconds: float = positive(300.0)  # wall time per solve before a start is given up
 
@@ -89,8 +90,11 @@ class RunSettings:
     multistart: MultistartSettings = field(default_factory=MultistartSettings)
 
     def initializations(self) -> list[Initialization]:
-        """The strategies each start is solved with (settings from the ``initialization:`` section)."""
-        names = self.multistart.strategies or (self.initialization.strategy,)
+        """The strategies each start is solved with (settings from the ``initialization:`` section):
+        the initialization strategy, then the multistart's extra ones. A single solve
+        (``starts: 1`` and no extra strategy) uses the initialization strategy alone."""
+        extra = [name for name in self.multistart.extra_strategies if name != self.initialization.strategy]
+        names = [self.initialization.strategy, *dict.fromkeys(extra)]
         return [self.initialization.initialization(name) for name in names]
 
     def method(self) -> MultipleShooting:

@@ -63,13 +63,13 @@ BAD_CONFIGS = [
     (with_changes(multistart__starts=0), "'multistart.starts' must be >= 1"),
     (with_changes(initialization__strategy="annealing"), "'initialization.strategy' must be one of 'first_order'"),
     (with_changes(data={"source": "xor", "dim": 3}), "'data': data set 'xor' is planar"),
-    (with_changes(multistart__strategies=["simulate", "tabu"]), "'multistart.strategies[1]' must be one of"),
-    (with_changes(multistart__strategies="simulate"), "'multistart.strategies' must be a list"),
+    (with_changes(multistart__extra_strategies=["simulate", "tabu"]), "'multistart.extra_strategies[1]' must be one"),
+    (with_changes(multistart__extra_strategies="simulate"), "'multistart.extra_strategies' must be a list"),
     (with_changes(multistart__max_iter=0), "'multistart.max_iter' must be >= 1"),
     (with_changes(problem="turnpike", fit_window=[0.8, 0.2]), "'fit_window' must be two fractions"),
     (with_changes(problem="l1", bound=-1.0), "'bound' must be >= 0.0"),
     (with_changes(problem="l1", tracking_weight=1.0), "unknown key 'tracking_weight'"),
-    (with_changes(multistart__strategies=["continuation_parameter"]), "needs 'parameter' (its name)"),
+    (with_changes(multistart__extra_strategies=["continuation_parameter"]), "needs 'parameter' (its name)"),
 ]
 
 
@@ -128,12 +128,14 @@ def test_multistart_reports_every_start_and_keeps_the_best(tmp_path):
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     report = summary["start"]["multistart"]
-    assert report["starts"] == 3 and len(report["objectives"]) == 3 and report["converged"] == 3
+    # the default portfolio: each start with first_order and with simulate
+    assert report["starts"] == 3 and report["strategies"] == ["first_order", "simulate"]
+    assert len(report["objectives"]) == 6 and report["converged"] == 6
     assert summary["objective"] == min(report["objectives"]) == report["best"]
 
 
 def test_multistart_portfolio_solves_each_start_with_each_strategy(tmp_path, capsys):
-    config = with_changes(multistart={"starts": 2, "workers": 2, "strategies": ["first_order", "simulate"]})
+    config = with_changes(multistart={"starts": 2, "workers": 2, "extra_strategies": ["simulate", "first_order"]})
     out = tmp_path / "portfolio"
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     report = json.loads((out / "summary.json").read_text())["start"]["multistart"]
@@ -167,7 +169,8 @@ def test_non_converged_solve_exits_1_and_keeps_results(tmp_path, capsys):
 
 def test_list_shows_registered_types_through_entry_points():
     result = subprocess.run([sys.executable, "-m", "ocp", "list"], capture_output=True, text=True, check=True)
-    assert result.stdout.startswith("l2 ")
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert names == ["l1", "l2", "turnpike"]  # sorted; the three regularisations of SCIENCE.md
 
 
 @pytest.mark.parametrize(
