@@ -142,7 +142,8 @@ def b(T_values, out: Path) -> dict:
                 "objective": summary["objective"],
             }
         )
-        print(f"[reproduce] B, T = {T:g}: T* = {summary['stopping_time']}")
+        stop = summary["stopping_time"]
+        print(f"[reproduce] B, T = {T:g}: T* = {'none' if stop is None else f'{stop:.4g}'}")
     plots.stopping_times(curves, out / "stopping_time_all_T.png")
     return {"rows": rows, "figure": "stopping_time_all_T.png"}
 
