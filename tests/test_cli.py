@@ -193,3 +193,16 @@ def test_turnpike_and_l1_from_yaml_write_their_fits_and_figures(tmp_path, proble
         u = np.load(out / "solution.npz")["controls"]
         expected = 1e-3 * (4.0 / 12) * np.abs(u).sum()
         assert summary["costs"]["regularization"] == pytest.approx(expected, rel=1e-5)  # slacks: |u| + O(mu)
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_every_shipped_config_validates_and_builds(path):
+    """Each config parses, its strategies are valid and its problem builds (no solve: that is the README's job)."""
+    from ocp.cli import read_config
+
+    run, settings, ptype = read_config(str(path))
+    setup = ptype.build(settings, run)
+    assert setup.problem.batch_size == settings.data.n_train and run.initializations()
