@@ -216,6 +216,8 @@ class OCPSolver:
         data: np.ndarray | None = None,
         initial_guess: InitialGuess | Solution | None = None,
         first_order_iterations: int | None = None,
+        first_order_method: str = "lbfgs",
+        learning_rate: float = 1e-2,
         check_optimality: bool | None = None,
     ) -> Solution:
         """Solve once. ``parameters`` sets fixed parameters by name; ``T`` a fixed
@@ -223,7 +225,9 @@ class OCPSolver:
         problem's. A `Solution` of the same shape as ``initial_guess`` warm-starts
         primal and multipliers; one of another grid is interpolated.
         ``first_order_iterations`` overrides the option for this call (0: IPOPT
-        straight from the guess); ``check_optimality`` likewise (False for a
+        straight from the guess); ``first_order_method`` "adam" runs that many
+        Adam steps of size ``learning_rate`` instead of L-BFGS-B
+        (`first_order.py`); ``check_optimality`` likewise (False for a
         solve that only makes the start of another)."""
         iterations = self.options.first_order_iterations if first_order_iterations is None else first_order_iterations
         if iterations < 0:
@@ -247,7 +251,9 @@ class OCPSolver:
                 initial_guess = interpolate(initial_guess, self.method.normalised_grid())
             args["x0"] = self._start(initial_guess or InitialGuess(), parameters, T, initial_state, data)
             if phase is not None:
-                args["x0"], first_order = phase.run(args["x0"], lbx, ubx, p, iterations, self.options.verbose)
+                args["x0"], first_order = phase.run(
+                    args["x0"], lbx, ubx, p, iterations, self.options.verbose, first_order_method, learning_rate
+                )
                 if first_order.iterations:
                     args["x0"] = self._with_simulated_states(args["x0"], parameters, T, initial_state, data)
         solver = self._solver(warm_start=warm)

@@ -7,6 +7,10 @@ make its start:
 
 - ``first_order`` (default): the guess, then L-BFGS-B on the condensed
   objective (`first_order.py`), then IPOPT.
+- ``adam``: the guess, then ``iterations`` Adam steps of size
+  ``learning_rate`` on the condensed objective, then IPOPT. Adam's
+  momentum-carried steps cross small barriers that L-BFGS-B stops at, so it
+  ends in other (on some instances better) basins than ``first_order``.
 - ``simulate``: IPOPT straight from the guess with its states simulated.
 - ``coarse_grid``: solve on K / 2^(stages-1), ..., K / 2 intervals, the
   controls of each sampled onto the next grid and the states simulated
@@ -36,7 +40,7 @@ from .guess import InitialGuess
 from .solution import Solution
 from .solver import OCPSolver
 
-STRATEGIES = ("first_order", "simulate", "coarse_grid", "continuation_T", "continuation_parameter")
+STRATEGIES = ("first_order", "adam", "simulate", "coarse_grid", "continuation_T", "continuation_parameter")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Initialization:
     stages: int = 3  # coarse_grid and continuation: solves including the final one
     factor: float = 10.0  # continuation_parameter: ratio of consecutive parameter values
     parameter: str = ""  # continuation_parameter: the fixed parameter's name
+    iterations: int = 300  # adam: Adam steps before IPOPT
+    learning_rate: float = 1e-2  # adam: step size, in the units of the controls
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -58,6 +64,10 @@ class Initialization:
                 raise ProblemError("initialization strategy 'continuation_parameter' needs 'parameter' (its name)")
             if not self.factor > 1.0:
                 raise ProblemError(f"initialization factor must be > 1, got {self.factor!r}")
+        if not isinstance(self.iterations, int) or self.iterations < 1:
+            raise ProblemError(f"initialization iterations must be an integer >= 1, got {self.iterations!r}")
+        if not self.learning_rate > 0.0:
+            raise ProblemError(f"initialization learning_rate must be > 0, got {self.learning_rate!r}")
 
 
 def solve_with(
@@ -81,6 +91,15 @@ def solve_with(
     if init.strategy in ("first_order", "simulate"):
         first_order = 0 if init.strategy == "simulate" else None
         final = solver.solve(parameters=parameters, T=T, initial_guess=guess, first_order_iterations=first_order)
+    elif init.strategy == "adam":
+        final = solver.solve(
+            parameters=parameters,
+            T=T,
+            initial_guess=guess,
+            first_order_iterations=init.iterations,
+            first_order_method="adam",
+            learning_rate=init.learning_rate,
+        )
     elif init.strategy == "coarse_grid":
         final = _coarse_grid(solver, init.stages, parameters, T, guess, record)
     else:

@@ -66,6 +66,7 @@ BAD_CONFIGS = [
     (with_changes(multistart__extra_strategies=["simulate", "tabu"]), "'multistart.extra_strategies[1]' must be one"),
     (with_changes(multistart__extra_strategies="simulate"), "'multistart.extra_strategies' must be a list"),
     (with_changes(multistart__max_iter=0), "'multistart.max_iter' must be >= 1"),
+    (with_changes(initialization__learning_rate=0.0), "'initialization.learning_rate' must be > 0"),
     (with_changes(problem="turnpike", fit_window=[0.8, 0.2]), "'fit_window' must be two fractions"),
     (with_changes(problem="l1", bound=-1.0), "'bound' must be >= 0.0"),
     (with_changes(problem="l1", tracking_weight=1.0), "unknown key 'tracking_weight'"),
@@ -128,20 +129,23 @@ def test_multistart_reports_every_start_and_keeps_the_best(tmp_path):
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     report = summary["start"]["multistart"]
-    # the default portfolio: each start with first_order and with simulate
-    assert report["starts"] == 3 and report["strategies"] == ["first_order", "simulate"]
-    assert len(report["objectives"]) == 6 and report["converged"] == 6
+    # the default portfolio: each start with first_order, simulate and adam
+    assert report["starts"] == 3 and report["strategies"] == ["first_order", "simulate", "adam"]
+    assert len(report["objectives"]) == 9 and report["converged"] == 9
     assert summary["objective"] == min(report["objectives"]) == report["best"]
 
 
 def test_multistart_portfolio_solves_each_start_with_each_strategy(tmp_path, capsys):
-    config = with_changes(multistart={"starts": 2, "workers": 2, "extra_strategies": ["simulate", "first_order"]})
+    config = with_changes(
+        multistart={"starts": 2, "workers": 2, "extra_strategies": ["simulate", "first_order", "adam"]},
+        initialization={"iterations": 40},
+    )
     out = tmp_path / "portfolio"
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     report = json.loads((out / "summary.json").read_text())["start"]["multistart"]
-    assert report["strategies"] == ["first_order", "simulate"] and len(report["objectives"]) == 4
-    assert [s["start"] for s in report["solves"]] == [0, 0, 1, 1]
-    assert "2 starts x (first_order, simulate) = 4 solves" in capsys.readouterr().out
+    assert report["strategies"] == ["first_order", "simulate", "adam"] and len(report["objectives"]) == 6
+    assert [s["start"] for s in report["solves"]] == [0, 0, 0, 1, 1, 1]
+    assert "2 starts x (first_order, simulate, adam) = 6 solves" in capsys.readouterr().out
 
 
 def test_data_from_csv_file(tmp_path):

@@ -81,6 +81,32 @@ def test_phase_keeps_the_optimum_of_an_unconstrained_problem():
     assert with_phase.T == pytest.approx(without.T, rel=1e-6)
 
 
+def test_adam_reaches_the_projected_minimiser_of_a_bounded_quadratic():
+    """min (z0 - 3)^2 + 10 (z1 + 1)^2 on [-2, 2]^2: the minimiser is (2, -1), on the bound in z0."""
+    from ocp.first_order import _adam
+
+    def cost_and_gradient(z):
+        return float((z[0] - 3) ** 2 + 10 * (z[1] + 1) ** 2), np.array([2 * (z[0] - 3), 20 * (z[1] + 1)])
+
+    lower, upper = np.full(2, -2.0), np.full(2, 2.0)
+    result = _adam(cost_and_gradient, np.zeros(2), lower, upper, 3000, 1e-2, None)
+    assert result.nit == 3000 and result.x[0] == 2.0  # the projection holds it on the bound exactly
+    assert result.x[1] == pytest.approx(-1.0, abs=1e-4)
+    assert result.fun == pytest.approx(1.0, abs=1e-6)
+
+
+def test_adam_keeps_the_last_finite_iterate():
+    """A cost that is not finite beyond z = 1: Adam stops there and returns the iterate before."""
+    from ocp.first_order import _adam
+
+    def cost_and_gradient(z):
+        return (float(-z[0]), np.array([-1.0])) if z[0] < 1.0 else (np.inf, np.zeros(1))
+
+    result = _adam(cost_and_gradient, np.zeros(1), np.full(1, -5.0), np.full(1, 5.0), 1000, 0.3, None)
+    assert "not finite" in result.message and np.isfinite(result.fun)
+    assert result.x[0] < 1.0 and result.fun == pytest.approx(-result.x[0])
+
+
 def test_phase_is_skipped_with_a_reason_when_constraints_are_not_boxes():
     x, u = ca.SX.sym("x"), ca.SX.sym("u")
     base = dict(state=x, control=u, dynamics=u, initial_state=[0.0], running_costs={"effort": u**2})
@@ -130,7 +156,7 @@ def test_default_start_beats_the_plain_multiple_shooting_point_on_the_shared_ins
 @pytest.mark.skipif(not INSTANCE.exists(), reason=f"benchmark instance not found at {INSTANCE}")
 def test_default_pipeline_reaches_the_target_on_the_shared_instance():
     """The CLI's default pipeline on ../shared/benchdata: 8 starts (U0 and 7 draws at scale 1, seed 0), each
-    solved with first_order and with simulate, 500 iterations / 300 s at most per solve.
+    solved with first_order, simulate and adam, 500 iterations / 300 s at most per solve.
 
     Target of the initialisation issue: <= 0.0265 (scipy L-BFGS-B's 0.02607 + 2 %), a KKT point.
     Measured with the first_order starts alone: 0.0194774 (start 3; U0 alone ends at 0.028831).

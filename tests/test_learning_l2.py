@@ -74,3 +74,24 @@ def test_training_error_along_the_flow_ends_at_the_loss(solves):
     assert error.shape == (K + 1,)
     assert error[-1] == pytest.approx(clf.solution.costs["loss"], rel=1e-8)
     assert error[0] > 100 * error[-1]
+
+
+def test_euler_transcription_is_exactly_a_resnet():
+    """`integrator: euler` poses the discrete network: K residual blocks x_{k+1} = x_k + h (W_k tanh(x_k) + b_k).
+
+    Independent check: the solved controls pushed through that ResNet written in numpy give the
+    solution's states (to IPOPT's constraint tolerance) and its loss, (1/N) sum (tanh(x_1(T)) - y)^2."""
+    train = annulus(40, seed=1)
+    K, T = 6, 2.0
+    problem, _ = l2_problem(train, NetworkDynamics("inside", "tanh"), T=T, lam=1e-3)
+    guess = ocp.InitialGuess(controls=random_controls(K, problem.nu, 0.3, seed=1))
+    sol = ocp.solve(problem, ocp.MultipleShooting(K=K, integrator=ocp.Euler()), initial_guess=guess)
+    assert sol.success
+
+    h, x = T / K, train.x.copy()
+    for W_and_b in sol.controls:
+        W, b = W_and_b[:4].reshape(2, 2), W_and_b[4:]  # u = (W row-major, b)
+        x = x + h * (np.tanh(x) @ W.T + b)
+    np.testing.assert_allclose(sol.states[:, -1, :], x, atol=1e-7)
+    loss = np.mean((np.tanh(x[:, 0]) - train.y.ravel()) ** 2)
+    assert sol.costs["loss"] == pytest.approx(loss, rel=1e-7)

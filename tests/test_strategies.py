@@ -15,6 +15,7 @@ from problems.networks import NetworkDynamics
 STRATEGIES = [
     Initialization("first_order"),
     Initialization("simulate"),
+    Initialization("adam", iterations=50),
     Initialization("coarse_grid", stages=3),
     Initialization("continuation_T", stages=3),
     Initialization("continuation_parameter", stages=3, parameter="lam", factor=10.0),
@@ -59,7 +60,7 @@ def small_learning_problem():
     return problem, ocp.MultipleShooting(K=8), guess
 
 
-@pytest.mark.parametrize("init", STRATEGIES[:4], ids=lambda i: i.strategy)
+@pytest.mark.parametrize("init", STRATEGIES[:5], ids=lambda i: i.strategy)
 def test_strategies_are_deterministic_on_a_learning_problem(init):
     problem, method, guess = small_learning_problem()
     runs = [solve_with(ocp.OCPSolver(problem, method), init, initial_guess=guess) for _ in range(2)]
@@ -157,6 +158,10 @@ def test_bad_strategy_settings_are_refused_with_the_field():
         Initialization("annealing")
     with pytest.raises(ocp.ProblemError, match="needs 'parameter'"):
         Initialization("continuation_parameter")
+    with pytest.raises(ocp.ProblemError, match="learning_rate must be > 0"):
+        Initialization("adam", learning_rate=0.0)
+    with pytest.raises(ocp.ProblemError, match="iterations must be an integer >= 1"):
+        Initialization("adam", iterations=0)
     solver = ocp.OCPSolver(steering(), ocp.MultipleShooting(K=4))
     with pytest.raises(ocp.ProblemError, match="not a fixed parameter"):
         solve_with(solver, Initialization("continuation_parameter", parameter="lambda"))
