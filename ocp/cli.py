@@ -134,8 +134,9 @@ def solve_run(run: RunSettings, setup: registry.Setup) -> Solution:
 
     def progress(j: int, sol: Solution) -> None:
         finished.append(j)
+        status = "given up (patience)" if sol.status == "User_Requested_Stop" else sol.status
         print(
-            f"[ocp]   start {j // len(inits)} ({sol.start['strategy']}): {sol.status}, objective "
+            f"[ocp]   start {j // len(inits)} ({sol.start['strategy']}): {status}, objective "
             f"{sol.objective:.6g} ({len(finished)}/{solves} done, {time.perf_counter() - begin:.0f} s)",
             flush=True,
         )
@@ -151,6 +152,7 @@ def solve_run(run: RunSettings, setup: registry.Setup) -> Solution:
         progress=progress,
         max_iter=min(run.multistart.max_iter, run.solver.max_iter),
         max_seconds=run.multistart.max_seconds,
+        patience=run.multistart.patience,
     )
     report = solution.start["multistart"]
     if report["converged"] == 0:

@@ -80,6 +80,8 @@ class MultistartSettings:
     extra_strategies: tuple[StrategyName, ...] = ("simulate", "adam")
     max_iter: int = at_least(1, 500)  # IPOPT iterations per solve before a start is given up
     max_seconds: float = positive(300.0)  # wall time per solve before a start is given up
+    # a solve running longer than patience x the median finished solve is given up (`ocp/multistart.py`)
+    patience: float = at_least(1.0, 10.0)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from .problem import Problem
 from .simulation import parameter_vector, simulate
 from .solution import Solution
 from .status import SUCCESS_CODES, describe
+from .stopping import StopWhen
 from .transcription import TranscribedNLP, transcribe
 
 
@@ -83,7 +84,15 @@ class OCPSolver:
     ``solve`` call without rebuilding.
     """
 
-    def __init__(self, problem: Problem, method: MultipleShooting | None = None, options: SolverOptions | None = None):
+    def __init__(
+        self,
+        problem: Problem,
+        method: MultipleShooting | None = None,
+        options: SolverOptions | None = None,
+        stop_when: Callable[[], bool] | None = None,
+    ):
+        """``stop_when`` is asked at every IPOPT iteration; when it returns True
+        the solve stops with status User_Requested_Stop (`stopping.py`)."""
         start = time.perf_counter()
         self.problem = problem
         self.method = method or MultipleShooting()
@@ -96,6 +105,10 @@ class OCPSolver:
         hessian = ensemble_hessian(self.nlp)  # None: CasADi colours the Hessian itself
         self._hessian = hessian.expand() if hessian is not None and self.options.expand else hessian
         self._solvers: dict[bool, ca.Function] = {}
+        self._stop_when = None
+        if stop_when is not None:  # kept here: CasADi holds only a reference to the callback
+            w, g, p = self.nlp.w, self.nlp.g, self.nlp.p
+            self._stop_when = StopWhen(w.numel(), g.numel(), p.numel(), stop_when)
         self._solver(warm_start=False)
         self._phase: FirstOrderPhase | None = None  # the condensed objective: first-order start and check
         if self.options.first_order_iterations > 0 or self.options.check_optimality:
@@ -121,6 +134,8 @@ class OCPSolver:
             options = self.options.casadi_options(warm_start)
             if self._hessian is not None:
                 options["hess_lag"] = self._hessian
+            if self._stop_when is not None:
+                options["iteration_callback"] = self._stop_when
             self._solvers[warm_start] = ca.nlpsol(
                 "ipopt_warm" if warm_start else "ipopt", "ipopt", self._nlp_function, options
             )

@@ -12,7 +12,9 @@ MESSAGES = {
     "Infeasible_Problem_Detected": "The problem appears infeasible: check bounds, initial/final conditions and T.",
     "Search_Direction_Becomes_Too_Small": "The search direction became too small (often a badly scaled problem).",
     "Diverging_Iterates": "The iterates diverged: add bounds on states or controls.",
-    "User_Requested_Stop": "Stopped by a user callback.",
+    "User_Requested_Stop": (
+        "Stopped by a callback (in a multi-start: running longer than `patience` x the median solve)."
+    ),
     "Feasible_Point_Found": "A feasible point was found (square problem).",
     "Maximum_Iterations_Exceeded": "Reached the maximum number of iterations: raise `max_iter` or give a better guess.",
     "Restoration_Failed": "The restoration phase failed: the problem may be (locally) infeasible or badly scaled.",

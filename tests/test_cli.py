@@ -66,6 +66,7 @@ BAD_CONFIGS = [
     (with_changes(multistart__extra_strategies=["simulate", "tabu"]), "'multistart.extra_strategies[1]' must be one"),
     (with_changes(multistart__extra_strategies="simulate"), "'multistart.extra_strategies' must be a list"),
     (with_changes(multistart__max_iter=0), "'multistart.max_iter' must be >= 1"),
+    (with_changes(multistart__patience=0.5), "'multistart.patience' must be >= 1.0"),
     (with_changes(initialization__learning_rate=0.0), "'initialization.learning_rate' must be > 0"),
     (with_changes(problem="turnpike", fit_window=[0.8, 0.2]), "'fit_window' must be two fractions"),
     (with_changes(problem="l1", bound=-1.0), "'bound' must be >= 0.0"),

@@ -153,6 +153,41 @@ def test_the_iteration_cap_gives_up_a_start_and_says_so():
     assert timed.status == "Maximum_WallTime_Exceeded" and not timed.success
 
 
+def test_stop_when_stops_ipopt_at_the_next_iteration():
+    problem, method, guess = small_learning_problem()
+    plain, asked = ocp.SolverOptions(first_order_iterations=0), []
+    solver = ocp.OCPSolver(problem, method, plain, stop_when=lambda: asked.append(1))
+    going_on = solver.solve(initial_guess=guess)
+    assert going_on.success and len(asked) == going_on.iterations + 1  # asked at every iterate; None: go on
+    stopping = ocp.OCPSolver(problem, method, plain, stop_when=lambda: True)
+    stopped = stopping.solve(initial_guess=guess)
+    assert stopped.status == "User_Requested_Stop" and not stopped.success and stopped.iterations == 0
+    assert "patience" in stopped.message
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_patience_gives_up_a_solve_far_slower_than_the_finished_ones(monkeypatch, workers):
+    """Start 0 is the optimum (IPOPT confirms it in a few iterations), starts 1-3 are random draws that
+    need tens of iterations; with patience 1 and no floor the cutoff is the quick solve's duration, so
+    the later starts are given up (the 2 workers start two solves at once: the second waits for the cutoff)."""
+    import ocp.multistart as ms
+
+    problem, method, guess = small_learning_problem()
+    plain = ocp.SolverOptions(first_order_iterations=0, check_optimality=False)
+    optimum = ocp.OCPSolver(problem, method, plain).solve(initial_guess=guess)
+    starts = random_starts(ocp.InitialGuess(controls=optimum.controls), method.K, problem.nu, 4, 1.0, seed=0)
+    init = Initialization("simulate")
+    monkeypatch.setattr(ms, "MIN_PATIENCE_S", 0.0)
+    patient = multistart(problem, method, starts, plain, init=init, workers=workers)
+    impatient = multistart(problem, method, starts, plain, init=init, workers=workers, patience=1.0)
+    full, cut = patient.start["multistart"], impatient.start["multistart"]
+    assert full["converged"] == 4 and full["stopped_for_patience"] == 0
+    assert cut["stopped_for_patience"] >= 2 and cut["converged"] == 4 - cut["stopped_for_patience"]
+    assert impatient.objective == pytest.approx(optimum.objective, rel=1e-8)  # start 0 is kept
+    with pytest.raises(ocp.ProblemError, match="patience must be >= 1"):
+        multistart(problem, method, starts, plain, workers=1, patience=0.5)
+
+
 def test_bad_strategy_settings_are_refused_with_the_field():
     with pytest.raises(ocp.ProblemError, match="strategy must be one of"):
         Initialization("annealing")
