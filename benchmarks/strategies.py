@@ -1,12 +1,15 @@
 """Which start finds the best optimum: every initialisation strategy on a set of learning problems.
 
-    OMP_NUM_THREADS=1 python benchmarks/strategies.py [--quick] [--processes 2]
+    OMP_NUM_THREADS=1 python benchmarks/strategies.py [--quick] [--processes 2] [--problem l2|turnpike|l1]
 
 Instances: problem A1 (`problems.l2`: inside dynamics, tanh, squared loss on
 tanh(x_1(T)), T = 5, K = 20, lambda = 1e-3) on the annulus, XOR and
 two-spirals sets, N in {100, 400} x seeds {0, 1, 2}, plus N = 1000 on annulus
-and spirals (seed 0): 20 instances. The start is the CLI's: controls 0.3 x
-N(0, 1) seeded by the instance seed, states simulated.
+and spirals (seed 0): 20 instances. ``--problem turnpike`` / ``l1``: A2 and B
+as in the shipped configs (T = 10, K = 20, lambda = 1e-2, output identity;
+l1 at IPOPT tol 1e-10) on the three sets, N = 100, seeds {0, 1}. The start
+is the CLI's: controls 0.3 x N(0, 1) seeded by the instance seed, states
+simulated.
 
 Methods, each from that start:
 - IPOPT strategies (`ocp.strategies`): first_order, adam, simulate (plain
@@ -20,6 +23,12 @@ Methods, each from that start:
   about sum / W);
 - references: scipy L-BFGS-B run to convergence on the condensed objective
   (3000 iterations at most), PyTorch L-BFGS (20 s budget) and Adam (10 s).
+
+On l1 the first-order phase cannot run (slack constraints), so first_order
+and adam are the simulate solve (`ocp.multistart.effective_strategies`) and
+are not run again; there is no first-order reference either (scipy needs
+the phase, the PyTorch model is A1's), so l1 compares IPOPT strategies
+only. Turnpike has scipy L-BFGS-B but no PyTorch reference.
 
 Each instance runs in its own process. Re-running resumes: methods already in
 the results file are not run again. For every method: final cost relative
@@ -58,7 +67,9 @@ MAX_SECONDS = 300.0  # wall time per IPOPT solve (`MultistartSettings.max_second
 # cap existed are capped when the table is made (`capped`)
 
 
-def instances(quick: bool, held_out: bool = False) -> list[tuple[str, int, int]]:
+def instances(quick: bool, held_out: bool = False, problem: str = "l2") -> list[tuple[str, int, int]]:
+    if problem != "l2":
+        return [(name, 100, seed) for seed in (0, 1) for name in ("annulus", "xor", "spirals")]
     if quick:
         return [(name, 100, 0) for name in ("annulus", "xor", "spirals")]
     if held_out:  # seeds the default portfolio was not chosen on
@@ -67,24 +78,41 @@ def instances(quick: bool, held_out: bool = False) -> list[tuple[str, int, int]]
     return full + [("annulus", 1000, 0), ("spirals", 1000, 0)]
 
 
-def run_instance(spec: tuple[str, int, int], done: dict | None = None) -> dict:
+def pose(kind: str, data):
+    """The learning problem of regularisation ``kind`` on ``data`` (settings as in the module docstring)."""
+    from problems.l1 import l1_problem
+    from problems.l2 import l2_problem
+    from problems.networks import NetworkDynamics
+    from problems.turnpike import turnpike_problem
+
+    dynamics = NetworkDynamics("inside", "tanh")
+    if kind == "l2":
+        return l2_problem(data, dynamics, T=T, lam=LAM)[0]
+    if kind == "turnpike":
+        return turnpike_problem(data, dynamics, T=10.0, lam=1e-2, output="identity")[0]
+    return l1_problem(data, dynamics, T=10.0, lam=1e-2, output="identity")[0]
+
+
+def run_instance(spec: tuple[str, int, int], done: dict | None = None, kind: str = "l2") -> dict:
     """Every method on one instance; methods already in ``done`` (an earlier run's result) are not run again."""
     import ocp
+    from ocp.first_order import inapplicable_reason
     from ocp.multistart import random_starts
     from ocp.strategies import Initialization, solve_with
     from problems.datasets import generate
-    from problems.l2 import l2_problem
     from problems.learning import random_controls
-    from problems.networks import NetworkDynamics
 
     name, n, seed = spec
     data = generate(name, n, 2, seed=seed)
-    problem, _ = l2_problem(data, NetworkDynamics("inside", "tanh"), T=T, lam=LAM)
+    problem = pose(kind, data)
     U0 = random_controls(K, problem.nu, SCALE, seed)
     guess = ocp.InitialGuess(controls=U0)
     method = ocp.MultipleShooting(K=K)
     build = time.perf_counter()
     wall = {"max_wall_time": MAX_SECONDS}  # every IPOPT solve, as the CLI's multi-start caps them
+    if kind == "l1":
+        wall["tol"] = 1e-10  # the shipped config's: exact zeros
+    no_phase = bool(inapplicable_reason(problem))  # first_order and adam are then the simulate solve
     solver = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False, ipopt=wall))
     build = time.perf_counter() - build
     rows: dict[str, dict] = dict((done or {}).get("methods", {}))
@@ -108,10 +136,11 @@ def run_instance(spec: tuple[str, int, int], done: dict | None = None) -> dict:
         "continuation_lambda": Initialization("continuation_parameter", parameter="lambda"),
     }
     for label, init in inits.items():
-        if label not in rows:
+        if label not in rows and not (no_phase and label in ("first_order", "adam")):
             rows[label] = timed(lambda init=init: solve_with(solver, init, initial_guess=guess))
     starts = random_starts(guess, K, problem.nu, max(MULTISTART), 1.0, seed)
-    if "multistart 8" not in rows:  # first_order starts, IPOPT's default iteration cap (the earlier default)
+    # first_order starts, IPOPT's default iteration cap (the earlier default)
+    if "multistart 8" not in rows and not no_phase:
         singles = [rows["first_order"]]  # start 0 is the base guess: the strategy's own row
         for start in starts[1:]:
             singles.append(timed(lambda start=start: solve_with(solver, inits["first_order"], initial_guess=start)))
@@ -121,13 +150,13 @@ def run_instance(spec: tuple[str, int, int], done: dict | None = None) -> dict:
         capped = ocp.OCPSolver(problem, method, options)
         singles = [timed(lambda s=s: solve_with(capped, inits["simulate"], initial_guess=s)) for s in starts]
         rows |= multistart_rows("simulate multistart", singles)
-    if "adam multistart 8" not in rows:  # adam starts, capped as in a multi-start
+    if "adam multistart 8" not in rows and not no_phase:  # adam starts, capped as in a multi-start
         options = ocp.SolverOptions(check_optimality=False, max_iter=START_MAX_ITER, ipopt=wall)
         capped = ocp.OCPSolver(problem, method, options)
         singles = [timed(lambda s=s: solve_with(capped, inits["adam"], initial_guess=s)) for s in starts]
         rows |= multistart_rows("adam multistart", singles)
-    if "scipy L-BFGS-B" not in rows:
-        rows |= references(solver, problem, data, U0, guess)
+    if "scipy L-BFGS-B" not in rows and not no_phase:
+        rows |= references(solver, problem, data, U0, guess, torch=kind == "l2")
     print(f"done {name} N={n} seed={seed}", flush=True)
     return {"dataset": name, "N": n, "seed": seed, "build_s": (done or {}).get("build_s", build), "methods": rows}
 
@@ -165,6 +194,8 @@ def with_portfolios(result: dict) -> dict:
         if "starts" in rows.get(f"{prefix} {max(MULTISTART)}", {}):
             rows |= multistart_rows(prefix, [capped(r) for r in rows[f"{prefix} {max(MULTISTART)}"]["starts"]])
     for name, members in PORTFOLIOS.items():
+        if any(f"{PER_START[strategy]} {max(MULTISTART)}" not in rows for strategy in members):
+            continue  # l1: first_order and adam are the simulate solve, so no portfolio differs from it
         for m in MULTISTART:
             parts = [rows[f"{PER_START[strategy]} {m}"] for strategy in members]
             costs = [r["cost"] for r in parts if r["success"]]  # each the best of its converged starts
@@ -186,28 +217,30 @@ def patience_replay(results: list[dict], patience: float = 10.0, floor_s: float 
     24 solve times) is dropped and costs that cutoff. An approximation: the multi-start uses the running
     median of the solves finished so far, and first_order solves count at their mean (only their sum is
     recorded)."""
-    dropped = lost = 0
+    dropped = lost = timed = 0
     before = after = 0.0
     for r in results:
         m = r["methods"]
-        per_start = [capped(s) for k in ("simulate multistart 8", "adam multistart 8") for s in m[k]["starts"]]
-        first_order = [m["multistart 8"]["time_s"] / 8] * 8
+        rows = [m[k] for k in ("simulate multistart 8", "adam multistart 8") if k in m]
+        per_start = [capped(s) for row in rows for s in row["starts"]]
+        first = m.get("multistart 8", {"time_s": 0.0, "costs": []})  # absent on l1 (no first-order phase)
+        first_order = [first["time_s"] / 8] * len(first["costs"])
         times = [s["time_s"] for s in per_start] + first_order
         cut = max(floor_s, patience * float(np.median(times)))
         kept = [s["cost"] for s in per_start if s["success"] and s["time_s"] <= cut]
-        first = m["multistart 8"]
-        kept += [c for c, ok in zip(first["costs"], first.get("succeeded", [True] * 8), strict=True) if ok]
+        kept += [c for c, ok in zip(first["costs"], first.get("succeeded", [True] * 8), strict=False) if ok]
+        timed += len(per_start)
         dropped += sum(s["time_s"] > cut for s in per_start)
         lost += min(kept) > r["best"] * (1 + 1e-3)
         before += sum(times)
         after += sum(min(t, cut) for t in times)
     return (
-        f"patience {patience:g} (replayed): {dropped} of {16 * len(results)} simulate/adam solves dropped, "
+        f"patience {patience:g} (replayed): {dropped} of {timed} simulate/adam solves dropped, "
         f"{lost} of {len(results)} instances lose the best optimum, portfolio time {before:.0f} s -> {after:.0f} s"
     )
 
 
-def references(solver, problem, data, U0, guess) -> dict[str, dict]:
+def references(solver, problem, data, U0, guess, torch: bool = True) -> dict[str, dict]:
     from peers import torch_baseline
 
     out = {}
@@ -225,7 +258,7 @@ def references(solver, problem, data, U0, guess) -> dict[str, dict]:
         "time_s": time.perf_counter() - start,
     }
     X, y = data.x, data.y.ravel()
-    for method, budget in (("lbfgs", 20.0), ("adam", 10.0)):
+    for method, budget in (("lbfgs", 20.0), ("adam", 10.0)) if torch else ():
         r = torch_baseline.train(
             X, y, U0, T=T, K=K, lam=LAM, method=method, targets={}, max_iters=10**6, time_budget_s=budget
         )
@@ -273,8 +306,10 @@ def instance_table(results: list[dict]) -> str:
             for k, v in m.items()
             if v["gap"] is not None and v["gap"] <= 1e-9 and not any(k.startswith(f"{p} x") for p in PORTFOLIOS)
         ]
-        gaps = [m[k]["gap"] for k in ("first_order", "multistart 8", PREVIOUS_DEFAULT, f"{DEFAULT_PORTFOLIO} x 8")]
-        cells = " | ".join("failed" if g is None else f"{g:.1%}" for g in gaps)
+        default = f"{DEFAULT_PORTFOLIO} x 8" if f"{DEFAULT_PORTFOLIO} x 8" in m else "simulate multistart 8"
+        labels = ("first_order", "multistart 8", PREVIOUS_DEFAULT, default)
+        gaps = [m[k]["gap"] if k in m else "-" for k in labels]  # "-": not run (l1: no first-order phase)
+        cells = " | ".join("-" if g == "-" else "failed" if g is None else f"{g:.1%}" for g in gaps)
         lines.append(f"| {r['dataset']} N={r['N']} seed {r['seed']} | {r['best']:.6f} | {', '.join(found)} | {cells} |")
     return "\n".join(lines)
 
@@ -287,9 +322,13 @@ def main() -> None:
         "--held-out", action="store_true", help="six N = 100 instances (seeds 3, 4) not used to choose the default"
     )
     parser.add_argument("--max-n", type=int, default=None, help="leave out instances with more points")
-    parser.add_argument("--out", default=str(HERE / "results" / "strategies.json"))
+    parser.add_argument("--problem", choices=("l2", "turnpike", "l1"), default="l2", help="the regularisation")
+    parser.add_argument("--out", default=None, help="results file (default results/strategies[_PROBLEM].json)")
     args = parser.parse_args()
-    specs = [spec for spec in instances(args.quick, args.held_out) if args.max_n is None or spec[1] <= args.max_n]
+    suffix = "" if args.problem == "l2" else f"_{args.problem}"
+    args.out = args.out or str(HERE / "results" / f"strategies{suffix}.json")
+    specs = instances(args.quick, args.held_out, args.problem)
+    specs = [spec for spec in specs if args.max_n is None or spec[1] <= args.max_n]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Resume: an earlier run's instances keep their rows; only methods they lack are run.
@@ -297,7 +336,7 @@ def main() -> None:
     results = dict(earlier)
     start = time.perf_counter()
     with ProcessPoolExecutor(args.processes, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_instance, spec, earlier.get(spec)) for spec in specs]
+        futures = [pool.submit(run_instance, spec, earlier.get(spec), args.problem) for spec in specs]
         for future in futures:  # written after each instance: a cut-off run keeps its part
             r = future.result()
             results[(r["dataset"], r["N"], r["seed"])] = r

@@ -17,7 +17,7 @@ from typing import Any
 from . import registry
 from .config import keys, load_yaml, parse
 from .errors import ConfigError, OcpError
-from .multistart import multistart, random_starts
+from .multistart import effective_strategies, multistart, random_starts
 from .settings import RunSettings
 from .solution import Solution
 from .solver import OCPSolver
@@ -116,7 +116,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def solve_run(run: RunSettings, setup: registry.Setup) -> Solution:
     """One solve with the configured strategy, or the best of a multi-start."""
-    problem, inits, starts = setup.problem, run.initializations(), run.multistart.starts
+    problem, starts = setup.problem, run.multistart.starts
+    inits = effective_strategies(run.initializations(), problem)
+    if len(inits) < len(run.initializations()):
+        print("[ocp] the first-order phase does not apply here: first_order and adam start as simulate does")
     hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
     if starts == 1 and len(inits) == 1:
         solver = OCPSolver(problem, run.method(), run.solver.options())

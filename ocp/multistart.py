@@ -47,6 +47,7 @@ import casadi as ca
 import numpy as np
 
 from .errors import ProblemError, SolveError
+from .first_order import inapplicable_reason
 from .guess import InitialGuess
 from .method import MultipleShooting
 from .problem import Problem
@@ -55,6 +56,7 @@ from .solver import OCPSolver, SolverOptions
 from .strategies import Initialization, solve_with
 
 DISTINCT_TOLERANCE = 1e-6  # relative difference of objectives counted as another optimum
+PHASE_STRATEGIES = ("first_order", "adam")  # strategies that differ from simulate only by the first-order phase
 MIN_PATIENCE_S = 10.0  # patience never stops a solve sooner: short solves' durations are mostly noise
 
 
@@ -120,7 +122,7 @@ def multistart(
     solution.
     """
     options = options or SolverOptions()
-    inits = _strategies(init)
+    inits = effective_strategies(init, problem)
     tasks = [(i, strategy) for i in range(len(starts)) for strategy in inits]
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     begin = time.perf_counter()
@@ -217,10 +219,18 @@ def _check(solution: Solution) -> dict[str, Any]:
     return _WORKER["solver"].check(solution).as_dict()
 
 
-def _strategies(init: Initialization | Sequence[Initialization] | None) -> list[Initialization]:
+def effective_strategies(
+    init: Initialization | Sequence[Initialization] | None, problem: Problem
+) -> list[Initialization]:
+    """The strategies to solve each start with. Where the first-order phase cannot run (`first_order.py`),
+    first_order and adam start IPOPT from the guess exactly as simulate does, so they collapse into one
+    simulate instead of solving every start two or three times over."""
     inits = [Initialization()] if init is None else [init] if isinstance(init, Initialization) else list(init)
     if not inits:
         raise ProblemError("multistart needs at least one initialization strategy")
+    if inapplicable_reason(problem):
+        same = [Initialization("simulate") if i.strategy in PHASE_STRATEGIES else i for i in inits]
+        inits = list(dict.fromkeys(same))  # Initialization is frozen, so hashable: keeps the first of equals
     return inits
 
 

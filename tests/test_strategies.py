@@ -124,6 +124,23 @@ def test_a_portfolio_solves_every_start_with_every_strategy_and_keeps_the_best()
     assert best.start["strategy"] == kept["strategy"]
 
 
+def test_without_a_first_order_phase_the_portfolio_solves_each_start_once():
+    """On an L1 problem (slack constraints: no first-order phase) first_order and adam start IPOPT exactly as
+    simulate does, so a three-strategy portfolio is one simulate solve per start, with the same optimum."""
+    from problems.l1 import l1_problem
+
+    problem, _ = l1_problem(generate("annulus", 16, seed=2), NetworkDynamics("inside", "tanh"), T=2.0, lam=1e-2)
+    method = ocp.MultipleShooting(K=6)
+    starts = random_starts(ocp.InitialGuess(controls=0.1), method.K, problem.nu, 2, 1.0, seed=2)
+    inits = [Initialization("first_order"), Initialization("simulate"), Initialization("adam")]
+    best = multistart(problem, method, starts, init=inits, workers=1)
+    report = best.start["multistart"]
+    assert report["strategies"] == ["simulate"] and len(report["objectives"]) == 2
+    solver = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False))
+    alone = [solve_with(solver, init, initial_guess=starts[1]).objective for init in inits]
+    assert alone[0] == alone[1] == alone[2] == report["objectives"][1]  # the three are one solve
+
+
 def test_only_the_kept_solution_is_checked_and_the_check_is_the_solvers():
     problem, method, guess = small_learning_problem()
     solver = ocp.OCPSolver(problem, method)
