@@ -322,6 +322,7 @@ def main() -> None:
         "--held-out", action="store_true", help="six N = 100 instances (seeds 3, 4) not used to choose the default"
     )
     parser.add_argument("--max-n", type=int, default=None, help="leave out instances with more points")
+    parser.add_argument("--seed", type=int, default=None, help="only the instances of this seed")
     parser.add_argument("--problem", choices=("l2", "turnpike", "l1"), default="l2", help="the regularisation")
     parser.add_argument("--out", default=None, help="results file (default results/strategies[_PROBLEM].json)")
     args = parser.parse_args()
@@ -329,6 +330,7 @@ def main() -> None:
     args.out = args.out or str(HERE / "results" / f"strategies{suffix}.json")
     specs = instances(args.quick, args.held_out, args.problem)
     specs = [spec for spec in specs if args.max_n is None or spec[1] <= args.max_n]
+    specs = [spec for spec in specs if args.seed is None or spec[2] == args.seed]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Resume: an earlier run's instances keep their rows; only methods they lack are run.
