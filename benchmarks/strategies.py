@@ -325,6 +325,7 @@ def main() -> None:
     )
     parser.add_argument("--max-n", type=int, default=None, help="leave out instances with more points")
     parser.add_argument("--seed", type=int, default=None, help="only the instances of this seed")
+    parser.add_argument("--dataset", default=None, help="only the instances of this data set")
     parser.add_argument("--problem", choices=("l2", "turnpike", "l1"), default="l2", help="the regularisation")
     parser.add_argument("--out", default=None, help="results file (default results/strategies[_PROBLEM].json)")
     args = parser.parse_args()
@@ -333,6 +334,7 @@ def main() -> None:
     specs = instances(args.quick, args.held_out, args.problem)
     specs = [spec for spec in specs if args.max_n is None or spec[1] <= args.max_n]
     specs = [spec for spec in specs if args.seed is None or spec[2] == args.seed]
+    specs = [spec for spec in specs if args.dataset is None or spec[0] == args.dataset]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Resume: an earlier run's instances keep their rows; only methods they lack are run.
