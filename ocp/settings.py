@@ -68,7 +68,7 @@ class MultistartSettings:
     shared N = 400 instance and up to 5x above the best optimum on XOR, and no
     single strategy, nor any pair of them, came within 0.1 % of the best
     optimum found on every A1 and A2 instance of benchmarks/README.md
-    ("strategies.py"), while this portfolio of three did (34 of 35 instances
+    ("strategies.py"), while this portfolio of three did (35 of 36 instances
     with the L1 ones, where it is simulate alone). The cap of 500 iterations
     covers the slowest converged start measured there (261).
     """
