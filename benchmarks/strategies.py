@@ -98,7 +98,7 @@ def run_instance(spec: tuple[str, int, int], done: dict | None = None, kind: str
     import ocp
     from ocp.first_order import inapplicable_reason
     from ocp.multistart import random_starts
-    from ocp.strategies import Initialization, solve_with
+    from ocp.strategies import PHASE_STRATEGIES, Initialization, solve_with
     from problems.datasets import generate
     from problems.learning import random_controls
 
@@ -136,7 +136,7 @@ def run_instance(spec: tuple[str, int, int], done: dict | None = None, kind: str
         "continuation_lambda": Initialization("continuation_parameter", parameter="lambda"),
     }
     for label, init in inits.items():
-        if label not in rows and not (no_phase and label in ("first_order", "adam")):
+        if label not in rows and not (no_phase and label in PHASE_STRATEGIES):
             rows[label] = timed(lambda init=init: solve_with(solver, init, initial_guess=guess))
     starts = random_starts(guess, K, problem.nu, max(MULTISTART), 1.0, seed)
     # first_order starts, IPOPT's default iteration cap (the earlier default)
@@ -145,16 +145,16 @@ def run_instance(spec: tuple[str, int, int], done: dict | None = None, kind: str
         for start in starts[1:]:
             singles.append(timed(lambda start=start: solve_with(solver, inits["first_order"], initial_guess=start)))
         rows |= multistart_rows("multistart", singles)
-    if "simulate multistart 8" not in rows:  # simulate starts, capped as in a multi-start
+    # simulate and adam starts, capped as in a multi-start, by one solver built for both
+    todo = [s for s in ("simulate", "adam") if f"{PER_START[s]} 8" not in rows]
+    todo = [s for s in todo if not (no_phase and s in PHASE_STRATEGIES)]
+    if todo:
         options = ocp.SolverOptions(check_optimality=False, max_iter=START_MAX_ITER, ipopt=wall)
-        capped = ocp.OCPSolver(problem, method, options)
-        singles = [timed(lambda s=s: solve_with(capped, inits["simulate"], initial_guess=s)) for s in starts]
-        rows |= multistart_rows("simulate multistart", singles)
-    if "adam multistart 8" not in rows and not no_phase:  # adam starts, capped as in a multi-start
-        options = ocp.SolverOptions(check_optimality=False, max_iter=START_MAX_ITER, ipopt=wall)
-        capped = ocp.OCPSolver(problem, method, options)
-        singles = [timed(lambda s=s: solve_with(capped, inits["adam"], initial_guess=s)) for s in starts]
-        rows |= multistart_rows("adam multistart", singles)
+        start_solver = ocp.OCPSolver(problem, method, options)
+        for strategy in todo:
+            init = inits[strategy]
+            singles = [timed(lambda s=s, i=init: solve_with(start_solver, i, initial_guess=s)) for s in starts]
+            rows |= multistart_rows(PER_START[strategy], singles)
     if "scipy L-BFGS-B" not in rows and not no_phase:
         rows |= references(solver, problem, data, U0, guess, torch=kind == "l2")
     print(f"done {name} N={n} seed={seed}", flush=True)

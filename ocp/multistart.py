@@ -53,10 +53,9 @@ from .method import MultipleShooting
 from .problem import Problem
 from .solution import Solution
 from .solver import OCPSolver, SolverOptions
-from .strategies import Initialization, solve_with
+from .strategies import PHASE_STRATEGIES, Initialization, solve_with
 
 DISTINCT_TOLERANCE = 1e-6  # relative difference of objectives counted as another optimum
-PHASE_STRATEGIES = ("first_order", "adam")  # strategies that differ from simulate only by the first-order phase
 MIN_PATIENCE_S = 10.0  # patience never stops a solve sooner: short solves' durations are mostly noise
 
 
@@ -160,10 +159,9 @@ def multistart(
     else:
         with ca.global_pickle_context():
             payload = pickle.dumps((problem, method, unchecked))
-        cutoff = _context().Value("d", float("inf"), lock=False)  # one writer (here), readers in the workers
-        pool = ProcessPoolExecutor(
-            workers, mp_context=_context(), initializer=_init, initargs=(payload, cutoff if patience else None)
-        )
+        # one writer (here), readers in the workers; without patience nothing reads it
+        cutoff = _context().Value("d", float("inf"), lock=False) if patience is not None else None
+        pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init, initargs=(payload, cutoff))
         with pool:
             futures = {
                 pool.submit(_solve_start, starts[i], strategy, context): j for j, (i, strategy) in enumerate(tasks)

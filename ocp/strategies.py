@@ -41,6 +41,7 @@ from .solution import Solution
 from .solver import OCPSolver
 
 STRATEGIES = ("first_order", "adam", "simulate", "coarse_grid", "continuation_T", "continuation_parameter")
+PHASE_STRATEGIES = ("first_order", "adam")  # differ from simulate only by the first-order phase before IPOPT
 
 
 @dataclass(frozen=True)
