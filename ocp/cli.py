@@ -1,4 +1,4 @@
-"""Command line: ``ocp solve CONFIG [--out DIR]`` and ``ocp list``.
+"""Command line: ``ocp solve CONFIG``, ``ocp sweep CONFIG``, ``ocp report DIR`` and ``ocp list``.
 
 Exit codes: 0 solved; 1 the solver did not converge or the report failed
 (results are still written); 2 invalid input (nothing is written).
@@ -9,39 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import registry
-from .config import keys, load_yaml, parse
 from .errors import ConfigError, OcpError
-from .multistart import effective_strategies, multistart, random_starts
-from .settings import RunSettings
-from .solution import Solution
-from .solver import OCPSolver
-from .strategies import solve_with
+from .run import read_config, solve_run
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
-    """Validate the whole config before anything is built or written."""
-    data = load_yaml(path)
-    if "problem" not in data:
-        raise ConfigError("missing required key 'problem'; run `ocp list` for the registered problem types")
-    ptype = registry.get(data["problem"])
-    run_keys = set(RunSettings.__dataclass_fields__)
-    own_keys = {k for k in data if k not in run_keys}
-    allowed = sorted(run_keys) + [k for k in keys(ptype.settings) if k not in run_keys]
-    for key in own_keys:
-        if key not in allowed:
-            raise ConfigError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}")
-    run = parse(RunSettings, {k: v for k, v in data.items() if k in run_keys})
-    settings = parse(ptype.settings, {k: v for k, v in data.items() if k in own_keys})
-    run.initializations()  # a strategy's own checks (e.g. continuation_parameter names its parameter)
-    return run, settings, ptype
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -114,60 +90,65 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def solve_run(run: RunSettings, setup: registry.Setup) -> Solution:
-    """One solve with the configured strategy, or the best of a multi-start."""
-    problem, starts = setup.problem, run.multistart.starts
-    inits = effective_strategies(run.initializations(), problem)
-    if len(inits) < len(run.initializations()):
-        print("[ocp] the first-order phase does not apply here: first_order and adam start as simulate does")
-    hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
-    if starts == 1 and len(inits) == 1:
-        solver = OCPSolver(problem, run.method(), run.solver.options())
-        print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving ({inits[0].strategy} start){hint} ...")
-        solution = solve_with(solver, inits[0], T=run.T, initial_guess=setup.initial_guess)
-        for stage in solution.start["stages"][:-1]:
-            print(f"[ocp]   stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
-        return solution
-    guesses = random_starts(setup.initial_guess, run.K, problem.nu, starts, run.multistart.scale, run.seed)
-    workers = run.multistart.workers or None
-    names = ", ".join(init.strategy for init in inits)
-    solves = starts * len(inits)
-    print(f"[ocp] multi-start: {starts} starts x ({names}) = {solves} solves, one NLP build per worker ...", flush=True)
-    begin, finished = time.perf_counter(), []
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import load_sweep, run_sweep
 
-    def progress(j: int, sol: Solution) -> None:
-        finished.append(j)
-        status = "given up (patience)" if sol.status == "User_Requested_Stop" else sol.status
-        print(
-            f"[ocp]   start {j // len(inits)} ({sol.start['strategy']}): {status}, objective "
-            f"{sol.objective:.6g} ({len(finished)}/{solves} done, {time.perf_counter() - begin:.0f} s)",
-            flush=True,
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    config = load_sweep(args.config)
+    if args.cold:
+        config = replace(config, grid=replace(config.grid, warm_start=False))
+    out = Path(args.out or Path("results") / (Path(args.config).stem + ("-cold" if args.cold else "")))
+    try:
+        result = run_sweep(
+            config,
+            out,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            retry_failed=args.retry_failed,
         )
-
-    solution = multistart(
-        problem,
-        run.method(),
-        guesses,
-        run.solver.options(),
-        init=inits,
-        T=run.T,
-        workers=workers,
-        progress=progress,
-        max_iter=min(run.multistart.max_iter, run.solver.max_iter),
-        max_seconds=run.multistart.max_seconds,
-        patience=run.multistart.patience,
-    )
-    report = solution.start["multistart"]
-    if report["converged"] == 0:
-        print(f"[ocp] multi-start: no start converged; keeping start {report['best_start']} (lowest objective)")
-        return solution
+    except KeyboardInterrupt:
+        print(f"\n[sweep] interrupted: finished points are in {out}; run the same command to resume", file=sys.stderr)
+        return 130
+    s = result.summary
     print(
-        f"[ocp] multi-start: best start {report['best_start']} ({report['best_strategy']}); objectives best "
-        f"{report['best']:.6g}, median {report['median']:.6g}, worst {report['worst']:.6g}; "
-        f"{report['distinct']} distinct optima among {report['converged']} converged",
+        f"[sweep] {s['finished']}/{s['points']} points ({result.solved_now} solved now), {s['failed']} failed; "
+        f"{s['builds']} NLP builds, {s['ipopt_iterations']} IPOPT iterations ({s['warm_started']} warm-started); "
+        f"wrote {out}/sweep.csv, sweep.json and figures",
         flush=True,
     )
-    return solution
+    _print_fits(s.get("fits", {}))
+    if result.failed:
+        print(
+            f"[sweep] error: {result.failed} points failed (see 'status' and 'message' in sweep.csv)", file=sys.stderr
+        )
+        return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .sweep import SweepStore, report
+    from .sweep.config import from_summary
+
+    store = SweepStore(args.directory)
+    summary = store.read_summary()
+    if summary is None:
+        raise ConfigError(f"{args.directory}: no sweep.json here (run `ocp sweep CONFIG --out {args.directory}`)")
+    records = store.finished()
+    fits = report(from_summary(summary), store, records)
+    summary["fits"] = fits
+    store.write_summary(summary)
+    print(f"[report] {len(records)} points from {args.directory}; figures redrawn", flush=True)
+    _print_fits(fits)
+    return EXIT_OK if "error" not in fits else EXIT_NOT_CONVERGED
+
+
+def _print_fits(fits: dict) -> None:
+    for line in fits.get("lines", []):
+        print(f"[sweep] {line}", flush=True)
+    if "error" in fits:
+        print(f"[sweep] error: the sweep report failed ({fits['error']}); the points are kept", file=sys.stderr)
 
 
 def cmd_list(_: argparse.Namespace) -> int:
@@ -184,6 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--out", help="output directory (default: results/<config name>)")
     solve.add_argument("--verbose", action="store_true", help="print IPOPT's progress line per iteration")
     solve.set_defaults(func=cmd_solve)
+    sweep = sub.add_parser("sweep", help="solve a config over a grid of T, lambda or any field (resumable)")
+    sweep.add_argument("config", help="YAML config with a 'sweep:' section")
+    sweep.add_argument("--out", help="output directory (default: results/<config name>)")
+    sweep.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    sweep.add_argument("--executor", choices=("local", "dask"), default="local")
+    sweep.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    sweep.add_argument("--retry-failed", action="store_true", help="solve the points recorded as failed again")
+    sweep.add_argument("--cold", action="store_true", help="no warm starts: every point from the config's start")
+    sweep.set_defaults(func=cmd_sweep)
+    rep = sub.add_parser("report", help="redraw a sweep's fits and figures from its stored results")
+    rep.add_argument("directory", help="the sweep's output directory")
+    rep.set_defaults(func=cmd_report)
     lst = sub.add_parser("list", help="list the registered problem types")
     lst.set_defaults(func=cmd_list)
     return parser

@@ -44,6 +44,10 @@ class ProblemType(Protocol):
        input (e.g. a missing data file) raises `ConfigError` naming the field.
     3. ``report`` receives the solution, returns extra ``summary.json`` fields and
        may write plots into ``out_dir``.
+    4. Optional: ``sweep_report(records, axes, out_dir)`` receives the records of
+       a sweep's solved points (each holds the swept fields and the fields
+       ``report`` returned), may write figures into ``out_dir``, and returns
+       the sweep's fits; a ``lines`` list in it is printed (`ocp.sweep`).
     """
 
     name: str

@@ -14,7 +14,7 @@ from .datasets import Dataset  # noqa: E402
 from .losses import labels  # noqa: E402
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -38,7 +38,7 @@ def trajectories(states: np.ndarray, data: Dataset, path: Path, max_lines: int =
     ax.scatter(states[:, -1, 0], states[:, -1, 1 % states.shape[2]], c=c, cmap=cmap, s=14, marker="x", label="x(T)")
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Trajectories (o start, x end)")
     ax.set_aspect("equal", adjustable="datalim")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def control_norm(t: np.ndarray, norms: np.ndarray, path: Path) -> Path:
@@ -47,7 +47,7 @@ def control_norm(t: np.ndarray, norms: np.ndarray, path: Path) -> Path:
     ax.stairs(norms, t, baseline=None, lw=1.5)
     ax.set(xlabel="t", ylabel="||u(t)||", title="Control norm")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def training_error(t: np.ndarray, error: np.ndarray, path: Path) -> Path:
@@ -56,7 +56,7 @@ def training_error(t: np.ndarray, error: np.ndarray, path: Path) -> Path:
     ax.semilogy(t, error, "o-", ms=3)
     ax.set(xlabel="t", ylabel="E(x(t))", title="Training error along the flow")
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def decision_regions(predict, train: Dataset, test: Dataset, path: Path, resolution: int = 150) -> Path:
@@ -85,7 +85,7 @@ def decision_regions(predict, train: Dataset, test: Dataset, path: Path, resolut
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision regions")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_aspect("equal", adjustable="box")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def turnpike(curves, path: Path) -> Path:
@@ -112,7 +112,7 @@ def turnpike(curves, path: Path) -> Path:
     for ax in (top, bottom):
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def stopping_times(curves, path: Path) -> Path:
@@ -128,7 +128,7 @@ def stopping_times(curves, path: Path) -> Path:
     ax.set(xlabel="t", ylabel="||u(t)||", title="L1: controls stop at T* (dashed)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def power_law(T: np.ndarray, error: np.ndarray, fit, path: Path) -> Path:
@@ -140,4 +140,4 @@ def power_law(T: np.ndarray, error: np.ndarray, fit, path: Path) -> Path:
     ax.set(xlabel="T", ylabel="E(x(T))", title="Training error against the horizon")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -69,6 +69,12 @@ class LearningProblemType:
         }
         return Setup(problem, guess, Context(train, test, symbols, method, settings), summary)
 
+    def sweep_report(self, records, axes, out_dir: Path) -> dict[str, Any]:
+        """Fits and figures over a sweep's solved points (`sweep_report.py`)."""
+        from .sweep_report import sweep_report
+
+        return sweep_report(records, axes, out_dir)
+
     def report(self, setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
         ctx: Context = setup.context
         clf = Classifier(setup.problem, ctx.method, solution, ctx.symbols, classes=ctx.train.y.ravel())

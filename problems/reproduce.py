@@ -32,7 +32,7 @@ import numpy as np
 
 import ocp
 from ocp.analysis import Exponential, power_law
-from ocp.cli import read_config, solve_run
+from ocp.run import read_config, solve_run
 
 from . import plots
 from .turnpike import tracking_along_trajectory

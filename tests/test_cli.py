@@ -206,7 +206,7 @@ SHIPPED = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_every_shipped_config_validates_and_builds(path):
     """Each config parses, its strategies are valid and its problem builds (no solve: that is the README's job)."""
-    from ocp.cli import read_config
+    from ocp.run import read_config
 
     run, settings, ptype = read_config(str(path))
     setup = ptype.build(settings, run)

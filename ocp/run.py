@@ -1,0 +1,97 @@
+"""Running one config: validate it, then solve it with its strategy or multi-start.
+
+Shared by the CLI (`cli.py`), the sweep runner (`sweep/`) and scripts such as
+``problems/reproduce.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import registry
+from .config import keys, load_yaml, parse
+from .errors import ConfigError
+from .multistart import effective_strategies, multistart, random_starts
+from .settings import RunSettings
+from .solution import Solution
+from .solver import OCPSolver
+from .strategies import solve_with
+
+
+def read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
+    """Validate the whole config file before anything is built or written."""
+    return parse_config(load_yaml(path))
+
+
+def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.ProblemType]:
+    """Validate a config mapping: the run settings, the problem type and its own settings."""
+    if "problem" not in data:
+        raise ConfigError("missing required key 'problem'; run `ocp list` for the registered problem types")
+    ptype = registry.get(data["problem"])
+    run_keys = set(RunSettings.__dataclass_fields__)
+    own_keys = {k for k in data if k not in run_keys}
+    allowed = sorted(run_keys) + [k for k in keys(ptype.settings) if k not in run_keys]
+    for key in own_keys:
+        if key not in allowed:
+            raise ConfigError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}")
+    run = parse(RunSettings, {k: v for k, v in data.items() if k in run_keys})
+    settings = parse(ptype.settings, {k: v for k, v in data.items() if k in own_keys})
+    run.initializations()  # a strategy's own checks (e.g. continuation_parameter names its parameter)
+    return run, settings, ptype
+
+
+def solve_run(run: RunSettings, setup: registry.Setup) -> Solution:
+    """One solve with the configured strategy, or the best of a multi-start."""
+    problem, starts = setup.problem, run.multistart.starts
+    inits = effective_strategies(run.initializations(), problem)
+    if len(inits) < len(run.initializations()):
+        print("[ocp] the first-order phase does not apply here: first_order and adam start as simulate does")
+    hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
+    if starts == 1 and len(inits) == 1:
+        solver = OCPSolver(problem, run.method(), run.solver.options())
+        print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving ({inits[0].strategy} start){hint} ...")
+        solution = solve_with(solver, inits[0], T=run.T, initial_guess=setup.initial_guess)
+        for stage in solution.start["stages"][:-1]:
+            print(f"[ocp]   stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
+        return solution
+    guesses = random_starts(setup.initial_guess, run.K, problem.nu, starts, run.multistart.scale, run.seed)
+    workers = run.multistart.workers or None
+    names = ", ".join(init.strategy for init in inits)
+    solves = starts * len(inits)
+    print(f"[ocp] multi-start: {starts} starts x ({names}) = {solves} solves, one NLP build per worker ...", flush=True)
+    begin, finished = time.perf_counter(), []
+
+    def progress(j: int, sol: Solution) -> None:
+        finished.append(j)
+        status = "given up (patience)" if sol.status == "User_Requested_Stop" else sol.status
+        print(
+            f"[ocp]   start {j // len(inits)} ({sol.start['strategy']}): {status}, objective "
+            f"{sol.objective:.6g} ({len(finished)}/{solves} done, {time.perf_counter() - begin:.0f} s)",
+            flush=True,
+        )
+
+    solution = multistart(
+        problem,
+        run.method(),
+        guesses,
+        run.solver.options(),
+        init=inits,
+        T=run.T,
+        workers=workers,
+        progress=progress,
+        max_iter=min(run.multistart.max_iter, run.solver.max_iter),
+        max_seconds=run.multistart.max_seconds,
+        patience=run.multistart.patience,
+    )
+    report = solution.start["multistart"]
+    if report["converged"] == 0:
+        print(f"[ocp] multi-start: no start converged; keeping start {report['best_start']} (lowest objective)")
+        return solution
+    print(
+        f"[ocp] multi-start: best start {report['best_start']} ({report['best_strategy']}); objectives best "
+        f"{report['best']:.6g}, median {report['median']:.6g}, worst {report['worst']:.6g}; "
+        f"{report['distinct']} distinct optima among {report['converged']} converged",
+        flush=True,
+    )
+    return solution

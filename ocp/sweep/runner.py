@@ -1,0 +1,218 @@
+"""Running a sweep: chains of points, warm starts, workers, resume, records.
+
+The runner drives every chain itself: it submits each chain's first unsolved
+point, and when a point finishes it writes the point's record and submits
+the chain's next point with that solution as the warm start. So the same
+loop runs on every executor, a point's record is on disk as soon as it is
+solved, and a re-run finds the last solution of an interrupted chain on disk
+and warm-starts from it exactly as the uninterrupted run would have.
+
+A point that fails (IPOPT, a non-finite objective, an exception) is recorded
+with its status and message and the chain goes on from its last good
+solution. A point whose worker process died is tried once more in a fresh
+worker, then recorded as failed. Points recorded as failed are final on a
+re-run unless ``retry_failed``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..solution import Solution
+from .config import SweepConfig, validate_point
+from .executors import make_executor
+from .grid import Point
+from .progress import Progress
+from .store import SweepStore
+from .worker import Outcome, Task
+
+RETRIES_AFTER_WORKER_DEATH = 1
+
+
+@dataclass
+class SweepResult:
+    records: dict[str, dict[str, Any]]
+    solved_now: int
+    failed: int
+    summary: dict[str, Any]
+
+
+def run_sweep(
+    config: SweepConfig,
+    out: str | Path,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
+    stream=None,
+) -> SweepResult:
+    store = SweepStore(out)
+    digest = config.digest()
+    store.claim(digest, str(config.path))
+    records = store.finished()
+    if retry_failed:
+        records = {k: r for k, r in records.items() if r.get("success")}
+    todo = [p for p in config.points if p.id not in records]
+    prepared = {p.id: _prepare(config, p) for p in todo}  # every data file read, every problem posed: no solve yet
+    begin = time.perf_counter()
+    run_id = f"{socket.gethostname()}-{os.getpid()}-{int(time.time())}"
+    summary = _summary(config, digest, records, status="running")
+    store.write_summary(summary)
+    chains: dict[int, list[Point]] = {}
+    for point in sorted(config.points, key=lambda p: (p.chain, p.position)):
+        chains.setdefault(point.chain, []).append(point)
+    pool = make_executor(executor, workers, scheduler)
+    progress = Progress(len(config.points), len(config.points) - len(todo), stream)
+    print(
+        f"[sweep] {len(config.points)} points in {len(chains)} chains ({len(records)} already done), "
+        f"on {pool.describe}",
+        file=progress.stream,
+        flush=True,
+    )
+    in_flight: dict[Any, Point] = {}
+    retries: dict[str, int] = {}
+    solved_now = 0
+
+    def submit_next(chain: list[Point]) -> None:
+        """The chain's first unfinished point, warm-started from its last good solution before it."""
+        warm_from = None
+        for point in chain:
+            if point.id in records:
+                if config.grid.warm_start and records[point.id].get("success"):
+                    warm_from = point
+                continue
+            if any(p is point for p in in_flight.values()):
+                return
+            solution = store.solution(warm_from.id) if warm_from is not None else None
+            task = Task(point.id, config.point_config(point), solution, single_process=pool.workers > 1)
+            in_flight[pool.submit(task)] = point
+            return
+
+    try:
+        for chain in chains.values():
+            submit_next(chain)
+        while in_flight:
+            for future in pool.wait_any(list(in_flight)):
+                point = in_flight.pop(future)
+                try:
+                    outcome: Outcome = future.result()
+                except Exception as err:  # the worker died (or the cluster lost it)
+                    retries[point.id] = retries.get(point.id, 0) + 1
+                    if isinstance(err, BrokenProcessPool):
+                        pool.restart()
+                    if retries[point.id] <= RETRIES_AFTER_WORKER_DEATH:
+                        submit_next(chains[point.chain])
+                        continue
+                    outcome = Outcome(point.id, None, "worker_died", f"{type(err).__name__}: {err}", False, False, 0.0)
+                record = _record(point, outcome, prepared[point.id], store, run_id)
+                store.record(point.id, record, outcome.solution, outcome.log)
+                records[point.id] = record
+                solved_now += 1
+                store.write_csv(list(records.values()), list(point.values))
+                progress.point(_line(point, record), failed=not record["success"])
+                submit_next(chains[point.chain])
+    finally:
+        pool.close()
+        progress.close()
+    failed = sum(not r["success"] for r in records.values())
+    summary = _summary(config, digest, records, status="finished" if failed == 0 else "finished_with_failures")
+    summary["this_run"] = {"points_solved": solved_now, "wall_s": time.perf_counter() - begin, "run_id": run_id}
+    summary["fits"] = report(config, store, records)
+    store.write_summary(summary)
+    return SweepResult(records, solved_now, failed, summary)
+
+
+def report(config: SweepConfig, store: SweepStore, records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The problem type's sweep-level fits and figures (its optional ``sweep_report``)."""
+    _, _, ptype = validate_point(config, config.points[0])
+    hook = getattr(ptype, "sweep_report", None)
+    if hook is None or not records:
+        return {}
+    good = [r for r in records.values() if r.get("success")]
+    try:
+        return hook(good, list(config.grid.axes) + list(config.grid.rules), store.dir)
+    except Exception as err:  # plots and fits never cost the solved points
+        return {"error": f"{type(err).__name__}: {err}"}
+
+
+def _prepare(config: SweepConfig, point: Point) -> tuple[Any, Any, Any]:
+    run, settings, ptype = validate_point(config, point)
+    try:
+        setup = ptype.build(settings, run)
+    except ConfigError as err:
+        raise ConfigError(f"sweep point {point.id} ({point.label()}): {err}") from None
+    return run, ptype, setup
+
+
+def _record(point: Point, outcome: Outcome, prepared, store: SweepStore, run_id: str) -> dict[str, Any]:
+    run, ptype, setup = prepared
+    solution: Solution | None = outcome.solution
+    record: dict[str, Any] = {
+        "point": point.id,
+        **point.values,
+        "chain": point.chain,
+        "position": point.position,
+        "status": outcome.status,
+        "success": bool(solution is not None and solution.success and outcome.status == solution.status),
+        "message": outcome.message,
+        "warm_start": outcome.warm,
+        "built": outcome.built,
+        "wall_s": outcome.wall_s,
+        "run_id": run_id,
+    }
+    if solution is None:
+        return record
+    record |= {
+        "objective": solution.objective,
+        **solution.costs,
+        "iterations": solution.iterations,
+        "first_order_iterations": solution.first_order.get("iterations", 0),
+        "solve_time_s": solution.solve_time_s,
+        "second_order_ok": solution.optimality.get("second_order_ok"),
+    }
+    try:
+        directory = store.point_dir(point.id)
+        directory.mkdir(parents=True, exist_ok=True)
+        extra = ptype.report(setup, run, solution, directory)
+    except Exception as err:  # the solution is kept; the record says what failed
+        record["report_error"] = f"{type(err).__name__}: {err}"
+        return record
+    return record | {k: v for k, v in extra.items() if k not in record}
+
+
+def _line(point: Point, record: dict[str, Any]) -> str:
+    head = f"{point.id} ({point.label()}): {record['status']}"
+    if "objective" not in record:
+        return f"{head}: {record['message']}"
+    start = "warm" if record["warm_start"] else "cold"
+    return (
+        f"{head}, objective {record['objective']:.6g}, {record['iterations']} its ({start}), {record['wall_s']:.1f} s"
+    )
+
+
+def _summary(config: SweepConfig, digest: str, records: dict[str, dict[str, Any]], status: str) -> dict[str, Any]:
+    done = list(records.values())
+    return {
+        "config": str(config.path),
+        "digest": digest,
+        "problem": config.problem,
+        "status": status,
+        "grid": config.describe(),
+        "base": config.base,
+        "points": len(config.points),
+        "finished": len(done),
+        "failed": sum(not r["success"] for r in done),
+        "builds": sum(bool(r.get("built")) for r in done),
+        "ipopt_iterations": sum(int(r.get("iterations") or 0) for r in done),
+        "first_order_iterations": sum(int(r.get("first_order_iterations") or 0) for r in done),
+        "solve_time_s": sum(float(r.get("solve_time_s") or 0.0) for r in done),
+        "warm_started": sum(bool(r.get("warm_start")) for r in done),
+    }

@@ -1,0 +1,144 @@
+"""Sweep-level fits and figures of the learning problems (the ``sweep_report`` hook of `ocp.sweep`).
+
+From the records of the solved points (one dict per point, the fields of each
+point's report), grouped into curves by every swept field other than T:
+
+- T swept: E(x(T)) against T with the fit C T^-alpha per curve (A1:
+  ``error_vs_T.png``); where the points carry turnpike rates, mu of ||u(t)||
+  and of the tracking error against T (A2: ``mu_vs_T.png``); where they carry
+  stopping times, T* against T (B: ``stopping_time_vs_T.png``).
+- lambda swept: E(x(T)), the regularisation and max ||u|| against lambda
+  (``vs_lambda.png``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ocp.analysis import power_law  # noqa: E402
+
+from .plots import save_figure  # noqa: E402
+
+
+def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {"lines": [], "figures": []}
+    if _varies(records, "T"):
+        curves = _curves(records, axes, along="T")
+        _error_vs_T(curves, out_dir, result)
+        if any("mu_control_norm" in r for r in records):
+            _mu_vs_T(curves, out_dir, result)
+        if any("stopping_time" in r for r in records):
+            _stopping_vs_T(curves, out_dir, result)
+    if _varies(records, "lambda"):
+        _vs_lambda(_curves(records, axes, along="lambda"), out_dir, result)
+    return result
+
+
+def _varies(records, name: str) -> bool:
+    return len({r.get(name) for r in records if r.get(name) is not None}) > 1
+
+
+def _curves(records, axes: Sequence[str], along: str) -> dict[str, list[dict[str, Any]]]:
+    """Records grouped by the other swept fields (rules follow from ``along``), each sorted by ``along``."""
+    others = [a for a in axes if a != along and _varies(records, a) and not _follows(records, a, along)]
+    curves: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        label = ", ".join(f"{a} = {r[a]:.3g}" if isinstance(r[a], float) else f"{a} = {r[a]}" for a in others)
+        curves.setdefault(label or "all points", []).append(r)
+    return {k: sorted(v, key=lambda r: r[along]) for k, v in curves.items()}
+
+
+def _follows(records, name: str, along: str) -> bool:
+    """``name`` is a function of ``along`` over the records (a coupled rule such as lambda = c / T)."""
+    seen: dict[Any, Any] = {}
+    return all(seen.setdefault(r[along], r[name]) == r[name] for r in records)
+
+
+def _error_vs_T(curves, out_dir: Path, result: dict) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fits = {}
+    for label, rows in curves.items():
+        T = np.array([r["T"] for r in rows], dtype=float)
+        error = np.array([r["final_training_error"] for r in rows], dtype=float)
+        (points,) = ax.loglog(T, error, "o", label=label)
+        if len(T) >= 2 and np.all(error > 0):
+            fit = power_law(T, error)
+            fits[label] = fit.as_dict()
+            grid = np.geomspace(T.min(), T.max(), 50)
+            ax.loglog(
+                grid, fit(grid), "--", color=points.get_color(), label=f"alpha = {fit.alpha:.2f}, R^2 {fit.r2:.3f}"
+            )
+            result["lines"].append(f"E(x(T)) ~ {fit.C:.3g} T^-{fit.alpha:.3f} (R^2 {fit.r2:.3f}) [{label}]")
+    ax.set(xlabel="T", ylabel="E(x(T))", title="Final training error against the horizon")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    save_figure(fig, out_dir / "error_vs_T.png")
+    result["error_vs_T"] = fits
+    result["figures"].append("error_vs_T.png")
+
+
+def _mu_vs_T(curves, out_dir: Path, result: dict) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    table = {}
+    for label, rows in curves.items():
+        T = [r["T"] for r in rows]
+        for key, marker in (("mu_control_norm", "o-"), ("mu_tracking", "s--")):
+            mu = [r.get(key, np.nan) for r in rows]
+            ax.plot(T, mu, marker, label=f"{key[3:]} ({label})")
+            table[f"{key} [{label}]"] = dict(zip(map(str, T), mu, strict=True))
+        mus = ", ".join(f"{r.get('mu_control_norm', np.nan):.3f}" for r in rows)
+        result["lines"].append(f"mu of ||u(t)|| at T = {', '.join(f'{t:g}' for t in T)}: {mus} [{label}]")
+    ax.set(xlabel="T", ylabel="mu", title="Turnpike decay rates against T (A2: independent of T)", ylim=(0, None))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    save_figure(fig, out_dir / "mu_vs_T.png")
+    result["mu_vs_T"] = table
+    result["figures"].append("mu_vs_T.png")
+
+
+def _stopping_vs_T(curves, out_dir: Path, result: dict) -> None:
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    T_all = []
+    for label, rows in curves.items():
+        T = [r["T"] for r in rows]
+        T_all += T
+        stop = [np.nan if r.get("stopping_time") is None else r["stopping_time"] for r in rows]
+        ax.plot(T, stop, "o-", label=f"T* ({label})")
+        shown = ", ".join("none" if np.isnan(s) else f"{s:.3g}" for s in stop)
+        result["lines"].append(f"T* at T = {', '.join(f'{t:g}' for t in T)}: {shown} [{label}]")
+    ax.plot([min(T_all), max(T_all)], [min(T_all), max(T_all)], "k:", lw=1, label="T* = T")
+    ax.set(xlabel="T", ylabel="T*", title="L1: stopping time against T (B: T* < T, settling)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    save_figure(fig, out_dir / "stopping_time_vs_T.png")
+    result["figures"].append("stopping_time_vs_T.png")
+
+
+def _vs_lambda(curves, out_dir: Path, result: dict) -> None:
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    keys = (
+        ("final_training_error", "E(x(T))"),
+        ("regularization", "regularisation"),
+        ("control_norm_max", "max ||u||"),
+    )
+    for label, rows in curves.items():
+        lam = [r["lambda"] for r in rows]
+        for ax, (key, name) in zip(axes, keys, strict=True):
+            ax.loglog(lam, [r.get(key, np.nan) for r in rows], "o-", label=label)
+            ax.set(xlabel="lambda", ylabel=name)
+        errors = ", ".join(f"{r.get('final_training_error', np.nan):.3g}" for r in rows)
+        result["lines"].append(f"E(x(T)) at lambda = {', '.join(f'{v:g}' for v in lam)}: {errors} [{label}]")
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Against the regularisation weight lambda")
+    save_figure(fig, out_dir / "vs_lambda.png")
+    result["figures"].append("vs_lambda.png")
