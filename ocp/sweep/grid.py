@@ -76,7 +76,7 @@ class Grid:
         placed: dict[int, tuple[int, int]] = {}
         for c, members in enumerate(chains.values()):
             if self.chain_axis is not None:
-                members = sorted(members, key=lambda i: raw[i][self.chain_axis])
+                members = sorted(members, key=lambda i: _order(raw[i][self.chain_axis]))
             for position, i in enumerate(members):
                 placed[i] = (c, position)
         return [Point(i, raw[i], *placed[i]) for i in range(len(raw))]
@@ -200,6 +200,13 @@ def _node(node: ast.AST, names: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
         return _FUNCTIONS[node.func.id](*(_node(a, names) for a in node.args))
     raise ValueError(f"{ast.dump(node)[:40]} is not allowed (numbers, axis names, + - * / **, sqrt log exp round)")
+
+
+def _order(value: Any) -> tuple:
+    """Sort key of a chain axis: numbers by value; anything else after them (checked later as config)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, repr(value))
 
 
 def _key(value: Any) -> Any:
