@@ -81,6 +81,10 @@ def test_grid_values_ranges_rules_and_chains():
         assert len({p.values["lambda"] for p in members}) == 1
     lin = parse_grid({"grid": {"T": {"linspace": [1.0, 2.0, 3]}}}).axes["T"]
     assert lin == (1.0, 1.5, 2.0)
+    down = parse_grid({"grid": {"lambda": [1e-3, 1e-1, 1e-2]}, "order": "descending"}).points()
+    assert [p.values["lambda"] for p in sorted(down, key=lambda p: p.position)] == [1e-1, 1e-2, 1e-3]
+    cold = parse_grid({"grid": {"T": [1, 2, 3]}, "warm_start": False}).points()
+    assert len({p.chain for p in cold}) == 3  # without warm starts every point runs on its own
 
 
 @pytest.mark.parametrize(
@@ -106,8 +110,11 @@ def test_bad_grid_fails_before_any_solve(tmp_path, capsys, grid, message):
 
 def test_bad_sweep_section_names_the_key(tmp_path):
     path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "sweep": {"grid": {"T": [1]}, "direction": "up"}}))
+    with pytest.raises(ConfigError, match="unknown key 'sweep.direction'"):
+        load_sweep(path)
     path.write_text(yaml.safe_dump({**SMALL, "sweep": {"grid": {"T": [1]}, "order": "up"}}))
-    with pytest.raises(ConfigError, match="unknown key 'sweep.order'"):
+    with pytest.raises(ConfigError, match="'sweep.order' must be 'ascending' or 'descending', got 'up'"):
         load_sweep(path)
     path.write_text(yaml.safe_dump({**SMALL, "sweep": {"grid": {"T": [1]}, "chain": "lambda"}}))
     with pytest.raises(ConfigError, match="'sweep.chain' must name an independent grid axis"):

@@ -44,14 +44,21 @@ class SweepConfig:
     def describe(self) -> dict[str, Any]:
         grid = self.grid
         axes = {k: list(v) for k, v in grid.axes.items()}
-        return {"axes": axes, "rules": dict(grid.rules), "chain": grid.chain_axis, "warm_start": grid.warm_start}
+        order = "descending" if grid.descending else "ascending"
+        return {
+            "axes": axes,
+            "rules": dict(grid.rules),
+            "chain": grid.chain_axis,
+            "order": order,
+            "warm_start": grid.warm_start,
+        }
 
 
 def from_summary(summary: Mapping[str, Any]) -> SweepConfig:
     """The sweep a directory's sweep.json describes (for `ocp report`, without the config file)."""
     grid = summary["grid"]
     section = {"grid": {**grid["axes"], **{k: {"rule": v} for k, v in grid["rules"].items()}}}
-    section |= {"chain": grid["chain"], "warm_start": grid["warm_start"]}
+    section |= {"chain": grid["chain"], "order": grid["order"], "warm_start": grid["warm_start"]}
     parsed = parse_grid(section)
     return SweepConfig(Path(summary["config"]), dict(summary["base"]), parsed, parsed.points())
 

@@ -9,12 +9,14 @@ A sweep config is an ordinary config (or ``base: FILE`` plus overrides) with::
         data.n_train: {range: [100, 400, 100]}  # first, last (inclusive), step
         K: {rule: "round(2 * T)"}           # coupled: a formula in other axes
       chain: T            # warm-start order: neighbours in T (default: T if swept)
+      order: ascending    # or descending (continuation in lambda: from large to small)
       warm_start: true    # false solves every point from the config's start
 
 Any field may be swept; a dotted name reaches into a section. The points are
 the product of the independent axes; a ``rule`` axis is computed from them.
 A chain is the set of points equal in every axis but the chain axis, ordered
-by it: each point is warm-started from its predecessor in the chain.
+by it: each point is warm-started from its predecessor in the chain. Without
+warm starts every point is a chain of its own, so all can run in parallel.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-SWEEP_KEYS = ("grid", "chain", "warm_start")
+SWEEP_KEYS = ("grid", "chain", "order", "warm_start")
 SPECS = ("range", "linspace", "logspace", "rule")
 
 
@@ -59,6 +61,7 @@ class Grid:
     rules: Mapping[str, str] = field(default_factory=dict)  # coupled axes: name -> formula
     chain_axis: str | None = None
     warm_start: bool = True
+    descending: bool = False
 
     def points(self) -> list[Point]:
         """Every point, numbered in grid order, with its chain and position in it."""
@@ -72,11 +75,11 @@ class Grid:
         chains: dict[tuple, list[int]] = {}
         for i, values in enumerate(raw):
             key = tuple(_key(v) for n, v in values.items() if n != self.chain_axis and n not in self.rules)
-            chains.setdefault(key, []).append(i)
+            chains.setdefault(key if self.warm_start else (i,), []).append(i)  # cold: every point on its own
         placed: dict[int, tuple[int, int]] = {}
         for c, members in enumerate(chains.values()):
             if self.chain_axis is not None:
-                members = sorted(members, key=lambda i: _order(raw[i][self.chain_axis]))
+                members = sorted(members, key=lambda i: _order(raw[i][self.chain_axis]), reverse=self.descending)
             for position, i in enumerate(members):
                 placed[i] = (c, position)
         return [Point(i, raw[i], *placed[i]) for i in range(len(raw))]
@@ -114,7 +117,10 @@ def parse_grid(section: Any) -> Grid:
     warm = section.get("warm_start", True)
     if not isinstance(warm, bool):
         raise ConfigError(f"'sweep.warm_start' must be true or false, got {warm!r}")
-    return Grid(axes, rules, chain, warm)
+    order = section.get("order", "ascending")
+    if order not in ("ascending", "descending"):
+        raise ConfigError(f"'sweep.order' must be 'ascending' or 'descending', got {order!r}")
+    return Grid(axes, rules, chain, warm, order == "descending")
 
 
 def _values(spec: Any, where: str) -> tuple[Any, ...]:

@@ -9,7 +9,9 @@ and warm-starts from it exactly as the uninterrupted run would have.
 
 A point that fails (IPOPT, a non-finite objective, an exception) is recorded
 with its status and message and the chain goes on from its last good
-solution. A point whose worker process died is tried once more in a fresh
+solution. A warm solve that runs longer than the config's ``multistart.patience``
+times the chain's last cold solve (at least MIN_WARM_LIMIT_S) is given up and
+the point solved cold (`worker.py`). A point whose worker process died is tried once more in a fresh
 worker, then recorded as failed. Points recorded as failed are final on a
 re-run unless ``retry_failed``.
 """
@@ -34,6 +36,7 @@ from .store import SweepStore
 from .worker import Outcome, Task
 
 RETRIES_AFTER_WORKER_DEATH = 1
+MIN_WARM_LIMIT_S = 10.0  # a warm solve is never given up sooner (short solves' times are mostly noise)
 
 
 @dataclass
@@ -83,16 +86,20 @@ def run_sweep(
 
     def submit_next(chain: list[Point]) -> None:
         """The chain's first unfinished point, warm-started from its last good solution before it."""
-        warm_from = None
+        warm_from, cold_wall = None, None
         for point in chain:
             if point.id in records:
                 if config.grid.warm_start and records[point.id].get("success"):
                     warm_from = point
+                if not records[point.id].get("warm_start"):
+                    cold_wall = records[point.id].get("wall_s")
                 continue
             if any(p is point for p in in_flight.values()):
                 return
             solution = store.solution(warm_from.id) if warm_from is not None else None
-            task = Task(point.id, config.point_config(point), solution, single_process=pool.workers > 1)
+            patience = prepared[point.id].multistart.patience
+            limit = float("inf") if cold_wall is None else max(MIN_WARM_LIMIT_S, patience * cold_wall)
+            task = Task(point.id, config.point_config(point), solution, pool.workers > 1, limit)
             in_flight[pool.submit(task)] = point
             return
 
@@ -112,8 +119,8 @@ def run_sweep(
                         submit_next(chains[point.chain])
                         continue
                     outcome = Outcome(point.id, None, "worker_died", f"{type(err).__name__}: {err}", False, False, 0.0)
-                record = _record(point, outcome, prepared[point.id], store, run_id)
-                store.record(point.id, record, outcome.solution, outcome.log)
+                record = _record(point, outcome, run_id)
+                store.record(point.id, record, outcome.solution, outcome.log, outcome.files)
                 records[point.id] = record
                 solved_now += 1
                 store.write_csv(list(records.values()), list(point.values))
@@ -143,17 +150,17 @@ def report(config: SweepConfig, store: SweepStore, records: dict[str, dict[str, 
         return {"error": f"{type(err).__name__}: {err}"}
 
 
-def _prepare(config: SweepConfig, point: Point) -> tuple[Any, Any, Any]:
+def _prepare(config: SweepConfig, point: Point) -> Any:
+    """A point's run settings, after its problem was built once here (reads its data files)."""
     run, settings, ptype = validate_point(config, point)
     try:
-        setup = ptype.build(settings, run)
+        ptype.build(settings, run)
     except ConfigError as err:
         raise ConfigError(f"sweep point {point.id} ({point.label()}): {err}") from None
-    return run, ptype, setup
+    return run
 
 
-def _record(point: Point, outcome: Outcome, prepared, store: SweepStore, run_id: str) -> dict[str, Any]:
-    run, ptype, setup = prepared
+def _record(point: Point, outcome: Outcome, run_id: str) -> dict[str, Any]:
     solution: Solution | None = outcome.solution
     record: dict[str, Any] = {
         "point": point.id,
@@ -167,6 +174,7 @@ def _record(point: Point, outcome: Outcome, prepared, store: SweepStore, run_id:
         "built": outcome.built,
         "wall_s": outcome.wall_s,
         "run_id": run_id,
+        **outcome.extra,
     }
     if solution is None:
         return record
@@ -178,14 +186,7 @@ def _record(point: Point, outcome: Outcome, prepared, store: SweepStore, run_id:
         "solve_time_s": solution.solve_time_s,
         "second_order_ok": solution.optimality.get("second_order_ok"),
     }
-    try:
-        directory = store.point_dir(point.id)
-        directory.mkdir(parents=True, exist_ok=True)
-        extra = ptype.report(setup, run, solution, directory)
-    except Exception as err:  # the solution is kept; the record says what failed
-        record["report_error"] = f"{type(err).__name__}: {err}"
-        return record
-    return record | {k: v for k, v in extra.items() if k not in record}
+    return record | {k: v for k, v in outcome.report.items() if k not in record}
 
 
 def _line(point: Point, record: dict[str, Any]) -> str:

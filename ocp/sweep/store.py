@@ -27,10 +27,11 @@ from ..solution import Solution
 CSV_FIRST = ("point", "status", "success", "objective", "loss", "regularization", "iterations", "solve_time_s")
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        tmp.write(text)
+    mode = "wb" if isinstance(content, bytes) else "w"
+    with tempfile.NamedTemporaryFile(mode, dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        tmp.write(content)
     os.replace(tmp.name, path)
 
 
@@ -79,12 +80,16 @@ class SweepStore:
         path = self.point_dir(point_id) / "solution.npz"
         return Solution.load(path) if path.is_file() else None
 
-    def record(self, point_id: str, record: dict[str, Any], solution: Solution | None, log: str) -> None:
-        """A finished point: its solution and log first, the record last (the record marks it done)."""
+    def record(
+        self, point_id: str, record: dict[str, Any], solution: Solution | None, log: str, files: dict[str, bytes]
+    ) -> None:
+        """A finished point: its solution, figures and log first, the record last (it marks the point done)."""
         directory = self.point_dir(point_id)
         directory.mkdir(parents=True, exist_ok=True)
         if solution is not None:
             solution.save(directory / "solution.npz")
+        for name, content in files.items():
+            write_atomic(directory / name, content)
         write_atomic(directory / "solve.log", log)
         write_atomic(self.points_dir / f"{point_id}.json", to_json(record))
 

@@ -6,7 +6,11 @@ as long as the process lives: the points of a sweep over T or lambda share
 one build. A chain's first point is solved with the config's own pipeline
 (strategy or multi-start); the next ones are warm-started from their
 predecessor's solution (primal and multipliers), which the runner sends back
-with the task.
+with the task. A warm-started solve that runs longer than ``warm_limit_s``
+(patience x the chain's cold solve; warm starts from a neighbour that is too
+far away can send IPOPT into long runs of inertia corrections, measured on
+the turnpike) is stopped and the point is solved cold instead; the record
+says so (``warm_given_up``).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ..fingerprint import build_key
@@ -26,6 +32,7 @@ from ..solver import OCPSolver
 from ..strategies import solve_with
 
 _SOLVERS: dict[str, OCPSolver] = {}  # this process's builds, by build key
+_DEADLINE = [float("inf")]  # the running warm solve stops after this perf_counter() time
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class Task:
     config: dict[str, Any]
     warm_from: Solution | None = None  # the chain predecessor's solution; None: the config's own start
     single_process: bool = False  # multi-starts solve in this process (the sweep already fills the cores)
+    warm_limit_s: float = float("inf")  # a warm solve running longer is given up for a cold one
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class Outcome:
     wall_s: float
     log: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)  # the problem type's report fields
+    files: dict[str, bytes] = field(default_factory=dict)  # and its figures, written by the runner
 
 
 def solve_point(task: Task) -> Outcome:
@@ -54,6 +64,7 @@ def solve_point(task: Task) -> Outcome:
     begin = time.perf_counter()
     buffer = io.StringIO()
     built, warm = False, task.warm_from is not None
+    extra: dict[str, Any] = {}
     try:
         with contextlib.redirect_stdout(buffer):
             run, settings, ptype = parse_config(task.config)
@@ -64,23 +75,29 @@ def solve_point(task: Task) -> Outcome:
             key = build_key(problem, run.method(), run.solver.options())
             parameters = {p.name: p.value for p in problem.parameters}
             if key not in _SOLVERS:
-                _SOLVERS[key] = OCPSolver(problem, run.method(), run.solver.options())
+                _SOLVERS[key] = OCPSolver(problem, run.method(), run.solver.options(), stop_when=_past_deadline)
                 built = True
             solver = _SOLVERS[key]
+            solution = None
             if warm:
                 same_shape = task.warm_from.primal.size == solver.nlp.layout.size
-                solution = solver.solve(
-                    T=run.T,
-                    parameters=parameters,
-                    initial_guess=task.warm_from,
-                    first_order_iterations=None if same_shape else 0,
-                )
-            elif run.multistart.starts == 1 and len(run.initializations()) == 1:
-                init = run.initializations()[0]
-                solution = solve_with(solver, init, T=run.T, parameters=parameters, initial_guess=setup.initial_guess)
-            else:
-                solution = solve_run(run, setup)  # the multi-start builds in its own workers
-                built = True
+                _DEADLINE[0] = time.perf_counter() + task.warm_limit_s
+                try:
+                    solution = solver.solve(
+                        T=run.T,
+                        parameters=parameters,
+                        initial_guess=task.warm_from,
+                        first_order_iterations=None if same_shape else 0,
+                    )
+                finally:
+                    _DEADLINE[0] = float("inf")
+                if solution.status == "User_Requested_Stop":
+                    print(f"[sweep] warm start given up after {solution.solve_time_s:.1f} s; solving cold")
+                    extra["warm_given_up"] = solution.solve_time_s
+                    solution, warm = None, False
+            if solution is None:
+                solution = _cold(run, setup, solver, parameters)
+                built = built or run.multistart.starts > 1  # a multi-start builds in its own workers
     except Exception as err:  # a point's failure is recorded; the sweep goes on
         message = f"{type(err).__name__}: {err}"
         log = buffer.getvalue() + traceback.format_exc()
@@ -88,6 +105,31 @@ def solve_point(task: Task) -> Outcome:
     status, message = solution.status, solution.message
     if not math.isfinite(solution.objective):
         status, message = "non_finite", f"the objective is not finite ({solution.objective})"
-    return Outcome(
-        task.point_id, solution, status, message, warm, built, time.perf_counter() - begin, buffer.getvalue()
-    )
+    report, files = _report(ptype, setup, run, solution, extra)
+    wall = time.perf_counter() - begin
+    return Outcome(task.point_id, solution, status, message, warm, built, wall, buffer.getvalue(), extra, report, files)
+
+
+def _report(ptype, setup, run, solution: Solution, extra: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The problem type's report, drawn here so that figures are drawn in parallel; its files travel
+    back as bytes (a Dask worker need not share the sweep's disk). A failing report costs nothing else."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            fields = ptype.report(setup, run, solution, Path(tmp))
+        except Exception as err:
+            extra["report_error"] = f"{type(err).__name__}: {err}"
+            return {}, {}
+        files = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
+    return fields, files
+
+
+def _cold(run, setup, solver: OCPSolver, parameters) -> Solution:
+    """The config's own pipeline: its strategy on this process's build, or its multi-start."""
+    if run.multistart.starts == 1 and len(run.initializations()) == 1:
+        init = run.initializations()[0]
+        return solve_with(solver, init, T=run.T, parameters=parameters, initial_guess=setup.initial_guess)
+    return solve_run(run, setup)
+
+
+def _past_deadline() -> bool:
+    return time.perf_counter() > _DEADLINE[0]
