@@ -21,6 +21,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ocp.analysis import power_law  # noqa: E402
@@ -77,6 +78,9 @@ def _error_vs_T(curves, out_dir: Path, result: dict) -> None:
                 grid, fit(grid), "--", color=points.get_color(), label=f"alpha = {fit.alpha:.2f}, R^2 {fit.r2:.3f}"
             )
             result["lines"].append(f"E(x(T)) ~ {fit.C:.3g} T^-{fit.alpha:.3f} (R^2 {fit.r2:.3f}) [{label}]")
+    ticks = sorted({r["T"] for rows in curves.values() for r in rows})
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])  # the swept T, not 3 x 10^0 labels that overlap
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set(xlabel="T", ylabel="E(x(T))", title="Final training error against the horizon")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
