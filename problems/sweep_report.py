@@ -82,11 +82,8 @@ def _error_vs_T(curves, out_dir: Path, result: dict) -> None:
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])  # the swept T, not 3 x 10^0 labels that overlap
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set(xlabel="T", ylabel="E(x(T))", title="Final training error against the horizon")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    save_figure(fig, out_dir / "error_vs_T.png")
+    _finish(fig, ax, out_dir, "error_vs_T.png", result)
     result["error_vs_T"] = fits
-    result["figures"].append("error_vs_T.png")
 
 
 def _mu_vs_T(curves, out_dir: Path, result: dict) -> None:
@@ -101,11 +98,8 @@ def _mu_vs_T(curves, out_dir: Path, result: dict) -> None:
         mus = ", ".join(f"{r.get('mu_control_norm', np.nan):.3f}" for r in rows)
         result["lines"].append(f"mu of ||u(t)|| at T = {', '.join(f'{t:g}' for t in T)}: {mus} [{label}]")
     ax.set(xlabel="T", ylabel="mu", title="Turnpike decay rates against T (A2: independent of T)", ylim=(0, None))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    save_figure(fig, out_dir / "mu_vs_T.png")
+    _finish(fig, ax, out_dir, "mu_vs_T.png", result)
     result["mu_vs_T"] = table
-    result["figures"].append("mu_vs_T.png")
 
 
 def _stopping_vs_T(curves, out_dir: Path, result: dict) -> None:
@@ -120,10 +114,14 @@ def _stopping_vs_T(curves, out_dir: Path, result: dict) -> None:
         result["lines"].append(f"T* at T = {', '.join(f'{t:g}' for t in T)}: {shown} [{label}]")
     ax.plot([min(T_all), max(T_all)], [min(T_all), max(T_all)], "k:", lw=1, label="T* = T")
     ax.set(xlabel="T", ylabel="T*", title="L1: stopping time against T (B: T* < T, settling)")
-    ax.grid(alpha=0.3)
+    _finish(fig, ax, out_dir, "stopping_time_vs_T.png", result)
+
+
+def _finish(fig, ax, out_dir: Path, name: str, result: dict) -> None:
+    ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-    save_figure(fig, out_dir / "stopping_time_vs_T.png")
-    result["figures"].append("stopping_time_vs_T.png")
+    save_figure(fig, out_dir / name)
+    result["figures"].append(name)
 
 
 def _vs_lambda(curves, out_dir: Path, result: dict) -> None:

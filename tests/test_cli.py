@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from ocp.cli import main
+from ocp.run import parse_config
 
 SMALL = {
     "problem": "l2",
@@ -200,7 +201,9 @@ def test_turnpike_and_l1_from_yaml_write_their_fits_and_figures(tmp_path, proble
         assert summary["costs"]["regularization"] == pytest.approx(expected, rel=1e-5)  # slacks: |u| + O(mu)
 
 
-SHIPPED = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+SHIPPED = sorted(p for p in CONFIGS.glob("*.yaml") if not p.name.startswith("sweep_"))
+SWEEPS = sorted(CONFIGS.glob("sweep_*.yaml"))
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
@@ -211,3 +214,15 @@ def test_every_shipped_config_validates_and_builds(path):
     run, settings, ptype = read_config(str(path))
     setup = ptype.build(settings, run)
     assert setup.problem.batch_size == settings.data.n_train and run.initializations()
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=[p.name for p in SWEEPS])
+def test_every_shipped_sweep_config_validates_at_every_point(path):
+    """Each sweep config's base exists, its grid parses and every point's config validates and builds."""
+    from ocp.sweep import load_sweep
+
+    sweep = load_sweep(path)
+    assert len(sweep.points) >= 3
+    for point in sweep.points:
+        run, settings, ptype = parse_config(sweep.point_config(point))
+        assert ptype.build(settings, run).problem.batch_size == settings.data.n_train

@@ -248,3 +248,41 @@ def test_shipped_T_sweep_warm_chain_uses_fewer_iterations_than_cold_solves(tmp_p
     assert warm["builds"] == 1 and cold["builds"] == 0  # in one process the cold run reuses the warm run's build
     assert warm["warm_started"] == 4 and cold["warm_started"] == 0
     assert warm["ipopt_iterations"] < cold["ipopt_iterations"]
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The spawned pool workers among the children of process ``pid`` (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                found.append(int(child))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds worker processes through /proc")
+def test_a_worker_killed_mid_sweep_is_replaced_and_every_point_solved(tmp_path):
+    """SIGKILL one of two worker processes while points run: its points are solved again in a fresh
+    pool, the sweep exits 0, and every objective equals a serial run's."""
+    path = write_config(tmp_path, {"T": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]}, data={"source": "annulus", "n_train": 150})
+    text = yaml.safe_load(path.read_text())
+    text["sweep"]["warm_start"] = False  # six independent points: both workers busy
+    path.write_text(yaml.safe_dump(text))
+    assert main(["sweep", str(path), "--out", str(tmp_path / "serial"), "--workers", "1"]) == 0
+    out = tmp_path / "pool"
+    command = [sys.executable, "-m", "ocp", "sweep", str(path), "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline, killed = time.time() + 120, None
+    while killed is None and time.time() < deadline and proc.poll() is None:
+        workers = _workers_of(proc.pid)
+        if len(workers) == 2 and (out / "points").is_dir():
+            os.kill(workers[0], signal.SIGKILL)
+            killed = workers[0]
+        time.sleep(0.05)
+    output, _ = proc.communicate(timeout=300)
+    assert killed is not None, output
+    assert proc.returncode == 0, output
+    assert "its worker died (BrokenProcessPool); solving it again in a fresh worker" in output
+    assert objectives(out) == pytest.approx(objectives(tmp_path / "serial"), rel=1e-8)
+    assert all(r["success"] == "True" for r in rows(out).values())

@@ -56,11 +56,14 @@ class SweepConfig:
 
 def from_summary(summary: Mapping[str, Any]) -> SweepConfig:
     """The sweep a directory's sweep.json describes (for `ocp report`, without the config file)."""
-    grid = summary["grid"]
-    section = {"grid": {**grid["axes"], **{k: {"rule": v} for k, v in grid["rules"].items()}}}
-    section |= {"chain": grid["chain"], "order": grid["order"], "warm_start": grid["warm_start"]}
-    parsed = parse_grid(section)
-    return SweepConfig(Path(summary["config"]), dict(summary["base"]), parsed, parsed.points())
+    try:
+        grid = summary["grid"]
+        section = {"grid": {**grid["axes"], **{k: {"rule": v} for k, v in grid["rules"].items()}}}
+        section |= {"chain": grid["chain"], "order": grid.get("order", "ascending"), "warm_start": grid["warm_start"]}
+        parsed = parse_grid(section)
+        return SweepConfig(Path(summary["config"]), dict(summary["base"]), parsed, parsed.points())
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ConfigError(f"sweep.json does not describe a sweep (missing or malformed {err})") from None
 
 
 def load_sweep(path: str | Path) -> SweepConfig:

@@ -115,7 +115,14 @@ def run_sweep(
                     retries[point.id] = retries.get(point.id, 0) + 1
                     if isinstance(err, BrokenProcessPool):
                         pool.restart()
-                    if retries[point.id] <= RETRIES_AFTER_WORKER_DEATH:
+                    again = retries[point.id] <= RETRIES_AFTER_WORKER_DEATH
+                    print(
+                        f"[sweep] {point.id}: its worker died ({type(err).__name__}); "
+                        + ("solving it again in a fresh worker" if again else "recorded as failed"),
+                        file=progress.stream,
+                        flush=True,
+                    )
+                    if again:
                         submit_next(chains[point.chain])
                         continue
                     outcome = Outcome(point.id, None, "worker_died", f"{type(err).__name__}: {err}", False, False, 0.0)
