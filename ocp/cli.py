@@ -7,23 +7,16 @@ Exit codes: 0 solved; 1 the solver did not converge or the report failed
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from . import registry
 from .errors import ConfigError, OcpError
+from .files import to_json, write_atomic
 from .run import read_config, solve_run
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=float) + "\n")
-    tmp.replace(path)
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -72,7 +65,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "seed": run.seed,
         **setup.summary,
     }
-    _write_json(out / "summary.json", summary)  # written before the report, so a failing report loses nothing
+    write_atomic(out / "summary.json", to_json(summary))  # written before the report, so a failing report loses nothing
     try:
         summary |= ptype.report(setup, run, solution, out)
     except Exception as err:  # a problem type's plotting or analysis: keep the solution, say what failed
@@ -82,7 +75,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_NOT_CONVERGED
-    _write_json(out / "summary.json", summary)
+    write_atomic(out / "summary.json", to_json(summary))
     print(f"[ocp] wrote {out}/solution.npz, summary.json and plots", flush=True)
     if not solution.success:
         print(f"[ocp] error: the solver did not converge: {solution.message}", file=sys.stderr)

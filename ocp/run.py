@@ -41,17 +41,31 @@ def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.Probl
     return run, settings, ptype
 
 
-def solve_run(run: RunSettings, setup: registry.Setup) -> Solution:
-    """One solve with the configured strategy, or the best of a multi-start."""
+def is_single_solve(run: RunSettings, problem) -> bool:
+    """One start and one strategy: solved by one `OCPSolver` here, not by a multi-start's workers."""
+    return run.multistart.starts == 1 and len(effective_strategies(run.initializations(), problem)) == 1
+
+
+def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None) -> Solution:
+    """One solve with the configured strategy, or the best of a multi-start.
+
+    ``solver``: an NLP already built for a problem of this shape (a sweep's
+    worker keeps one per shape); a single solve uses it instead of building,
+    with this problem's T and parameter values. A multi-start builds in its
+    own workers either way."""
     problem, starts = setup.problem, run.multistart.starts
     inits = effective_strategies(run.initializations(), problem)
     if len(inits) < len(run.initializations()):
         print("[ocp] the first-order phase does not apply here: first_order and adam start as simulate does")
     hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
-    if starts == 1 and len(inits) == 1:
-        solver = OCPSolver(problem, run.method(), run.solver.options())
-        print(f"[ocp] built the NLP in {solver.build_time_s:.2f} s; solving ({inits[0].strategy} start){hint} ...")
-        solution = solve_with(solver, inits[0], T=run.T, initial_guess=setup.initial_guess)
+    if is_single_solve(run, problem):
+        built = ""
+        if solver is None:
+            solver = OCPSolver(problem, run.method(), run.solver.options())
+            built = f"built the NLP in {solver.build_time_s:.2f} s; "
+        print(f"[ocp] {built}solving ({inits[0].strategy} start){hint} ...")
+        parameters = {p.name: p.value for p in problem.parameters}
+        solution = solve_with(solver, inits[0], parameters=parameters, T=run.T, initial_guess=setup.initial_guess)
         for stage in solution.start["stages"][:-1]:
             print(f"[ocp]   stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
         return solution

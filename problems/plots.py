@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .datasets import Dataset  # noqa: E402
@@ -131,13 +132,20 @@ def stopping_times(curves, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def power_law(T: np.ndarray, error: np.ndarray, fit, path: Path) -> Path:
-    """Final training error against T, log-log, with the fitted C T^-alpha."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    ax.loglog(T, error, "o", label="solves")
-    grid = np.geomspace(np.min(T), np.max(T), 50)
-    ax.loglog(grid, fit(grid), "--", label=f"C T^-alpha, alpha = {fit.alpha:.2f}, R^2 = {fit.r2:.3f}")
-    ax.set(xlabel="T", ylabel="E(x(T))", title="Training error against the horizon")
+def power_law(curves, path: Path) -> Path:
+    """Final training error against T, log-log, each curve with its fitted C T^-alpha dashed.
+    ``curves``: (label, T, error, fit or None)."""
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for label, T, error, fit in curves:
+        (points,) = ax.loglog(T, error, "o", label=label)
+        if fit is not None:
+            grid = np.geomspace(np.min(T), np.max(T), 50)
+            fitted = f"C T^-alpha, alpha = {fit.alpha:.2f}, R^2 = {fit.r2:.3f}"
+            ax.loglog(grid, fit(grid), "--", color=points.get_color(), label=fitted)
+    ticks = sorted({float(t) for _, T, _, _ in curves for t in T})
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])  # the solved T, not 3 x 10^0 labels that overlap
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set(xlabel="T", ylabel="E(x(T))", title="Final training error against the horizon")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     return save_figure(fig, path)

@@ -70,7 +70,7 @@ def a1_decay(T_values, out: Path) -> dict:
     T = np.array([r["T"] for r in rows])
     error = np.array([r["final_training_error"] for r in rows])
     fit = power_law(T, error)
-    plots.power_law(T, error, fit, out / "error_vs_T.png")
+    plots.power_law([("solves", T, error, fit)], out / "error_vs_T.png")
     print(f"[reproduce] A1: E(x(T)) ~ {fit.C:.3g} T^-{fit.alpha:.3f} (R^2 {fit.r2:.3f})")
     return {"fit": fit.as_dict(), "rows": rows, "figure": "error_vs_T.png"}
 

@@ -21,11 +21,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ocp.analysis import power_law  # noqa: E402
 
+from . import plots  # noqa: E402
 from .plots import save_figure  # noqa: E402
 
 
@@ -64,25 +64,17 @@ def _follows(records, name: str, along: str) -> bool:
 
 
 def _error_vs_T(curves, out_dir: Path, result: dict) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    fits = {}
+    drawn, fits = [], {}
     for label, rows in curves.items():
         T = np.array([r["T"] for r in rows], dtype=float)
         error = np.array([r["final_training_error"] for r in rows], dtype=float)
-        (points,) = ax.loglog(T, error, "o", label=label)
-        if len(T) >= 2 and np.all(error > 0):
-            fit = power_law(T, error)
+        fit = power_law(T, error) if len(T) >= 2 and np.all(error > 0) else None
+        if fit is not None:
             fits[label] = fit.as_dict()
-            grid = np.geomspace(T.min(), T.max(), 50)
-            ax.loglog(
-                grid, fit(grid), "--", color=points.get_color(), label=f"alpha = {fit.alpha:.2f}, R^2 {fit.r2:.3f}"
-            )
             result["lines"].append(f"E(x(T)) ~ {fit.C:.3g} T^-{fit.alpha:.3f} (R^2 {fit.r2:.3f}) [{label}]")
-    ticks = sorted({r["T"] for rows in curves.values() for r in rows})
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])  # the swept T, not 3 x 10^0 labels that overlap
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set(xlabel="T", ylabel="E(x(T))", title="Final training error against the horizon")
-    _finish(fig, ax, out_dir, "error_vs_T.png", result)
+        drawn.append((label, T, error, fit))
+    plots.power_law(drawn, out_dir / "error_vs_T.png")
+    result["figures"].append("error_vs_T.png")
     result["error_vs_T"] = fits
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import registry
 from ..errors import ConfigError
 from ..solution import Solution
 from .config import SweepConfig, validate_point
@@ -146,8 +147,7 @@ def run_sweep(
 
 def report(config: SweepConfig, store: SweepStore, records: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The problem type's sweep-level fits and figures (its optional ``sweep_report``)."""
-    _, _, ptype = validate_point(config, config.points[0])
-    hook = getattr(ptype, "sweep_report", None)
+    hook = getattr(registry.get(config.problem), "sweep_report", None)
     if hook is None or not records:
         return {}
     good = [r for r in records.values() if r.get("success")]

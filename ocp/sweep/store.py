@@ -16,33 +16,14 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..files import to_json, write_atomic
 from ..solution import Solution
 
 CSV_FIRST = ("point", "status", "success", "objective", "loss", "regularization", "iterations", "solve_time_s")
-
-
-def write_atomic(path: Path, content: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(content, bytes) else "w"
-    with tempfile.NamedTemporaryFile(mode, dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        tmp.write(content)
-    os.replace(tmp.name, path)
-
-
-def to_json(payload: Any) -> str:
-    return json.dumps(payload, indent=2, default=_jsonable) + "\n"
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return float(value)
 
 
 class SweepStore:

@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from ..fingerprint import build_key
-from ..run import parse_config, solve_run
+from ..run import is_single_solve, parse_config, solve_run
 from ..solution import Solution
 from ..solver import OCPSolver
-from ..strategies import solve_with
 
 _SOLVERS: dict[str, OCPSolver] = {}  # this process's builds, by build key
 _DEADLINE = [float("inf")]  # the running warm solve stops after this perf_counter() time
@@ -96,8 +95,8 @@ def solve_point(task: Task) -> Outcome:
                     extra["warm_given_up"] = solution.solve_time_s
                     solution, warm = None, False
             if solution is None:
-                solution = _cold(run, setup, solver, parameters)
-                built = built or run.multistart.starts > 1  # a multi-start builds in its own workers
+                solution = solve_run(run, setup, solver)  # the config's own strategy or multi-start
+                built = built or not is_single_solve(run, problem)  # a multi-start builds in its own workers
     except Exception as err:  # a point's failure is recorded; the sweep goes on
         message = f"{type(err).__name__}: {err}"
         log = buffer.getvalue() + traceback.format_exc()
@@ -121,14 +120,6 @@ def _report(ptype, setup, run, solution: Solution, extra: dict[str, Any]) -> tup
             return {}, {}
         files = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
     return fields, files
-
-
-def _cold(run, setup, solver: OCPSolver, parameters) -> Solution:
-    """The config's own pipeline: its strategy on this process's build, or its multi-start."""
-    if run.multistart.starts == 1 and len(run.initializations()) == 1:
-        init = run.initializations()[0]
-        return solve_with(solver, init, T=run.T, parameters=parameters, initial_guess=setup.initial_guess)
-    return solve_run(run, setup)
 
 
 def _past_deadline() -> bool:
