@@ -10,7 +10,12 @@ CasADi's pickle context) and solves the starts it is given.
 Several strategies (a portfolio): every start is solved with each of them,
 since which strategy finds the best optimum differs from instance to instance
 (`benchmarks/README.md`, "strategies.py"). Solve j is start j // S with
-strategy j % S; with one strategy solve j is start j.
+strategy j % S; with one strategy solve j is start j. ``first_start``
+strategies are solved once more, from start 0 only, after those: a
+continuation in lambda is deterministic in its stages and costs about 1.5
+plain solves, and on L1 problems it alone held the best optimum of 2 of 12
+instances, which 8 starts of the portfolio missed by 16-22 %
+(`benchmarks/README.md`).
 
 Patience: a random start now and then wanders where IPOPT corrects the
 Hessian's inertia at every iteration and one iteration costs 10-40 times the
@@ -53,7 +58,7 @@ from .method import MultipleShooting
 from .problem import Problem
 from .solution import Solution
 from .solver import OCPSolver, SolverOptions
-from .strategies import PHASE_STRATEGIES, Initialization, solve_with
+from .strategies import PHASE_STRATEGIES, Initialization, applicable, solve_with
 
 DISTINCT_TOLERANCE = 1e-6  # relative difference of objectives counted as another optimum
 MIN_PATIENCE_S = 10.0  # patience never stops a solve sooner: short solves' durations are mostly noise
@@ -92,6 +97,7 @@ def multistart(
     options: SolverOptions | None = None,
     *,
     init: Initialization | Sequence[Initialization] | None = None,
+    first_start: Sequence[Initialization] = (),
     parameters: Mapping[str, Any] | None = None,
     T: float | None = None,
     workers: int | None = None,
@@ -101,6 +107,10 @@ def multistart(
     patience: float | None = None,
 ) -> Solution:
     """Solve from every start with each strategy of ``init`` and return the best solution.
+
+    ``first_start``: strategies solved from start 0 only, beside those (one
+    that cannot run on ``problem``, a continuation with no parameter marked,
+    is left out; `strategies.applicable`).
 
     ``workers``: processes (default: one per core; 1 solves in this process;
     forked on Linux, spawned elsewhere).
@@ -115,7 +125,7 @@ def multistart(
     the others).
     ``patience`` stops a solve that runs longer than ``patience`` x the median
     duration of the finished solves (at least MIN_PATIENCE_S; see above).
-    ``progress(j, solution)`` is called as each solve finishes. The returned
+    ``progress(start, solution)`` is called as each solve finishes. The returned
     solution's ``start["multistart"]`` holds every solve's start, strategy and
     objective and the `spread`. Raises `SolveError` when no solve produced a
     solution.
@@ -123,6 +133,7 @@ def multistart(
     options = options or SolverOptions()
     inits = effective_strategies(init, problem)
     tasks = [(i, strategy) for i in range(len(starts)) for strategy in inits]
+    tasks += [(0, strategy) for strategy in first_start if applicable(problem, strategy) and strategy not in inits]
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     begin = time.perf_counter()
     context = {"parameters": dict(parameters or {}), "T": T}
@@ -145,7 +156,7 @@ def multistart(
         if patience is not None:
             cutoff.value = max(MIN_PATIENCE_S, patience * float(np.median(durations)))
         if progress:
-            progress(j, solution)
+            progress(tasks[j][0], solution)
 
     if workers <= 1:
         cutoff = SimpleNamespace(value=float("inf"))

@@ -84,10 +84,17 @@ class L1Cost:
 
 @dataclass(frozen=True)
 class Parameter:
-    """A fixed parameter: a symbol whose value is set at solve time (no rebuild)."""
+    """A fixed parameter: a symbol whose value is set at solve time (no rebuild).
+
+    ``continuation``: a weight worth continuing in from large values down to
+    its own (e.g. a regularisation lambda); the ``continuation_parameter``
+    strategy uses it when no parameter is named, and the CLI's multi-start
+    adds one such solve from start 0 (`ocp/strategies.py`, `ocp/multistart.py`).
+    """
 
     symbol: ca.SX
     value: float | Sequence[float] | np.ndarray
+    continuation: bool = False
 
     @property
     def name(self) -> str:

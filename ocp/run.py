@@ -16,7 +16,7 @@ from .multistart import effective_strategies, multistart, random_starts
 from .settings import RunSettings
 from .solution import Solution
 from .solver import OCPSolver
-from .strategies import solve_with
+from .strategies import applicable, solve_with
 
 
 def read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
@@ -37,7 +37,8 @@ def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.Probl
             raise ConfigError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}")
     run = parse(RunSettings, {k: v for k, v in data.items() if k in run_keys})
     settings = parse(ptype.settings, {k: v for k, v in data.items() if k in own_keys})
-    run.initializations()  # a strategy's own checks (e.g. continuation_parameter names its parameter)
+    run.initializations()  # a strategy's own checks (e.g. adam's learning rate)
+    run.first_start_initializations()
     return run, settings, ptype
 
 
@@ -72,15 +73,20 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     guesses = random_starts(setup.initial_guess, run.K, problem.nu, starts, run.multistart.scale, run.seed)
     workers = run.multistart.workers or None
     names = ", ".join(init.strategy for init in inits)
-    solves = starts * len(inits)
-    print(f"[ocp] multi-start: {starts} starts x ({names}) = {solves} solves, one NLP build per worker ...", flush=True)
+    first_start = [i for i in run.first_start_initializations() if applicable(problem, i) and i not in inits]
+    solves = starts * len(inits) + len(first_start)
+    more = "".join(f" + {init.strategy} from start 0" for init in first_start)
+    print(
+        f"[ocp] multi-start: {starts} starts x ({names}){more} = {solves} solves, one NLP build per worker ...",
+        flush=True,
+    )
     begin, finished = time.perf_counter(), []
 
-    def progress(j: int, sol: Solution) -> None:
-        finished.append(j)
+    def progress(start: int, sol: Solution) -> None:
+        finished.append(start)
         status = "given up (patience)" if sol.status == "User_Requested_Stop" else sol.status
         print(
-            f"[ocp]   start {j // len(inits)} ({sol.start['strategy']}): {status}, objective "
+            f"[ocp]   start {start} ({sol.start['strategy']}): {status}, objective "
             f"{sol.objective:.6g} ({len(finished)}/{solves} done, {time.perf_counter() - begin:.0f} s)",
             flush=True,
         )
@@ -91,6 +97,7 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
         guesses,
         run.solver.options(),
         init=inits,
+        first_start=first_start,
         T=run.T,
         workers=workers,
         progress=progress,

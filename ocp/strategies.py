@@ -19,7 +19,8 @@ make its start:
 - ``continuation_T``: solve with T/stages, 2T/stages, ..., T; each stage
   starts from the previous controls on the normalised grid (fixed T only).
 - ``continuation_parameter``: a fixed parameter (e.g. ``lambda``) from
-  factor^(stages-1) times its value down to its value.
+  factor^(stages-1) times its value down to its value; with no ``parameter``
+  named, the problem's one parameter marked ``continuation``.
 
 Only the first stage runs the first-order start (when the solver's options
 enable it); later stages start IPOPT from the previous stage. Which strategy
@@ -37,6 +38,7 @@ import numpy as np
 
 from .errors import ProblemError
 from .guess import InitialGuess
+from .problem import Problem
 from .solution import Solution
 from .solver import OCPSolver
 
@@ -51,7 +53,7 @@ class Initialization:
     strategy: str = "first_order"
     stages: int = 3  # coarse_grid and continuation: solves including the final one
     factor: float = 10.0  # continuation_parameter: ratio of consecutive parameter values
-    parameter: str = ""  # continuation_parameter: the fixed parameter's name
+    parameter: str = ""  # continuation_parameter: the fixed parameter's name ("": the problem's marked one)
     iterations: int = 300  # adam: Adam steps before IPOPT
     learning_rate: float = 1e-2  # adam: step size, in the units of the controls
 
@@ -61,8 +63,6 @@ class Initialization:
         if not isinstance(self.stages, int) or self.stages < 1:
             raise ProblemError(f"initialization stages must be an integer >= 1, got {self.stages!r}")
         if self.strategy == "continuation_parameter":
-            if not self.parameter:
-                raise ProblemError("initialization strategy 'continuation_parameter' needs 'parameter' (its name)")
             if not self.factor > 1.0:
                 raise ProblemError(f"initialization factor must be > 1, got {self.factor!r}")
         if not isinstance(self.iterations, int) or self.iterations < 1:
@@ -145,13 +145,11 @@ def _continuation(solver: OCPSolver, init: Initialization, parameters, T, guess:
         target = solver.problem.horizon.T if T is None else float(T)
         steps = [({}, target * (j + 1) / init.stages) for j in range(init.stages)]
     else:
-        names = [p.name for p in solver.problem.parameters]
-        if init.parameter not in names:
-            raise ProblemError(f"continuation parameter {init.parameter!r} is not a fixed parameter; have {names}")
-        spec = next(p for p in solver.problem.parameters if p.name == init.parameter)
-        target = np.asarray(parameters.get(init.parameter, spec.value), dtype=float)
+        name = continuation_parameter(solver.problem, init)
+        spec = next(p for p in solver.problem.parameters if p.name == name)
+        target = np.asarray(parameters.get(name, spec.value), dtype=float)
         factors = [init.factor ** (init.stages - 1 - j) for j in range(init.stages)]
-        steps = [({init.parameter: target * f}, T) for f in factors]
+        steps = [({name: target * f}, T) for f in factors]
     sol: Solution | None = None
     for j, (changed, T_j) in enumerate(steps):
         start = guess if sol is None else InitialGuess(controls=sol.controls, free_parameters=dict(sol.free_parameters))
@@ -163,6 +161,33 @@ def _continuation(solver: OCPSolver, init: Initialization, parameters, T, guess:
             check_optimality=False if j < len(steps) - 1 else None,  # only the final solve is the answer
         )
         if j < len(steps) - 1:
-            label = f"T={T_j:g}" if init.strategy == "continuation_T" else f"{init.parameter}={target * factors[j]}"
+            label = f"T={T_j:g}" if init.strategy == "continuation_T" else f"{name}={target * factors[j]}"
             record(label, sol)
     return sol
+
+
+def continuation_parameter(problem: Problem, init: Initialization) -> str:
+    """The parameter ``init`` continues in: the one it names, else the problem's one marked ``continuation``."""
+    names = [p.name for p in problem.parameters]
+    if init.parameter:
+        if init.parameter not in names:
+            raise ProblemError(f"continuation parameter {init.parameter!r} is not a fixed parameter; have {names}")
+        return init.parameter
+    marked = [p.name for p in problem.parameters if p.continuation]
+    if len(marked) != 1:
+        raise ProblemError(
+            "initialization 'continuation_parameter' names no parameter and the problem marks "
+            f"{len(marked)} for continuation; set initialization.parameter to one of {names}"
+        )
+    return marked[0]
+
+
+def applicable(problem: Problem, init: Initialization) -> bool:
+    """Whether ``init`` can run on ``problem`` without naming more (a marked parameter to continue in)."""
+    if init.strategy != "continuation_parameter":
+        return True
+    try:
+        continuation_parameter(problem, init)
+    except ProblemError:
+        return False
+    return True

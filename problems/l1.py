@@ -59,7 +59,7 @@ def l1_problem(
         s,
         data,
         T,
-        parameters=(ocp.Parameter(lam_sym, lam),),
+        parameters=(ocp.Parameter(lam_sym, lam, continuation=True),),
         running_costs={LOSS: s.point_loss},
         l1_costs={REGULARIZATION: ocp.L1Cost(s.control, weight=lam_sym, bound=bound)},
     )

@@ -44,7 +44,7 @@ def l2_problem(
         s,
         data,
         T,
-        parameters=(ocp.Parameter(lam_sym, lam),),
+        parameters=(ocp.Parameter(lam_sym, lam, continuation=True),),
         running_costs={REGULARIZATION: lam_sym * ca.sumsqr(s.control)},
         terminal_costs={LOSS: s.point_loss},
     )

@@ -63,7 +63,7 @@ def turnpike_problem(
         s,
         data,
         T,
-        parameters=(ocp.Parameter(lam_sym, lam), ocp.Parameter(beta, tracking_weight)),
+        parameters=(ocp.Parameter(lam_sym, lam, continuation=True), ocp.Parameter(beta, tracking_weight)),
         running_costs={
             TRACKING: beta * distance_to_targets(s.state, s.label, p),
             REGULARIZATION: lam_sym * ca.sumsqr(s.control),

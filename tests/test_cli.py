@@ -72,7 +72,7 @@ BAD_CONFIGS = [
     (with_changes(problem="turnpike", fit_window=[0.8, 0.2]), "'fit_window' must be two fractions"),
     (with_changes(problem="l1", bound=-1.0), "'bound' must be >= 0.0"),
     (with_changes(problem="l1", tracking_weight=1.0), "unknown key 'tracking_weight'"),
-    (with_changes(multistart__extra_strategies=["continuation_parameter"]), "needs 'parameter' (its name)"),
+    (with_changes(initialization__factor=1.0), "initialization factor must be > 1"),
 ]
 
 
@@ -131,9 +131,10 @@ def test_multistart_reports_every_start_and_keeps_the_best(tmp_path):
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     report = summary["start"]["multistart"]
-    # the default portfolio: each start with first_order, simulate and adam
+    # the default portfolio: each start with first_order, simulate and adam, then start 0 continued in lambda
     assert report["starts"] == 3 and report["strategies"] == ["first_order", "simulate", "adam"]
-    assert len(report["objectives"]) == 9 and report["converged"] == 9
+    assert len(report["objectives"]) == 10 and report["converged"] == 10
+    assert report["solves"][-1] == {"start": 0, "strategy": "continuation_parameter"}
     assert summary["objective"] == min(report["objectives"]) == report["best"]
 
 
@@ -145,9 +146,10 @@ def test_multistart_portfolio_solves_each_start_with_each_strategy(tmp_path, cap
     out = tmp_path / "portfolio"
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     report = json.loads((out / "summary.json").read_text())["start"]["multistart"]
-    assert report["strategies"] == ["first_order", "simulate", "adam"] and len(report["objectives"]) == 6
-    assert [s["start"] for s in report["solves"]] == [0, 0, 0, 1, 1, 1]
-    assert "2 starts x (first_order, simulate, adam) = 6 solves" in capsys.readouterr().out
+    assert report["strategies"] == ["first_order", "simulate", "adam"] and len(report["objectives"]) == 7
+    assert [s["start"] for s in report["solves"]] == [0, 0, 0, 1, 1, 1, 0]
+    expected = "2 starts x (first_order, simulate, adam) + continuation_parameter from start 0 = 7 solves"
+    assert expected in capsys.readouterr().out
 
 
 def test_data_from_csv_file(tmp_path):

@@ -141,6 +141,31 @@ def test_without_a_first_order_phase_the_portfolio_solves_each_start_once():
     assert alone[0] == alone[1] == alone[2] == report["objectives"][1]  # the three are one solve
 
 
+def test_first_start_strategies_solve_start_zero_once_more_and_only_where_they_apply():
+    """A continuation in the problem's marked parameter (lambda on every learning problem) is solved once, from
+    start 0, after the portfolio; it equals that continuation run alone; a problem that marks no parameter
+    (steering) leaves it out."""
+    problem, method, guess = small_learning_problem()
+    starts = random_starts(guess, method.K, problem.nu, 2, 1.0, seed=0)
+    continuation = Initialization("continuation_parameter")
+    best = multistart(problem, method, starts, init=Initialization("simulate"), first_start=[continuation], workers=1)
+    report = best.start["multistart"]
+    assert report["solves"] == [
+        {"start": 0, "strategy": "simulate"},
+        {"start": 1, "strategy": "simulate"},
+        {"start": 0, "strategy": "continuation_parameter"},
+    ]
+    solver = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False))
+    named = solve_with(solver, Initialization("continuation_parameter", parameter="lambda"), initial_guess=guess)
+    assert report["objectives"][2] == pytest.approx(named.objective, rel=1e-10)  # "" resolves to lambda
+    assert [s["stage"] for s in named.start["stages"]] == ["lambda=0.1", "lambda=0.01", "final"]
+    assert best.objective == pytest.approx(min(report["objectives"]), rel=1e-10)
+
+    plain = steering()  # its parameter is not marked for continuation
+    kept = multistart(plain, ocp.MultipleShooting(K=4), [ocp.InitialGuess()], first_start=[continuation], workers=1)
+    assert kept.start["multistart"]["solves"] == [{"start": 0, "strategy": "first_order"}]
+
+
 def test_only_the_kept_solution_is_checked_and_the_check_is_the_solvers():
     problem, method, guess = small_learning_problem()
     solver = ocp.OCPSolver(problem, method)
@@ -208,8 +233,8 @@ def test_patience_gives_up_a_solve_far_slower_than_the_finished_ones(monkeypatch
 def test_bad_strategy_settings_are_refused_with_the_field():
     with pytest.raises(ocp.ProblemError, match="strategy must be one of"):
         Initialization("annealing")
-    with pytest.raises(ocp.ProblemError, match="needs 'parameter'"):
-        Initialization("continuation_parameter")
+    with pytest.raises(ocp.ProblemError, match="factor must be > 1"):
+        Initialization("continuation_parameter", factor=1.0)
     with pytest.raises(ocp.ProblemError, match="learning_rate must be > 0"):
         Initialization("adam", learning_rate=0.0)
     with pytest.raises(ocp.ProblemError, match="iterations must be an integer >= 1"):
@@ -217,5 +242,7 @@ def test_bad_strategy_settings_are_refused_with_the_field():
     solver = ocp.OCPSolver(steering(), ocp.MultipleShooting(K=4))
     with pytest.raises(ocp.ProblemError, match="not a fixed parameter"):
         solve_with(solver, Initialization("continuation_parameter", parameter="lambda"))
+    with pytest.raises(ocp.ProblemError, match="marks 0 for continuation; set initialization.parameter to one of"):
+        solve_with(solver, Initialization("continuation_parameter"))
     with pytest.raises(ocp.ProblemError, match="starts must be"):
         random_starts(None, 4, 1, 0, 1.0, 0)
