@@ -58,6 +58,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "first_order_gap": solution.optimality.get("first_order_gap"),
         "optimality": solution.optimality,
         "start": solution.start,
+        **({"training": solution.training} if solution.training else {}),
         "T": solution.T,
         "K": run.K,
         "integrator": run.integrator,

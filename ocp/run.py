@@ -12,6 +12,7 @@ from typing import Any
 from . import registry
 from .config import keys, load_yaml, parse
 from .errors import ConfigError
+from .gradient_flow import GradientFlow
 from .multistart import effective_strategies, multistart, random_starts
 from .settings import RunSettings
 from .solution import Solution
@@ -29,6 +30,8 @@ def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.Probl
     if "problem" not in data:
         raise ConfigError("missing required key 'problem'; run `ocp list` for the registered problem types")
     ptype = registry.get(data["problem"])
+    if isinstance(data.get("solver"), str):  # `solver: gradient_flow` is short for `solver: {name: gradient_flow}`
+        data = {**data, "solver": {"name": data["solver"]}}
     run_keys = set(RunSettings.__dataclass_fields__)
     own_keys = {k for k in data if k not in run_keys}
     allowed = sorted(run_keys) + [k for k in keys(ptype.settings) if k not in run_keys]
@@ -54,6 +57,8 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     worker keeps one per shape); a single solve uses it instead of building,
     with this problem's T and parameter values. A multi-start builds in its
     own workers either way."""
+    if run.solver.name == "gradient_flow":
+        return _train(run, setup)
     problem, starts = setup.problem, run.multistart.starts
     inits = effective_strategies(run.initializations(), problem)
     if len(inits) < len(run.initializations()):
@@ -116,3 +121,25 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
         flush=True,
     )
     return solution
+
+
+def _train(run: RunSettings, setup: registry.Setup) -> Solution:
+    """``solver: gradient_flow``: gradient descent from the problem's start (start 0; no multi-start)."""
+    options = run.gradient_flow.options(verbose=run.solver.verbose)
+    trainer = GradientFlow(setup.problem, run.method(), options)
+    every = max(1, options.iterations // 10)
+    print(
+        f"[ocp] built the gradient in {trainer.build_time_s:.2f} s; gradient flow: {options.iterations} steps, "
+        f"learning rate {options.learning_rate:g} ({options.step_scaling} scaling) ...",
+        flush=True,
+    )
+    begin = time.perf_counter()
+
+    def progress(iteration: int, objective: float) -> None:
+        if iteration % every == 0:
+            print(
+                f"[ocp]   step {iteration}: objective {objective:.6g} ({time.perf_counter() - begin:.0f} s)", flush=True
+            )
+
+    parameters = {p.name: p.value for p in setup.problem.parameters}
+    return trainer.train(parameters=parameters, T=run.T, initial_guess=setup.initial_guess, callback=progress)

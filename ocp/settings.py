@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .config import at_least, positive
+from .gradient_flow import GradientFlowOptions
 from .integrators import integrator
 from .method import MultipleShooting
 from .solver import SolverOptions
@@ -14,8 +15,10 @@ from .strategies import Initialization
 
 @dataclass(frozen=True)
 class SolverSettings:
-    """The ``solver:`` section; ``ipopt`` passes IPOPT options through."""
+    """The ``solver:`` section; ``ipopt`` passes IPOPT options through. ``name: gradient_flow`` (or
+    ``solver: gradient_flow``) trains by gradient descent instead (the ``gradient_flow:`` section)."""
 
+    name: Literal["ipopt", "gradient_flow"] = "ipopt"
     max_iter: int = at_least(1, 3000)
     tol: float = positive(1e-8)
     verbose: bool = False
@@ -35,6 +38,23 @@ class SolverSettings:
             first_order_iterations=self.first_order_iterations,
             check_optimality=self.check_optimality,
             ipopt=self.ipopt,
+        )
+
+
+@dataclass(frozen=True)
+class GradientFlowSettings:
+    """The ``gradient_flow:`` section (`ocp/gradient_flow.py`), read when ``solver: gradient_flow``."""
+
+    learning_rate: float = positive(0.1)
+    iterations: int = at_least(0, 1000)
+    step_scaling: Literal["interval", "none"] = "interval"
+    clip: float | None = positive(None)
+    record_every: int = at_least(0, 10)
+    tol: float = at_least(0.0, 0.0)
+
+    def options(self, verbose: bool = False) -> GradientFlowOptions:
+        return GradientFlowOptions(
+            self.learning_rate, self.iterations, self.step_scaling, self.clip, self.record_every, self.tol, verbose
         )
 
 
@@ -100,6 +120,7 @@ class RunSettings:
     parallelization: Literal["vectorized", "serial", "thread"] = "vectorized"  # how the batch is evaluated
     seed: int = 0
     solver: SolverSettings = field(default_factory=SolverSettings)
+    gradient_flow: GradientFlowSettings = field(default_factory=GradientFlowSettings)
     initialization: InitializationSettings = field(default_factory=InitializationSettings)
     multistart: MultistartSettings = field(default_factory=MultistartSettings)
 

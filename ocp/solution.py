@@ -3,7 +3,8 @@
 File format (``save``/``load``): one ``.npz`` archive, readable with plain
 numpy (``np.load(path)``, no pickle). Arrays: ``t`` (K+1,), ``states``
 (B, K+1, nx), ``controls`` (K, nu), ``primal`` (n_w,), ``multipliers_x``
-(n_w,), ``multipliers_g`` (n_g,), ``free_parameter__NAME`` and
+(n_w,), ``multipliers_g`` (n_g,), ``snapshots`` (n_records, K, nu) (gradient
+flow only, else empty), ``free_parameter__NAME`` and
 ``parameter__NAME`` for each parameter; ``metadata`` is a JSON string with
 every scalar field (status, costs, timings, T, ...).
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-_ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g")
+_ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g", "snapshots")
 FORMAT_VERSION = 1
 
 
@@ -48,6 +49,9 @@ class Solution:
         ``second_order_ok``, ``smallest_eigenvalue``, ``first_order_gap``, ``warning``.
     start : how the start was made when a strategy or multi-start produced the
         solution (`ocp.strategies`, `ocp.multistart`): stages, spread, total time.
+    training : the gradient flow's record (`ocp.gradient_flow`): objective per
+        iteration, recorded iterations and their cost terms; ``snapshots`` holds
+        the controls at those iterations.
     """
 
     t: np.ndarray
@@ -72,6 +76,8 @@ class Solution:
     first_order: Mapping[str, Any] = field(default_factory=dict)
     optimality: Mapping[str, Any] = field(default_factory=dict)
     start: Mapping[str, Any] = field(default_factory=dict)
+    training: Mapping[str, Any] = field(default_factory=dict)
+    snapshots: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:

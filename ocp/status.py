@@ -27,6 +27,11 @@ MESSAGES = {
     "Invalid_Number_Detected": "NaN or Inf in a function or derivative: check dynamics and costs at the guess.",
     "Insufficient_Memory": "IPOPT ran out of memory.",
     "Internal_Error": "IPOPT reported an internal error.",
+    # gradient flow (`gradient_flow.py`)
+    "Iterations_Done": "Gradient flow: ran the requested iterations (a first-order method: no optimality claimed).",
+    "Gradient_Below_Tolerance": "Gradient flow: the step norm fell below the tolerance.",
+    "Diverged": "Gradient flow: the cost stopped being finite; lower the learning rate or set clip. "
+    "The last finite iterate is returned.",
 }
 
 

@@ -128,9 +128,14 @@ class TranscribedNLP:
         return self.problem.batch_size
 
 
-def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = False) -> TranscribedNLP:
+def transcribe(
+    problem: Problem, method: MultipleShooting, condensed: bool = False, l1_slacks: bool = True
+) -> TranscribedNLP:
     """Transcribe ``problem`` by direct multiple shooting, or in the condensed
-    form (states eliminated, no gap constraints) when ``condensed``."""
+    form (states eliminated, no gap constraints) when ``condensed``.
+    ``l1_slacks`` False writes the L1 costs as sums of |e| instead of slacks and
+    their constraints (nonsmooth where e = 0: for gradient descent, which takes
+    sign(e) there, `gradient_flow.py`; IPOPT needs the slacks)."""
     B, K, nx, nu = problem.batch_size, method.K, problem.nx, problem.nu
     n_fixed = sum(p.symbol.numel() for p in problem.parameters)
     n_free = sum(p.symbol.numel() for p in problem.free_parameters)
@@ -143,7 +148,8 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
     U = [ca.MX.sym(f"U_{k}", nu) for k in range(K)]
     l1_names = list(problem.l1_costs)
     l1_sizes = [ca.SX(problem.l1_costs[n].expr).numel() for n in l1_names]
-    S = [ca.MX.sym(f"S_{k}", sum(l1_sizes)) for k in range(K)]
+    n_slacks = sum(l1_sizes) if l1_slacks else 0
+    S = [ca.MX.sym(f"S_{k}", n_slacks) for k in range(K)]
     blocks = [free_params, T_free]
     for k in range(K):
         blocks += ([ca.vec(X[k])] if k < len(X) else []) + [U[k], S[k]]
@@ -223,6 +229,10 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
         bounded = [i for i, c in enumerate(l1_terms) if c.bound is not None]
         for k in range(K):
             e = node.stacked(problem, X[k], U[k], params, times[k], T, data)
+            w_k = weights.stacked(problem, X[k], U[k], params, times[k], T, data)
+            if not l1_slacks:
+                l1 += (times[k + 1] - times[k]) * w_k * ca.mtimes(pick, ca.fabs(e))
+                continue
             g_blocks += [S[k] - e, S[k] + e]  # both >= 0: S_k >= |e(U_k)|
             lbg.append(np.zeros(2 * len(owner)))
             ubg.append(np.full(2 * len(owner), np.inf))
@@ -231,13 +241,10 @@ def transcribe(problem: Problem, method: MultipleShooting, condensed: bool = Fal
                 g_blocks.append(norms[bounded])
                 lbg.append(np.full(len(bounded), -np.inf))
                 ubg.append(np.array([l1_terms[i].bound for i in bounded], dtype=float))
-            w_k = weights.stacked(problem, X[k], U[k], params, times[k], T, data)
             l1 += (times[k + 1] - times[k]) * w_k * norms
 
     terms = ca.vertcat(running, terminal, l1)
-    layout = _layout(
-        n_free, problem.horizon.free, K, B, nx, nu, state_nodes=1 if condensed else K + 1, ns=sum(l1_sizes)
-    )
+    layout = _layout(n_free, problem.horizon.free, K, B, nx, nu, state_nodes=1 if condensed else K + 1, ns=n_slacks)
     step = step_function(problem, method, [])
     return TranscribedNLP(
         problem=problem,

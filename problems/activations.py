@@ -28,6 +28,11 @@ def smooth_relu(z):
     return 0.5 * (z + ca.sqrt(z**2 + SMOOTH_RELU_EPS**2))
 
 
+def gelu(z):
+    """z Phi(z), Phi the standard normal CDF (the ResNet experiments of SCIENCE.md, C)."""
+    return 0.5 * z * (1 + ca.erf(z / ca.sqrt(2.0)))
+
+
 def relu(z):
     warnings.warn("plain ReLU is not differentiable at 0; IPOPT may stall. Prefer 'smooth_relu'.", stacklevel=2)
     return ca.fmax(z, 0)
@@ -38,6 +43,7 @@ ACTIVATIONS: dict[str, Callable] = {
     "sigmoid": sigmoid,
     "softplus": softplus,
     "smooth_relu": smooth_relu,
+    "gelu": gelu,
     "relu": relu,
 }
 

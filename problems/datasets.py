@@ -18,7 +18,7 @@ class Dataset:
     def __post_init__(self) -> None:
         x = np.atleast_2d(np.asarray(self.x, dtype=float))
         y = np.asarray(self.y, dtype=float)
-        y = y.reshape(len(y), -1)
+        y = y if y.ndim == 2 else y.reshape(len(y), -1)  # (0, m) stays: an empty test set
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"data set has {x.shape[0]} points but {y.shape[0]} labels")
         object.__setattr__(self, "x", x)
@@ -98,13 +98,24 @@ def spirals(n: int, seed: int = 0, turns: float = 1.0, noise: float = 0.05) -> D
     return Dataset(x + noise * rng.normal(size=x.shape), label)
 
 
-GENERATORS = ("annulus", "xor", "spirals")
+def gaussian(n: int, dim: int, seed: int = 0) -> Dataset:
+    """Regression data for the ResNet experiments (SCIENCE.md, C): x ~ N(0, I_d) and the scalar target
+    y = sin(a . x), a ~ N(0, I_d / d) drawn once from the same seed (a smooth target of order one)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=dim) / np.sqrt(dim)
+    x = rng.normal(size=(n, dim))
+    return Dataset(x, np.sin(x @ a))
+
+
+GENERATORS = ("annulus", "xor", "spirals", "gaussian")
 
 
 def generate(source: str, n: int, dim: int = 2, seed: int = 0) -> Dataset:
-    """A generated set by name (``GENERATORS``); xor and spirals live in the plane."""
+    """A generated set by name (``GENERATORS``); xor and spirals live in the plane; gaussian is regression."""
     if source == "annulus":
         return annulus(n, dim, seed=seed)
+    if source == "gaussian":
+        return gaussian(n, dim, seed=seed)
     if dim != 2:
         raise ValueError(f"data set {source!r} is planar: dim must be 2, got {dim}")
     if source == "xor":

@@ -15,13 +15,14 @@ from .networks import NetworkDynamics
 
 @dataclass(frozen=True)
 class DataSettings:
-    """``data:``. source 'annulus' (SCIENCE.md), 'xor' or 'spirals' generates a set; 'file' reads ``path``.
+    """``data:``. source 'annulus' (SCIENCE.md), 'xor', 'spirals' or 'gaussian' (regression, `datasets.gaussian`)
+    generates a set; 'file' reads ``path``.
 
     Test points: generated alongside, read from ``test_path``, or
     split off the file (``n_test`` points).
     """
 
-    source: Literal["annulus", "xor", "spirals", "file"] = "annulus"
+    source: Literal["annulus", "xor", "spirals", "gaussian", "file"] = "annulus"
     n_train: int = at_least(2, 300)
     n_test: int = at_least(0, 300)
     dim: int = at_least(1, 2)
@@ -60,7 +61,7 @@ class DynamicsSettings:
     """``dynamics:`` the network architecture and its activation."""
 
     kind: Literal["inside", "outside", "bottleneck"] = "inside"
-    activation: Literal["tanh", "sigmoid", "softplus", "smooth_relu", "relu"] = "tanh"
+    activation: Literal["tanh", "sigmoid", "softplus", "smooth_relu", "gelu", "relu"] = "tanh"
     width: int | None = at_least(1, None)
 
     def network(self) -> NetworkDynamics:

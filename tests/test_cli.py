@@ -55,7 +55,7 @@ BAD_CONFIGS = [
     (with_changes(K=0), "'K' must be >= 1"),
     (with_changes(**{"lambda": -0.1}), "'lambda' must be >= 0.0"),
     (with_changes(dynamics__kind="sideways"), "'dynamics.kind' must be one of 'inside', 'outside', 'bottleneck'"),
-    (with_changes(dynamics__activation="gelu"), "'dynamics.activation' must be one of 'tanh'"),
+    (with_changes(dynamics__activation="swish"), "'dynamics.activation' must be one of 'tanh'"),
     (with_changes(integrator="rk5"), "'integrator' must be one of 'euler', 'midpoint', 'rk4'"),
     (with_changes(data={"source": "file", "path": "no/such/file.npz"}), "'data.path': data file not found"),
     (with_changes(solver__verbose="yes"), "'solver.verbose' must be true or false"),

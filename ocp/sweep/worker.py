@@ -71,6 +71,11 @@ def solve_point(task: Task) -> Outcome:
                 run = replace(run, multistart=replace(run.multistart, workers=1))
             setup = ptype.build(settings, run)
             problem = setup.problem
+            if run.solver.name == "gradient_flow":  # trains from the config's start; no IPOPT build, no warm start
+                solution = solve_run(run, setup)
+                return _finished(
+                    task, ptype, setup, run, solution, warm=False, built=True, extra=extra, begin=begin, log=buffer
+                )
             key = build_key(problem, run.method(), run.solver.options())
             parameters = {p.name: p.value for p in problem.parameters}
             if key not in _SOLVERS:
@@ -101,12 +106,16 @@ def solve_point(task: Task) -> Outcome:
         message = f"{type(err).__name__}: {err}"
         log = buffer.getvalue() + traceback.format_exc()
         return Outcome(task.point_id, None, "error", message, warm, built, time.perf_counter() - begin, log)
+    return _finished(task, ptype, setup, run, solution, warm, built, extra, begin, buffer)
+
+
+def _finished(task: Task, ptype, setup, run, solution: Solution, warm, built, extra, begin, log) -> Outcome:
     status, message = solution.status, solution.message
     if not math.isfinite(solution.objective):
         status, message = "non_finite", f"the objective is not finite ({solution.objective})"
     report, files = _report(ptype, setup, run, solution, extra)
     wall = time.perf_counter() - begin
-    return Outcome(task.point_id, solution, status, message, warm, built, wall, buffer.getvalue(), extra, report, files)
+    return Outcome(task.point_id, solution, status, message, warm, built, wall, log.getvalue(), extra, report, files)
 
 
 def _report(ptype, setup, run, solution: Solution, extra: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:

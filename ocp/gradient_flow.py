@@ -1,0 +1,273 @@
+"""Gradient flow: full-batch gradient descent on a problem's discretised cost, the second solver.
+
+The cost J(U) of the condensed transcription (states eliminated by forward
+simulation, `transcription.py`) is minimised by explicit steps
+
+    U_k <- U_k - eta / h_k * dJ/dU_k        (step_scaling "interval", the default)
+
+Why 1/h_k: with piecewise-constant controls dJ/dU_k = h_k (dJ/du)(t_k) + O(h^2),
+so the step is that of the gradient flow of u in L2(0, T) and eta means the
+same on every grid. For a ResNet of depth L on T = 1 it is the learning rate
+scaled by L of Marion et al. (SCIENCE.md, C). ``step_scaling: none`` is plain
+gradient descent on U. Free parameters take plain steps.
+
+The gradient is one CasADi function (reverse mode through the batched step),
+built once. ``clip`` caps the Euclidean norm of each step; control bounds are
+kept by projection. L1 costs enter as sums of |e| (their subgradient sign(e)),
+so gradient descent gives no exact zeros; IPOPT's slack form does. Problems
+with constraints other than boxes, or a free final time, are refused.
+
+The run records the objective at every iteration, the cost terms and the
+controls every ``record_every`` iterations (the solution's ``training`` and
+``snapshots``), and stops after ``iterations`` steps, when the step norm
+falls below ``tol``, or when the cost is no longer finite (status Diverged:
+the last finite iterate is returned).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import casadi as ca
+import numpy as np
+
+from .errors import ProblemError
+from .guess import InitialGuess, interpolate
+from .method import MultipleShooting
+from .problem import Problem
+from .simulation import parameter_vector, simulate
+from .solution import Solution
+from .status import describe
+from .transcription import transcribe
+
+STEP_SCALINGS = ("interval", "none")
+
+
+@dataclass(frozen=True)
+class GradientFlowOptions:
+    """Step size ``learning_rate`` (see the module docstring for its units), ``iterations`` steps at most,
+    ``clip`` the largest step norm (None: no clipping), ``record_every`` iterations between recorded
+    controls (0: only the first and last), ``tol`` the step norm that counts as converged."""
+
+    learning_rate: float = 0.1
+    iterations: int = 1000
+    step_scaling: str = "interval"
+    clip: float | None = None
+    record_every: int = 10
+    tol: float = 0.0
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.learning_rate > 0:
+            raise ProblemError(f"gradient_flow learning_rate must be > 0, got {self.learning_rate!r}")
+        if not isinstance(self.iterations, int) or self.iterations < 0:
+            raise ProblemError(f"gradient_flow iterations must be an integer >= 0, got {self.iterations!r}")
+        if self.step_scaling not in STEP_SCALINGS:
+            raise ProblemError(f"gradient_flow step_scaling must be one of {STEP_SCALINGS}, got {self.step_scaling!r}")
+        if self.clip is not None and not self.clip > 0:
+            raise ProblemError(f"gradient_flow clip must be > 0 (or null), got {self.clip!r}")
+        if not isinstance(self.record_every, int) or self.record_every < 0:
+            raise ProblemError(f"gradient_flow record_every must be an integer >= 0, got {self.record_every!r}")
+
+
+def inapplicable_reason(problem: Problem) -> str:
+    """Why gradient descent cannot run on ``problem`` ('' when it can)."""
+    if problem.path_constraints or problem.initial_constraints or problem.final_constraints:
+        return "the problem has path, initial or final constraints (gradient descent keeps box bounds only)"
+    if any(c.bound is not None for c in problem.l1_costs.values()):
+        return "an L1 cost has a bound (a constraint, not a box)"
+    lb, ub = problem.state_bounds.arrays(problem.nx, "state_bounds")
+    if np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)):
+        return "the problem has finite state bounds (gradient descent keeps box bounds only)"
+    if problem.horizon.free:
+        return "the final time is free (gradient descent here runs on a fixed horizon)"
+    return ""
+
+
+class GradientFlow:
+    """The condensed cost of ``problem`` and its gradient, built once; ``train`` runs gradient descent."""
+
+    def __init__(
+        self, problem: Problem, method: MultipleShooting | None = None, options: GradientFlowOptions | None = None
+    ):
+        reason = inapplicable_reason(problem)
+        if reason:
+            raise ProblemError(f"solver gradient_flow cannot solve this problem: {reason}")
+        start = time.perf_counter()
+        self.problem = problem
+        self.method = method or MultipleShooting()
+        self.options = options or GradientFlowOptions()
+        nlp = transcribe(problem, self.method, condensed=True, l1_slacks=False)
+        self.nlp = nlp
+        self._cost = ca.Function("gf_cost", [nlp.w, nlp.p], [nlp.f, ca.gradient(nlp.f, nlp.w)])
+        self._terms = ca.Function("gf_terms", [nlp.w, nlp.p], [nlp.terms])
+        self.build_time_s = time.perf_counter() - start
+
+    def _parameters(self, parameters: Mapping[str, Any], T: float | None, data) -> np.ndarray:
+        problem = self.problem
+        fixed = parameter_vector(problem, parameters, which="fixed")
+        T = problem.horizon.T if T is None else float(T)
+        if not T > 0:
+            raise ProblemError(f"horizon T must be > 0, got {T}")
+        data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.batch_size, -1)
+        return np.concatenate([fixed, [T], data.ravel()])
+
+    def _initial_states(self, initial_state) -> np.ndarray:
+        problem = self.problem
+        x0 = problem.initial_states() if initial_state is None else np.atleast_2d(np.asarray(initial_state, float))
+        if x0 is None:
+            raise ProblemError("gradient_flow needs fixed initial states (the problem's or initial_state=)")
+        if x0.shape != (problem.batch_size, problem.nx):
+            raise ProblemError(f"initial_state must have shape ({problem.batch_size}, {problem.nx}), got {x0.shape}")
+        return x0
+
+    def train(
+        self,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        T: float | None = None,
+        initial_guess: InitialGuess | Solution | None = None,
+        initial_state: np.ndarray | None = None,
+        data: np.ndarray | None = None,
+        callback: Callable[[int, float], None] | None = None,
+    ) -> Solution:
+        """Gradient descent from ``initial_guess``; ``callback(iteration, objective)`` after each step."""
+        problem, layout, K, opts = self.problem, self.nlp.layout, self.method.K, self.options
+        parameters = dict(parameters or {})
+        p = self._parameters(parameters, T, data)
+        T_value = float(p[sum(q.symbol.numel() for q in problem.parameters)])
+        x0 = self._initial_states(initial_state)
+        if isinstance(initial_guess, Solution):
+            initial_guess = interpolate(initial_guess, self.method.normalised_grid())
+        guess = initial_guess or InitialGuess()
+        w = np.zeros(layout.size)
+        free_values = {**{q.name: q.guess for q in problem.free_parameters}, **dict(guess.free_parameters)}
+        w[layout.free_parameters] = parameter_vector(problem, {**parameters, **free_values}, which="free")
+        w[layout.states[0]] = x0
+        w[layout.controls] = guess.controls_array(K, problem.nu, problem.control_guess)
+        lower, upper = self._bounds(x0)
+        w = np.clip(w, lower, upper)
+
+        # Per-variable step factor: eta / h_k on the controls of interval k, eta elsewhere; 0 on X_0.
+        scale = np.full(layout.size, opts.learning_rate)
+        if opts.step_scaling == "interval":
+            h = T_value * np.diff(self.method.normalised_grid())
+            scale[layout.controls] = opts.learning_rate / h[:, None]
+        scale[layout.states[0]] = 0.0
+
+        begin = time.perf_counter()
+        f, g = self._evaluate(w, p)
+        if not np.isfinite(f):
+            raise ProblemError("gradient_flow: the cost is not finite at the start")
+        objective, recorded, snapshots, terms = [f], [0], [w[layout.controls].copy()], [self._term_values(w, p)]
+        status, steps = "Iterations_Done", 0
+        for steps in range(1, opts.iterations + 1):
+            step = scale * g
+            norm = float(np.linalg.norm(step))
+            if opts.clip is not None and norm > opts.clip:
+                step *= opts.clip / norm
+            candidate = np.clip(w - step, lower, upper)
+            f_new, g_new = self._evaluate(candidate, p)
+            if not np.isfinite(f_new):
+                status, steps = "Diverged", steps - 1
+                break
+            w, f, g = candidate, f_new, g_new
+            objective.append(f)
+            if callback is not None:
+                callback(steps, f)
+            if opts.verbose and (steps % max(1, opts.record_every) == 0 or steps == opts.iterations):
+                print(f"  gradient_flow {steps:6d}  objective {f:.8e}  step {norm:.3e}", flush=True)
+            if opts.record_every and steps % opts.record_every == 0:
+                recorded.append(steps)
+                snapshots.append(w[layout.controls].copy())
+                terms.append(self._term_values(w, p))
+            if norm < opts.tol:
+                status = "Gradient_Below_Tolerance"
+                break
+        if recorded[-1] != steps:
+            recorded.append(steps)
+            snapshots.append(w[layout.controls].copy())
+            terms.append(self._term_values(w, p))
+        solve_time = time.perf_counter() - begin
+        return self._solution(
+            w, p, T_value, x0, parameters, data, status, steps, solve_time, objective, recorded, snapshots, terms
+        )
+
+    def _evaluate(self, w: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray]:
+        f, g = self._cost(w, p)
+        return float(f), np.asarray(g).ravel()
+
+    def _term_values(self, w: np.ndarray, p: np.ndarray) -> list[float]:
+        return np.asarray(self._terms(w, p)).ravel().tolist()
+
+    def _bounds(self, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        problem, layout = self.problem, self.nlp.layout
+        lower, upper = np.full(layout.size, -np.inf), np.full(layout.size, np.inf)
+        offset = 0
+        for q in problem.free_parameters:
+            n = q.symbol.numel()
+            idx = layout.free_parameters[offset : offset + n]
+            lower[idx], upper[idx] = q.bounds.arrays(n, f"free parameter {q.name!r} bounds")
+            offset += n
+        lower[layout.controls], upper[layout.controls] = problem.control_bounds.arrays(problem.nu, "control_bounds")
+        lower[layout.states[0]] = upper[layout.states[0]] = x0
+        return lower, upper
+
+    def _solution(
+        self, w, p, T, x0, parameters, data, status, steps, solve_time, objective, recorded, snapshots, terms
+    ) -> Solution:
+        problem, layout = self.problem, self.nlp.layout
+        free, offset = {}, 0
+        for q in problem.free_parameters:
+            n = q.symbol.numel()
+            free[q.name] = w[layout.free_parameters[offset : offset + n]]
+            offset += n
+        fixed, offset = {}, 0
+        for q in problem.parameters:
+            n = q.symbol.numel()
+            fixed[q.name] = p[offset : offset + n]
+            offset += n
+        controls = w[layout.controls]
+        states = simulate(
+            problem,
+            self.method,
+            controls,
+            initial_states=x0,
+            T=T,
+            parameters={**parameters, **free},
+            data=data,
+            step=self.nlp.step,
+        )
+        names = self.nlp.term_names
+        training = {
+            "solver": "gradient_flow",
+            "learning_rate": self.options.learning_rate,
+            "step_scaling": self.options.step_scaling,
+            "clip": self.options.clip,
+            "objective": objective,
+            "recorded_iterations": recorded,
+            "recorded_costs": [dict(zip(names, values, strict=True)) for values in terms],
+        }
+        return Solution(
+            t=T * self.method.normalised_grid(),
+            states=states,
+            controls=controls,
+            T=T,
+            costs=dict(zip(names, terms[-1], strict=True)),
+            objective=objective[-1],
+            constraint_violation=0.0,
+            status=status,
+            message=describe(status),
+            success=status != "Diverged",
+            iterations=steps,
+            build_time_s=self.build_time_s,
+            solve_time_s=solve_time,
+            free_parameters=free,
+            parameters=fixed,
+            optimality={"skipped": "gradient flow: its endpoint is not a KKT point to check"},
+            training=training,
+            snapshots=np.stack(snapshots),
+        )

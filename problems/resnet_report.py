@@ -1,0 +1,185 @@
+"""Metrics and figures of the ResNet problem (SCIENCE.md, C; Marion et al., Figures 1 and 2).
+
+Per solve (`report`): the training loss over iterations; max_k ||Z_{k+1} - Z_k||_F
+at every recorded iteration (Z_k the weights of layer k, the rows of the
+controls); a few weight coefficients against k / L at several iterations
+(Figure 2); optionally IPOPT from the trained endpoint on the same discrete
+problem (``compare_ipopt``).
+
+Over a sweep of the depth L = K (`sweep_report`): max_k ||Z_{k+1} - Z_k||_F
+against L on log-log axes, one curve per recorded iteration, with the fitted
+slope (Figure 1 left: about -1 from a smooth initialisation, about 0 from an
+iid one), and the distance of each depth's trained weights to those of the
+deepest network, as a function of k / L (Figure 1 right).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import ocp  # noqa: E402
+from ocp.analysis import power_law  # noqa: E402
+from ocp.registry import Setup  # noqa: E402
+from ocp.settings import RunSettings  # noqa: E402
+
+from .plots import save_figure  # noqa: E402
+
+COEFFICIENTS = 3  # weight coefficients drawn per matrix in Figure 2
+
+
+def max_increment(weights: np.ndarray) -> float:
+    """max_k ||Z_{k+1} - Z_k||_F over the layers of ``weights`` (L, nu); 0 for one layer."""
+    weights = np.asarray(weights, dtype=float)
+    if weights.shape[0] < 2:
+        return 0.0
+    return float(np.max(np.linalg.norm(np.diff(weights, axis=0), axis=1)))
+
+
+def distance_to_reference(weights: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(s, ||Z^L(s) - Z^ref(s)||_F) at the layer midpoints s = (k + 1/2) / L, both as step functions on [0, 1]."""
+    L, L_ref = weights.shape[0], reference.shape[0]
+    s = (np.arange(L) + 0.5) / L
+    return s, np.linalg.norm(weights - reference[np.minimum((s * L_ref).astype(int), L_ref - 1)], axis=1)
+
+
+def report(setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
+    ctx = setup.context
+    snapshots = solution.snapshots if solution.snapshots.size else solution.controls[None]
+    checkpoints = list(solution.training.get("recorded_iterations", [solution.iterations]))
+    increments = [max_increment(z) for z in snapshots]
+    result: dict[str, Any] = {
+        "loss": solution.costs.get("loss"),
+        "checkpoints": checkpoints,
+        "max_increment": increments,
+        "weight_norm_max": float(np.max(np.linalg.norm(solution.controls, axis=1))),
+    }
+    if "objective" in solution.training:
+        _training_loss(solution.training["objective"], out_dir / "training_loss.png")
+    _weights_vs_layer(snapshots, checkpoints, ctx.shape, out_dir / "weights_vs_layer.png")
+    if ctx.settings.compare_ipopt:
+        result |= _ipopt_from(setup, run, solution)
+    return result
+
+
+def _ipopt_from(setup: Setup, run: RunSettings, solution: ocp.Solution) -> dict[str, Any]:
+    """IPOPT on the same discrete problem, started at the trained weights (states simulated)."""
+    options = ocp.SolverOptions(first_order_iterations=0, check_optimality=False, tol=run.solver.tol)
+    solver = ocp.OCPSolver(setup.problem, run.method(), options)
+    parameters = {p.name: p.value for p in setup.problem.parameters}
+    optimum = solver.solve(parameters=parameters, T=run.T, initial_guess=ocp.InitialGuess(controls=solution.controls))
+    print(
+        f"[resnet] IPOPT from the trained weights: {optimum.status} after {optimum.iterations} iterations, "
+        f"objective {optimum.objective:.6g} (gradient flow: {solution.objective:.6g})",
+        flush=True,
+    )
+    return {
+        "ipopt_objective": optimum.objective,
+        "ipopt_iterations": optimum.iterations,
+        "ipopt_status": optimum.status,
+        "ipopt_max_increment": max_increment(optimum.controls),
+    }
+
+
+def _training_loss(objective: Sequence[float], path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogy(np.arange(len(objective)), objective)
+    ax.set(xlabel="iteration", ylabel="training objective", title="gradient flow")
+    ax.grid(True, which="both", alpha=0.3)
+    return save_figure(fig, path)
+
+
+def _weights_vs_layer(snapshots: np.ndarray, checkpoints: Sequence[int], shape, path: Path) -> Path:
+    """Figure 2: the first coefficients of V_k and W_k against k / L, one line style per recorded iteration."""
+    L = snapshots.shape[1]
+    s = (np.arange(L) + 0.5) / L
+    picks = np.linspace(0, len(snapshots) - 1, min(4, len(snapshots))).round().astype(int)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
+    first_w = shape.d * shape.m  # W starts after V in each layer's controls
+    for ax, offset, name in ((axes[0], 0, "V"), (axes[1], first_w, "W")):
+        for j, index in enumerate(picks):
+            for c in range(COEFFICIENTS):
+                label = f"iteration {checkpoints[index]}" if c == 0 else None
+                ax.plot(s, snapshots[index][:, offset + c], color=f"C{j}", lw=1, label=label)
+        ax.set(xlabel="k / L", ylabel=f"first {COEFFICIENTS} coefficients of {name}_k", title=f"{name}_k, L = {L}")
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {"lines": [], "figures": [], "increment_slope": {}}
+    good = [r for r in records if r.get("max_increment")]
+    if len({r["K"] for r in good}) < 2:
+        return result
+    others = [a for a in axes if a != "K" and len({repr(r.get(a)) for r in good}) > 1]
+    curves: dict[str, list[dict[str, Any]]] = {}
+    for r in good:
+        label = ", ".join(f"{a} = {r[a]}" for a in others) or "all points"
+        curves.setdefault(label, []).append(r)
+    curves = {k: sorted(v, key=lambda r: r["K"]) for k, v in curves.items()}
+    path = out_dir / "max_increment_vs_L.png"
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for j, (label, points) in enumerate(curves.items()):
+        L = np.array([r["K"] for r in points], dtype=float)
+        checkpoints = points[0]["checkpoints"]
+        columns = [c for c in range(len(checkpoints)) if all(len(r["max_increment"]) > c for r in points)]
+        for n, c in enumerate(columns):
+            values = np.array([r["max_increment"][c] for r in points])
+            style = "-" if n == len(columns) - 1 else ":"
+            ax.loglog(L, values, style, marker="o", ms=3, color=f"C{j}", alpha=0.4 + 0.6 * (n + 1) / len(columns))
+        final = np.array([r["max_increment"][columns[-1]] for r in points])
+        if np.all(final > 0):
+            fit = power_law(L, final)
+            slope = -fit.alpha
+            result["increment_slope"][label] = {"slope": slope, "r2": fit.r2, "iteration": checkpoints[columns[-1]]}
+            ax.plot([], [], "-", color=f"C{j}", label=f"{label}: slope {slope:.2f}")
+            result["lines"].append(
+                f"{label}: max_k ||Z_(k+1) - Z_k||_F ~ L^{slope:.3f} (R^2 {fit.r2:.3f}) at iteration "
+                f"{checkpoints[columns[-1]]}, L = {int(L[0])}..{int(L[-1])}"
+            )
+        else:
+            result["lines"].append(f"{label}: max_k ||Z_(k+1) - Z_k||_F is 0 at some depth; no slope fitted")
+    ax.set(xlabel="depth L", ylabel="max_k ||Z_(k+1) - Z_k||_F", title="one line per recorded iteration (solid: last)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    result["figures"].append(str(save_figure(fig, path)))
+    distances = _distances(curves, out_dir)
+    if distances is not None:
+        result["figures"].append(str(distances))
+    return result
+
+
+def _distances(curves: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path | None:
+    """Figure 1 right: ||Z^L(k/L) - Z^{L_max}(k/L)||_F for every L below the deepest, from the stored solutions."""
+    fig, panels = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
+    drawn = False
+    for ax, (label, points) in zip(panels[0], curves.items(), strict=True):
+        stored = [out_dir / "points" / r["point"] / "solution.npz" for r in points]
+        if not all(p.is_file() for p in stored):
+            continue
+        weights = [ocp.Solution.load(p).controls for p in stored]
+        for j, (r, z) in enumerate(zip(points[:-1], weights[:-1], strict=True)):
+            s, distance = distance_to_reference(z, weights[-1])
+            ax.semilogy(
+                s,
+                np.maximum(distance, 1e-16),
+                color=plt.cm.viridis(j / max(1, len(points) - 2)),
+                lw=1,
+                label=f"L = {r['K']}",
+            )
+        ax.set(xlabel="k / L", ylabel=f"||Z^L - Z^{points[-1]['K']}||_F", title=label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    return save_figure(fig, out_dir / "distance_to_deepest.png")
