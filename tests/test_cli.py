@@ -59,7 +59,7 @@ BAD_CONFIGS = [
     (with_changes(integrator="rk5"), "'integrator' must be one of 'euler', 'midpoint', 'rk4'"),
     (with_changes(data={"source": "file", "path": "no/such/file.npz"}), "'data.path': data file not found"),
     (with_changes(solver__verbose="yes"), "'solver.verbose' must be true or false"),
-    (with_changes(problem="l7"), "unknown problem type 'problem: l7'; registered types: l1, l2, turnpike"),
+    (with_changes(problem="l7"), "unknown problem type 'problem: l7'; registered types: l1, l2, resnet, turnpike"),
     (with_changes(problem=DELETE), "missing required key 'problem'"),
     (with_changes(multistart__starts=0), "'multistart.starts' must be >= 1"),
     (with_changes(initialization__strategy="annealing"), "'initialization.strategy' must be one of 'first_order'"),
@@ -73,6 +73,9 @@ BAD_CONFIGS = [
     (with_changes(problem="l1", bound=-1.0), "'bound' must be >= 0.0"),
     (with_changes(problem="l1", tracking_weight=1.0), "unknown key 'tracking_weight'"),
     (with_changes(initialization__factor=1.0), "initialization factor must be > 1"),
+    (with_changes(solver="adam"), "'solver.name' must be one of 'ipopt', 'gradient_flow'"),
+    (with_changes(solver="gradient_flow", gradient_flow={"learning_rate": 0.0}), "'gradient_flow.learning_rate' must"),
+    (with_changes(gradient_flow={"steps": 10}), "unknown key 'gradient_flow.steps'"),
 ]
 
 
@@ -152,6 +155,17 @@ def test_multistart_portfolio_solves_each_start_with_each_strategy(tmp_path, cap
     assert expected in capsys.readouterr().out
 
 
+def test_gradient_flow_trains_a_learning_problem_from_the_cli(tmp_path, capsys):
+    config = with_changes(solver="gradient_flow", gradient_flow={"learning_rate": 0.05, "iterations": 40})
+    out = tmp_path / "gf"
+    assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    objective = summary["training"]["objective"]
+    assert summary["status"] == "Iterations_Done" and summary["iterations"] == 40 and len(objective) == 41
+    assert summary["objective"] == objective[-1] < objective[0]
+    assert "gradient flow: 40 steps" in capsys.readouterr().out
+
+
 def test_data_from_csv_file(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(24, 2))
@@ -204,8 +218,8 @@ def test_turnpike_and_l1_from_yaml_write_their_fits_and_figures(tmp_path, proble
 
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-SHIPPED = sorted(p for p in CONFIGS.glob("*.yaml") if not p.name.startswith("sweep_"))
-SWEEPS = sorted(CONFIGS.glob("sweep_*.yaml"))
+SWEEPS = sorted(p for p in CONFIGS.glob("*.yaml") if "sweep" in yaml.safe_load(p.read_text()))
+SHIPPED = sorted(p for p in CONFIGS.glob("*.yaml") if p not in SWEEPS)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
