@@ -6,6 +6,7 @@ The regularisation modules (l2, ...) add their cost terms to the pieces here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import casadi as ca
@@ -22,23 +23,36 @@ from .networks import NetworkDynamics
 class LearningSymbols:
     """The symbols and expressions shared by every learning problem."""
 
-    state: ca.SX  # x (d,)
+    state: ca.SX  # x (n,): n = d, or the width of a space-time network
     control: ca.SX  # u (nu,)
     label: ca.SX  # y (m,), per-member data
     dynamics: ca.SX  # f(x, u)
     point_loss: ca.SX  # loss(g(P x), y)
     output: ca.SX  # g(P x)
+    readout: ca.SX  # P x (m,)
+    embed: Callable[[np.ndarray], np.ndarray]  # data points (N, d) -> initial states (N, n)
+
+    def project(self, states: np.ndarray) -> np.ndarray:
+        """P x for states (..., n): (..., m)."""
+        states = np.asarray(states, dtype=float)
+        flat = states.reshape(-1, states.shape[-1])
+        P = ca.Function("readout", [self.state], [self.readout]).map(flat.shape[0])
+        return np.asarray(P(flat.T)).T.reshape(*states.shape[:-1], -1)
 
 
 def learning_symbols(data: Dataset, dynamics: NetworkDynamics, loss_kind: Loss, output: Output) -> LearningSymbols:
+    """The symbols of the learning OCP; ``dynamics`` says the state's size, the embedding of a data point
+    as initial state, and the readout P (the first m coordinates but for space-time networks)."""
     d, m = data.dim, data.label_dim
-    if m > d:
-        raise ValueError(f"labels have {m} components but the state only {d}: P (first m coordinates) needs m <= d")
-    x = ca.SX.sym("x", d)
+    n = dynamics.state_size(d)
+    if m > n:
+        raise ValueError(f"labels have {m} components but the state only {n}: P (first m coordinates) needs m <= {n}")
+    x = ca.SX.sym("x", n)
     u = ca.SX.sym("u", dynamics.control_size(d))
     y = ca.SX.sym("y", m)
-    z = prediction(x, m, output)
-    return LearningSymbols(x, u, y, dynamics.rhs(x, u), loss(z, y, loss_kind), z)
+    P = dynamics.readout(x, m)
+    z = prediction(P, m, output)
+    return LearningSymbols(x, u, y, dynamics.rhs(x, u), loss(z, y, loss_kind), z, P, dynamics.embed)
 
 
 def ensemble_problem(s: LearningSymbols, data: Dataset, T: float, **terms) -> ocp.Problem:
@@ -49,7 +63,7 @@ def ensemble_problem(s: LearningSymbols, data: Dataset, T: float, **terms) -> oc
         control=s.control,
         dynamics=s.dynamics,
         horizon=ocp.Horizon.fixed(T),
-        initial_state=data.x,
+        initial_state=s.embed(data.x),
         ensemble_data=ocp.EnsembleData(s.label, data.y),
         aggregate="mean",
         **terms,
@@ -72,12 +86,12 @@ class Classifier:
     classes: np.ndarray
 
     def trajectories(self, x: np.ndarray) -> np.ndarray:
-        """(N, K+1, d): new points x (N, d) carried by the optimal controls."""
+        """(N, K+1, n): new points x (N, d), embedded, carried by the optimal controls."""
         return ocp.simulate(
             self.problem,
             self.method,
             self.solution.controls,
-            initial_states=x,
+            initial_states=self.symbols.embed(x),
             T=self.solution.T,
             parameters={**self.solution.parameters, **self.solution.free_parameters},
         )

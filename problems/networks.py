@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import casadi as ca
+import numpy as np
 
 from .activations import activation
 
@@ -39,6 +40,17 @@ class NetworkDynamics:
 
     def bottleneck_width(self, d: int) -> int:
         return self.width if self.width is not None else 2 * d
+
+    def state_size(self, d: int) -> int:
+        return d
+
+    def embed(self, x: np.ndarray) -> np.ndarray:
+        """Initial states of data points x (N, d): the points themselves."""
+        return np.atleast_2d(np.asarray(x, dtype=float))
+
+    def readout(self, x: ca.SX, m: int) -> ca.SX:
+        """P x: the first m coordinates (SCIENCE.md's default P)."""
+        return x[:m]
 
     def control_size(self, d: int) -> int:
         if self.kind == "bottleneck":

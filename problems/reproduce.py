@@ -110,7 +110,9 @@ def a2(T_values, out: Path) -> dict:
     for T in T_values:
         solution, summary, setup = solve_at(CONFIGS["a2"], T, keep_step=True, out=out)
         fits = {name: _fit(d) for name, d in summary["turnpike_fits"].items()}
-        tracking = tracking_along_trajectory(solution.states, setup.context.train.y, setup.context.settings.p)
+        tracking = tracking_along_trajectory(
+            solution.states, setup.context.train.y, setup.context.settings.p, setup.context.symbols.project
+        )
         curves.append((T, solution.t, tracking, solution.control_norm(), fits))
         rows.append(
             {

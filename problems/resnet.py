@@ -107,6 +107,10 @@ class _Symbols:  # what `ensemble_problem` reads
     label: ca.SX
     dynamics: ca.SX
 
+    @staticmethod
+    def embed(x: np.ndarray) -> np.ndarray:  # h_0 = x_i
+        return np.atleast_2d(np.asarray(x, dtype=float))
+
 
 def initial_weights(init: str, L: int, shape: ResNetShape, seed: int) -> np.ndarray:
     """(L, nu) layer weights: ``smooth`` (V = 0, one W for all layers) or ``iid`` (independent layers)."""

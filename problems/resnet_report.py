@@ -56,6 +56,7 @@ def report(setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path
     checkpoints = list(solution.training.get("recorded_iterations", [solution.iterations]))
     increments = [max_increment(z) for z in snapshots]
     result: dict[str, Any] = {
+        "init": ctx.settings.init,
         "loss": solution.costs.get("loss"),
         "checkpoints": checkpoints,
         "max_increment": increments,
@@ -122,7 +123,7 @@ def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir
     others = [a for a in axes if a != "K" and len({repr(r.get(a)) for r in good}) > 1]
     curves: dict[str, list[dict[str, Any]]] = {}
     for r in good:
-        label = ", ".join(f"{a} = {r[a]}" for a in others) or "all points"
+        label = ", ".join(f"{a} = {r[a]}" for a in others) or f"{r.get('init', '')} init".strip()
         curves.setdefault(label, []).append(r)
     curves = {k: sorted(v, key=lambda r: r["K"]) for k, v in curves.items()}
     path = out_dir / "max_increment_vs_L.png"

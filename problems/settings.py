@@ -11,6 +11,7 @@ from ocp.errors import ConfigError
 
 from .datasets import Dataset, generate, load
 from .networks import NetworkDynamics
+from .spacetime import SpaceTimeDynamics
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,28 @@ def _read(path: str, name: str) -> Dataset:
 
 @dataclass(frozen=True)
 class DynamicsSettings:
-    """``dynamics:`` the network architecture and its activation."""
+    """``dynamics:`` the network architecture and its activation. ``width``: the bottleneck's m, or the
+    number n_z of quadrature nodes of a space-time network (`spacetime.py`), which alone reads
+    ``quadrature``, ``domain``, ``embedding`` and ``readout``."""
 
-    kind: Literal["inside", "outside", "bottleneck"] = "inside"
+    kind: Literal["inside", "outside", "bottleneck", "spacetime"] = "inside"
     activation: Literal["tanh", "sigmoid", "softplus", "smooth_relu", "gelu", "relu"] = "tanh"
     width: int | None = at_least(1, None)
+    quadrature: Literal["gauss_legendre", "trapezoid", "midpoint"] = "gauss_legendre"
+    domain: tuple[float, float] = (0.0, 1.0)
+    embedding: Literal["piecewise", "cosine"] = "piecewise"
+    readout: Literal["mean", "nodes"] = "mean"
 
-    def network(self) -> NetworkDynamics:
+    def network(self) -> NetworkDynamics | SpaceTimeDynamics:
+        if self.kind == "spacetime":
+            if len(self.domain) != 2:
+                raise ConfigError(f"'dynamics.domain' must be two numbers [a, b], got {list(self.domain)}")
+            try:
+                return SpaceTimeDynamics(
+                    self.width or 16, self.activation, self.quadrature, self.domain, self.embedding, self.readout
+                )
+            except ValueError as err:
+                raise ConfigError(f"'dynamics': {err}") from None
         return NetworkDynamics(self.kind, self.activation, self.width)
 
 

@@ -37,9 +37,9 @@ TRACKING, REGULARIZATION = "tracking", "regularization"
 FLOOR = 1e-8  # relative level below which a decaying quantity is numerically zero (IPOPT tol 1e-8)
 
 
-def distance_to_targets(x: ca.SX, y: ca.SX, p: float) -> ca.SX:
-    """|P x - y|_p^p with P the first m = len(y) coordinates (exactly quadratic for p = 2)."""
-    gap = x[: y.numel()] - y
+def distance_to_targets(Px: ca.SX, y: ca.SX, p: float) -> ca.SX:
+    """|P x - y|_p^p (exactly quadratic for p = 2)."""
+    gap = Px - y
     return ca.sumsqr(gap) if p == 2 else ca.sum1(ca.fabs(gap) ** p)
 
 
@@ -65,7 +65,7 @@ def turnpike_problem(
         T,
         parameters=(ocp.Parameter(lam_sym, lam, continuation=True), ocp.Parameter(beta, tracking_weight)),
         running_costs={
-            TRACKING: beta * distance_to_targets(s.state, s.label, p),
+            TRACKING: beta * distance_to_targets(s.readout, s.label, p),
             REGULARIZATION: lam_sym * ca.sumsqr(s.control),
         },
         terminal_costs={LOSS: s.point_loss},
@@ -73,9 +73,11 @@ def turnpike_problem(
     return problem, s
 
 
-def tracking_along_trajectory(states: np.ndarray, y: np.ndarray, p: float) -> np.ndarray:
-    """(1/N) sum_i |P x_i(t_k) - y_i|_p^p on the grid: states (N, K+1, d), labels y (N, m)."""
-    gap = states[:, :, : y.shape[1]] - y[:, None, :]
+def tracking_along_trajectory(states: np.ndarray, y: np.ndarray, p: float, project=None) -> np.ndarray:
+    """(1/N) sum_i |P x_i(t_k) - y_i|_p^p on the grid: states (N, K+1, n), labels y (N, m); P the first m
+    coordinates, or ``project`` (`LearningSymbols.project`, e.g. a space-time network's readout)."""
+    Px = states[:, :, : y.shape[1]] if project is None else project(states)
+    gap = Px - y[:, None, :]
     return np.mean(np.sum(np.abs(gap) ** p, axis=2), axis=0)
 
 
@@ -119,7 +121,8 @@ class TurnpikeProblemType(LearningProblemType):
     def analyse(self, setup: Setup, solution: ocp.Solution, error, out_dir: Path) -> dict[str, Any]:
         settings: TurnpikeSettings = setup.context.settings
         window = settings.fit_window
-        tracking = tracking_along_trajectory(solution.states, setup.context.train.y, settings.p)
+        ctx = setup.context
+        tracking = tracking_along_trajectory(solution.states, ctx.train.y, settings.p, ctx.symbols.project)
         norms = solution.control_norm()
         fits = {  # values 1e-8 below the largest are at the solver's tolerance: left out of the fits
             "tracking": exponential(solution.t, tracking, window, floor=FLOOR * tracking.max()),

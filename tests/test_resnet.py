@@ -123,7 +123,7 @@ def test_depth_sweep_fits_the_slope_of_its_points(tmp_path):
     out = tmp_path / "sweep"
     assert main(["sweep", str(write(tmp_path, config)), "--out", str(out), "--workers", "1"]) == 0
     summary = json.loads((out / "sweep.json").read_text())
-    fit = summary["fits"]["increment_slope"]["all points"]
+    fit = summary["fits"]["increment_slope"]["smooth init"]
     points = sorted((json.loads(p.read_text()) for p in (out / "points").glob("p*.json")), key=lambda r: r["K"])
     L = [r["K"] for r in points]
     final = [r["max_increment"][-1] for r in points]
