@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from strategies import K, SCALE, pose  # noqa: E402
+from strategies import SCALE, K, pose  # noqa: E402
 
 
 def recorded_best(kind: str, spec: tuple[str, int, int]) -> float | None:

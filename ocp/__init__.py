@@ -1,6 +1,7 @@
 """ocp: optimal control problems transcribed by direct multiple shooting (CasADi) and solved by IPOPT."""
 
 from .errors import ConfigError, OcpError, ProblemError, SolveError
+from .gradient_flow import GradientFlow, GradientFlowOptions
 from .guess import InitialGuess, interpolate
 from .integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, integrator
 from .method import MultipleShooting
@@ -18,6 +19,8 @@ __all__ = [
     "Euler",
     "ExplicitRungeKutta",
     "FreeParameter",
+    "GradientFlow",
+    "GradientFlowOptions",
     "Horizon",
     "InitialGuess",
     "L1Cost",

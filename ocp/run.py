@@ -27,6 +27,8 @@ def read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
 
 def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.ProblemType]:
     """Validate a config mapping: the run settings, the problem type and its own settings."""
+    if "sweep" in data or "base" in data:
+        raise ConfigError("this is a sweep config (it has 'sweep:' or 'base:'): run `ocp sweep CONFIG`")
     if "problem" not in data:
         raise ConfigError("missing required key 'problem'; run `ocp list` for the registered problem types")
     ptype = registry.get(data["problem"])

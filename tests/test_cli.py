@@ -76,6 +76,10 @@ BAD_CONFIGS = [
     (with_changes(solver="adam"), "'solver.name' must be one of 'ipopt', 'gradient_flow'"),
     (with_changes(solver="gradient_flow", gradient_flow={"learning_rate": 0.0}), "'gradient_flow.learning_rate' must"),
     (with_changes(gradient_flow={"steps": 10}), "unknown key 'gradient_flow.steps'"),
+    (
+        with_changes(sweep={"grid": {"T": [1, 2]}}),
+        "this is a sweep config (it has 'sweep:' or 'base:'): run `ocp sweep",
+    ),
 ]
 
 
