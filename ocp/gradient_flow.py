@@ -206,12 +206,7 @@ class GradientFlow:
     def _bounds(self, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         problem, layout = self.problem, self.nlp.layout
         lower, upper = np.full(layout.size, -np.inf), np.full(layout.size, np.inf)
-        offset = 0
-        for q in problem.free_parameters:
-            n = q.symbol.numel()
-            idx = layout.free_parameters[offset : offset + n]
-            lower[idx], upper[idx] = q.bounds.arrays(n, f"free parameter {q.name!r} bounds")
-            offset += n
+        lower[layout.free_parameters], upper[layout.free_parameters] = problem.free_parameter_bounds()
         lower[layout.controls], upper[layout.controls] = problem.control_bounds.arrays(problem.nu, "control_bounds")
         lower[layout.states[0]] = upper[layout.states[0]] = x0
         return lower, upper

@@ -249,6 +249,18 @@ class Problem:
             return None
         return np.atleast_2d(np.asarray(self.initial_state, dtype=float))
 
+    def free_parameter_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the free parameters, stacked in their order."""
+        parts = [p.bounds.arrays(p.symbol.numel(), f"free parameter {p.name!r} bounds") for p in self.free_parameters]
+        return (
+            (np.concatenate([lb for lb, _ in parts]), np.concatenate([ub for _, ub in parts]))
+            if parts
+            else (
+                np.zeros(0),
+                np.zeros(0),
+            )
+        )
+
     def parameter_vector(self) -> ca.SX:
         """All parameter symbols, fixed then free, stacked."""
         syms = [p.symbol for p in self.parameters] + [p.symbol for p in self.free_parameters]

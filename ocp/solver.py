@@ -154,12 +154,7 @@ class OCPSolver:
     def _bounds(self, initial_state) -> tuple[np.ndarray, np.ndarray]:
         problem, layout = self.problem, self.nlp.layout
         lbx, ubx = np.full(layout.size, -np.inf), np.full(layout.size, np.inf)
-        offset = 0
-        for p in problem.free_parameters:
-            n = p.symbol.numel()
-            idx = layout.free_parameters[offset : offset + n]
-            lbx[idx], ubx[idx] = p.bounds.arrays(n, f"free parameter {p.name!r} bounds")
-            offset += n
+        lbx[layout.free_parameters], ubx[layout.free_parameters] = problem.free_parameter_bounds()
         if problem.horizon.free:
             lbx[layout.horizon], ubx[layout.horizon] = problem.horizon.lb, problem.horizon.ub
         lbx[layout.states], ubx[layout.states] = problem.state_bounds.arrays(problem.nx, "state_bounds")

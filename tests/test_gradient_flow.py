@@ -3,6 +3,7 @@
 import casadi as ca
 import numpy as np
 import pytest
+from known_problems import steering
 
 import ocp
 from ocp.gradient_flow import GradientFlow, GradientFlowOptions
@@ -11,21 +12,6 @@ from problems.l1 import l1_problem
 from problems.l2 import l2_problem
 from problems.learning import random_controls
 from problems.networks import NetworkDynamics
-
-
-def steering(T: float = 2.0, lam: float = 0.5) -> ocp.Problem:
-    """x' = u, x(0) = 0, min lam int u^2 + (x(T) - 1)^2: u = 1 / (lam + T), optimum lam / (lam + T)."""
-    x, u, lam_sym = ca.SX.sym("x"), ca.SX.sym("u"), ca.SX.sym("lam")
-    return ocp.Problem(
-        state=x,
-        control=u,
-        dynamics=u,
-        horizon=ocp.Horizon.fixed(T),
-        initial_state=[0.0],
-        parameters=(ocp.Parameter(lam_sym, lam),),
-        running_costs={"effort": lam_sym * u**2},
-        terminal_costs={"miss": (x - 1) ** 2},
-    )
 
 
 def test_gradient_flow_reaches_the_analytic_optimum_of_a_convex_problem():

@@ -1,8 +1,8 @@
 """Initialisation strategies and multi-start: known optima, determinism, n = 1 equals a plain solve."""
 
-import casadi as ca
 import numpy as np
 import pytest
+from known_problems import steering
 
 import ocp
 from ocp.multistart import multistart, random_starts, spread
@@ -20,24 +20,6 @@ STRATEGIES = [
     Initialization("continuation_T", stages=3),
     Initialization("continuation_parameter", stages=3, parameter="lam", factor=10.0),
 ]
-
-
-def steering(T: float = 2.0, lam: float = 0.5) -> ocp.Problem:
-    """x' = u, x(0) = 0, min lam int u^2 + (x(T) - 1)^2: u = 1 / (lam + T), optimum lam / (lam + T).
-
-    Euler is exact for piecewise-constant u, so the discrete optimum is the continuous one on any grid.
-    """
-    x, u, lam_sym = ca.SX.sym("x"), ca.SX.sym("u"), ca.SX.sym("lam")
-    return ocp.Problem(
-        state=x,
-        control=u,
-        dynamics=u,
-        horizon=ocp.Horizon.fixed(T),
-        initial_state=[0.0],
-        parameters=(ocp.Parameter(lam_sym, lam),),
-        running_costs={"effort": lam_sym * u**2},
-        terminal_costs={"miss": (x - 1) ** 2},
-    )
 
 
 @pytest.mark.parametrize("init", STRATEGIES, ids=lambda i: i.strategy)
