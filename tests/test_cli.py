@@ -196,7 +196,7 @@ def test_non_converged_solve_exits_1_and_keeps_results(tmp_path, capsys):
 def test_list_shows_registered_types_through_entry_points():
     result = subprocess.run([sys.executable, "-m", "ocp", "list"], capture_output=True, text=True, check=True)
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["l1", "l2", "turnpike"]  # sorted; the three regularisations of SCIENCE.md
+    assert names == ["l1", "l2", "resnet", "turnpike"]  # sorted: the three regularisations and the ResNet
 
 
 @pytest.mark.parametrize(
