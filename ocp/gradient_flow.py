@@ -38,8 +38,9 @@ from .errors import ProblemError
 from .guess import InitialGuess, interpolate
 from .method import MultipleShooting
 from .problem import Problem
-from .simulation import parameter_vector, simulate
+from .simulation import parameter_values, parameter_vector, simulate
 from .solution import Solution
+from .solver import nlp_parameters
 from .status import describe
 from .transcription import transcribe
 
@@ -106,15 +107,6 @@ class GradientFlow:
         self._terms = ca.Function("gf_terms", [nlp.w, nlp.p], [nlp.terms])
         self.build_time_s = time.perf_counter() - start
 
-    def _parameters(self, parameters: Mapping[str, Any], T: float | None, data) -> np.ndarray:
-        problem = self.problem
-        fixed = parameter_vector(problem, parameters, which="fixed")
-        T = problem.horizon.T if T is None else float(T)
-        if not T > 0:
-            raise ProblemError(f"horizon T must be > 0, got {T}")
-        data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.batch_size, -1)
-        return np.concatenate([fixed, [T], data.ravel()])
-
     def _initial_states(self, initial_state) -> np.ndarray:
         problem = self.problem
         x0 = problem.initial_states() if initial_state is None else np.atleast_2d(np.asarray(initial_state, float))
@@ -137,7 +129,7 @@ class GradientFlow:
         """Gradient descent from ``initial_guess``; ``callback(iteration, objective)`` after each step."""
         problem, layout, K, opts = self.problem, self.nlp.layout, self.method.K, self.options
         parameters = dict(parameters or {})
-        p = self._parameters(parameters, T, data)
+        p = nlp_parameters(problem, parameters, T, data)
         T_value = float(p[sum(q.symbol.numel() for q in problem.parameters)])
         x0 = self._initial_states(initial_state)
         if isinstance(initial_guess, Solution):
@@ -162,7 +154,14 @@ class GradientFlow:
         f, g = self._evaluate(w, p)
         if not np.isfinite(f):
             raise ProblemError("gradient_flow: the cost is not finite at the start")
-        objective, recorded, snapshots, terms = [f], [0], [w[layout.controls].copy()], [self._term_values(w, p)]
+        objective, recorded, snapshots, terms = [f], [], [], []
+
+        def record(step: int) -> None:
+            recorded.append(step)
+            snapshots.append(w[layout.controls].copy())
+            terms.append(self._term_values(w, p))
+
+        record(0)
         status, steps = "Iterations_Done", 0
         for steps in range(1, opts.iterations + 1):
             step = scale * g
@@ -181,16 +180,12 @@ class GradientFlow:
             if opts.verbose and (steps % max(1, opts.record_every) == 0 or steps == opts.iterations):
                 print(f"  gradient_flow {steps:6d}  objective {f:.8e}  step {norm:.3e}", flush=True)
             if opts.record_every and steps % opts.record_every == 0:
-                recorded.append(steps)
-                snapshots.append(w[layout.controls].copy())
-                terms.append(self._term_values(w, p))
+                record(steps)
             if norm < opts.tol:
                 status = "Gradient_Below_Tolerance"
                 break
         if recorded[-1] != steps:
-            recorded.append(steps)
-            snapshots.append(w[layout.controls].copy())
-            terms.append(self._term_values(w, p))
+            record(steps)
         solve_time = time.perf_counter() - begin
         return self._solution(
             w, p, T_value, x0, parameters, data, status, steps, solve_time, objective, recorded, snapshots, terms
@@ -215,16 +210,8 @@ class GradientFlow:
         self, w, p, T, x0, parameters, data, status, steps, solve_time, objective, recorded, snapshots, terms
     ) -> Solution:
         problem, layout = self.problem, self.nlp.layout
-        free, offset = {}, 0
-        for q in problem.free_parameters:
-            n = q.symbol.numel()
-            free[q.name] = w[layout.free_parameters[offset : offset + n]]
-            offset += n
-        fixed, offset = {}, 0
-        for q in problem.parameters:
-            n = q.symbol.numel()
-            fixed[q.name] = p[offset : offset + n]
-            offset += n
+        free = parameter_values(problem, w[layout.free_parameters], which="free")
+        fixed = parameter_values(problem, p, which="fixed")
         controls = w[layout.controls]
         states = simulate(
             problem,

@@ -133,7 +133,7 @@ def multistart(
     options = options or SolverOptions()
     inits = effective_strategies(init, problem)
     tasks = [(i, strategy) for i in range(len(starts)) for strategy in inits]
-    tasks += [(0, strategy) for strategy in first_start if applicable(problem, strategy) and strategy not in inits]
+    tasks += [(0, strategy) for strategy in first_start_strategies(first_start, inits, problem)]
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     begin = time.perf_counter()
     context = {"parameters": dict(parameters or {}), "T": T}
@@ -241,6 +241,14 @@ def effective_strategies(
         same = [Initialization("simulate") if i.strategy in PHASE_STRATEGIES else i for i in inits]
         inits = list(dict.fromkeys(same))  # Initialization is frozen, so hashable: keeps the first of equals
     return inits
+
+
+def first_start_strategies(
+    first_start: Sequence[Initialization], inits: Sequence[Initialization], problem: Problem
+) -> list[Initialization]:
+    """The ``first_start`` strategies that add a solve: those that can run on ``problem`` and are not
+    already among ``inits`` (every start's strategies)."""
+    return [strategy for strategy in first_start if applicable(problem, strategy) and strategy not in inits]
 
 
 def _context():

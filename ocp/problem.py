@@ -252,14 +252,9 @@ class Problem:
     def free_parameter_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds of the free parameters, stacked in their order."""
         parts = [p.bounds.arrays(p.symbol.numel(), f"free parameter {p.name!r} bounds") for p in self.free_parameters]
-        return (
-            (np.concatenate([lb for lb, _ in parts]), np.concatenate([ub for _, ub in parts]))
-            if parts
-            else (
-                np.zeros(0),
-                np.zeros(0),
-            )
-        )
+        if not parts:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate([lb for lb, _ in parts]), np.concatenate([ub for _, ub in parts])
 
     def parameter_vector(self) -> ca.SX:
         """All parameter symbols, fixed then free, stacked."""

@@ -13,11 +13,11 @@ from . import registry
 from .config import keys, load_yaml, parse
 from .errors import ConfigError
 from .gradient_flow import GradientFlow
-from .multistart import effective_strategies, multistart, random_starts
+from .multistart import effective_strategies, first_start_strategies, multistart, random_starts
 from .settings import RunSettings
 from .solution import Solution
 from .solver import OCPSolver
-from .strategies import applicable, solve_with
+from .strategies import solve_with
 
 
 def read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
@@ -80,7 +80,7 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     guesses = random_starts(setup.initial_guess, run.K, problem.nu, starts, run.multistart.scale, run.seed)
     workers = run.multistart.workers or None
     names = ", ".join(init.strategy for init in inits)
-    first_start = [i for i in run.first_start_initializations() if applicable(problem, i) and i not in inits]
+    first_start = first_start_strategies(run.first_start_initializations(), inits, problem)
     solves = starts * len(inits) + len(first_start)
     more = "".join(f" + {init.strategy} from start 0" for init in first_start)
     print(

@@ -38,6 +38,18 @@ def parameter_vector(problem: Problem, values: Mapping[str, object] | None = Non
     return np.concatenate(chunks) if chunks else np.zeros(0)
 
 
+def parameter_values(problem: Problem, vector: np.ndarray, *, which: str) -> dict[str, np.ndarray]:
+    """The inverse of `parameter_vector`: ``vector`` (its leading entries) split by name; ``which`` is
+    'fixed' or 'free'."""
+    specs = problem.parameters if which == "fixed" else problem.free_parameters
+    values, offset = {}, 0
+    for spec in specs:
+        n = spec.symbol.numel()
+        values[spec.name] = vector[offset : offset + n]
+        offset += n
+    return values
+
+
 def simulate(
     problem: Problem,
     method: MultipleShooting,

@@ -23,7 +23,7 @@ from .hessian import ensemble_hessian
 from .method import MultipleShooting
 from .optimality import OptimalityCheck, OptimalityReport
 from .problem import Problem
-from .simulation import parameter_vector, simulate
+from .simulation import parameter_values, parameter_vector, simulate
 from .solution import Solution
 from .status import SUCCESS_CODES, describe
 from .stopping import StopWhen
@@ -75,6 +75,16 @@ class SolverOptions:
             }
         ipopt |= dict(self.ipopt)
         return {"ipopt": ipopt, "print_time": False, "error_on_fail": False}
+
+
+def nlp_parameters(problem: Problem, parameters: Mapping[str, Any], T: float | None, data) -> np.ndarray:
+    """The NLP parameter vector p = [fixed parameters; T (if fixed); per-member data] (`transcription.py`)."""
+    fixed = parameter_vector(problem, parameters, which="fixed")  # also rejects unknown names
+    horizon = [] if problem.horizon.free else [problem.horizon.T if T is None else float(T)]
+    if horizon and not horizon[0] > 0:
+        raise ProblemError(f"horizon T must be > 0, got {horizon[0]}")
+    data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.batch_size, -1)
+    return np.concatenate([fixed, horizon, data.ravel()])
 
 
 class OCPSolver:
@@ -143,13 +153,7 @@ class OCPSolver:
 
     # --- numeric pieces of one solve ---------------------------------------
     def _nlp_parameters(self, parameters, T, data) -> np.ndarray:
-        problem = self.problem
-        fixed = parameter_vector(problem, parameters, which="fixed")  # also rejects unknown names
-        horizon = [] if problem.horizon.free else [problem.horizon.T if T is None else float(T)]
-        if horizon and not horizon[0] > 0:
-            raise ProblemError(f"horizon T must be > 0, got {horizon[0]}")
-        data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.batch_size, -1)
-        return np.concatenate([fixed, horizon, data.ravel()])
+        return nlp_parameters(self.problem, parameters, T, data)
 
     def _bounds(self, initial_state) -> tuple[np.ndarray, np.ndarray]:
         problem, layout = self.problem, self.nlp.layout
@@ -209,12 +213,7 @@ class OCPSolver:
         return w
 
     def _free_values(self, w: np.ndarray) -> dict[str, np.ndarray]:
-        free, offset = {}, 0
-        for spec in self.problem.free_parameters:
-            n = spec.symbol.numel()
-            free[spec.name] = w[self.nlp.layout.free_parameters[offset : offset + n]]
-            offset += n
-        return free
+        return parameter_values(self.problem, w[self.nlp.layout.free_parameters], which="free")
 
     # --- the public call ----------------------------------------------------
     def solve(
@@ -312,11 +311,7 @@ class OCPSolver:
             else float(p[sum(q.symbol.numel() for q in problem.parameters)])
         )
         code = stats.get("return_status", "unknown")
-        free, fixed, offset = self._free_values(w), {}, 0
-        for spec in problem.parameters:
-            n = spec.symbol.numel()
-            fixed[spec.name] = p[offset : offset + n]
-            offset += n
+        free, fixed = self._free_values(w), parameter_values(problem, p, which="fixed")
         return Solution(
             t=T * self.method.normalised_grid(),
             states=w[layout.states].transpose(1, 0, 2),
