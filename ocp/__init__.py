@@ -9,6 +9,7 @@ from .problem import Bounds, Constraint, EnsembleData, FreeParameter, Horizon, L
 from .simulation import simulate
 from .solution import Solution
 from .solver import OCPSolver, SolverOptions, solve
+from .stages import Stages
 
 __all__ = [
     "RK4",
@@ -34,6 +35,7 @@ __all__ = [
     "Solution",
     "SolveError",
     "SolverOptions",
+    "Stages",
     "integrator",
     "interpolate",
     "simulate",

@@ -42,7 +42,7 @@ from .simulation import parameter_values, parameter_vector, simulate
 from .solution import Solution
 from .solver import nlp_parameters
 from .status import describe
-from .transcription import transcribe
+from .transcription import put, take, transcribe
 
 STEP_SCALINGS = ("interval", "none")
 
@@ -130,7 +130,7 @@ class GradientFlow:
         problem, layout, K, opts = self.problem, self.nlp.layout, self.method.K, self.options
         parameters = dict(parameters or {})
         p = nlp_parameters(problem, parameters, T, data)
-        T_value = float(p[sum(q.symbol.numel() for q in problem.parameters)])
+        T_value = float(p[problem.fixed_parameter_size()])
         x0 = self._initial_states(initial_state)
         if isinstance(initial_guess, Solution):
             initial_guess = interpolate(initial_guess, self.method.normalised_grid())
@@ -138,8 +138,8 @@ class GradientFlow:
         w = np.zeros(layout.size)
         free_values = {**{q.name: q.guess for q in problem.free_parameters}, **dict(guess.free_parameters)}
         w[layout.free_parameters] = parameter_vector(problem, {**parameters, **free_values}, which="free")
-        w[layout.states[0]] = x0
-        w[layout.controls] = guess.controls_array(K, problem.nu, problem.control_guess)
+        put(w, layout.states[0], x0)
+        put(w, layout.controls, guess.controls_array(K, problem.nu, problem.control_guess))
         lower, upper = self._bounds(x0)
         w = np.clip(w, lower, upper)
 
@@ -147,8 +147,8 @@ class GradientFlow:
         scale = np.full(layout.size, opts.learning_rate)
         if opts.step_scaling == "interval":
             h = T_value * np.diff(self.method.normalised_grid())
-            scale[layout.controls] = opts.learning_rate / h[:, None]
-        scale[layout.states[0]] = 0.0
+            put(scale, layout.controls, opts.learning_rate / h[:, None])
+        put(scale, layout.states[0], 0.0)
 
         begin = time.perf_counter()
         f, g = self._evaluate(w, p)
@@ -158,7 +158,7 @@ class GradientFlow:
 
         def record(step: int) -> None:
             recorded.append(step)
-            snapshots.append(w[layout.controls].copy())
+            snapshots.append(take(w, layout.controls))
             terms.append(self._term_values(w, p))
 
         record(0)
@@ -202,8 +202,11 @@ class GradientFlow:
         problem, layout = self.problem, self.nlp.layout
         lower, upper = np.full(layout.size, -np.inf), np.full(layout.size, np.inf)
         lower[layout.free_parameters], upper[layout.free_parameters] = problem.free_parameter_bounds()
-        lower[layout.controls], upper[layout.controls] = problem.control_bounds.arrays(problem.nu, "control_bounds")
-        lower[layout.states[0]] = upper[layout.states[0]] = x0
+        control_lb, control_ub = problem.control_bounds.arrays(problem.nu, "control_bounds")
+        put(lower, layout.controls, control_lb)
+        put(upper, layout.controls, control_ub)
+        put(lower, layout.states[0], x0)
+        put(upper, layout.states[0], x0)
         return lower, upper
 
     def _solution(
@@ -212,7 +215,7 @@ class GradientFlow:
         problem, layout = self.problem, self.nlp.layout
         free = parameter_values(problem, w[layout.free_parameters], which="free")
         fixed = parameter_values(problem, p, which="fixed")
-        controls = w[layout.controls]
+        controls = take(w, layout.controls)
         states = simulate(
             problem,
             self.method,

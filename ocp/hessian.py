@@ -33,17 +33,17 @@ def _pattern(sp: ca.Sparsity) -> sparse.csr_matrix:
     return sparse.csr_matrix((data, (rows, cols)), shape=sp.shape)
 
 
-def member_periodic_colors(pattern: sparse.csr_matrix, states: np.ndarray) -> np.ndarray:
+def member_periodic_colors(pattern: sparse.csr_matrix, members: np.ndarray) -> np.ndarray:
     """A colour per variable: CasADi's star colouring of the shared variables plus
     members 0 and 1, member 0's colours then given to every member.
 
-    ``states`` is the layout's (nodes, B, nx) index array of member variables.
+    ``members`` is the (B, n) index array of each member's variables, in the same order for each.
     """
     n = pattern.shape[0]
     member = np.zeros(n, dtype=bool)
-    member[states.ravel()] = True
+    member[members.ravel()] = True
     shared = np.flatnonzero(~member)
-    keep = np.concatenate([shared, states[:, 0, :].ravel(), states[:, 1, :].ravel()])
+    keep = np.concatenate([shared, members[0], members[1]])
     sub = pattern[keep][:, keep].tocoo()
     sub_sp = ca.Sparsity.triplet(len(keep), len(keep), sub.row.tolist(), sub.col.tolist())
     vertex, color = sub_sp.star_coloring(1, _NO_CUTOFF).get_triplet()
@@ -51,8 +51,8 @@ def member_periodic_colors(pattern: sparse.csr_matrix, states: np.ndarray) -> np
     sub_colors[np.asarray(vertex)] = color
     colors = np.empty(n, dtype=np.int64)
     colors[shared] = sub_colors[: len(shared)]
-    first_member = sub_colors[len(shared) : len(shared) + states[:, 0, :].size].reshape(states.shape[0], 1, -1)
-    colors[states] = np.broadcast_to(first_member, states.shape)
+    first_member = sub_colors[len(shared) : len(shared) + members.shape[1]]
+    colors[members] = np.broadcast_to(first_member, members.shape)
     return colors
 
 
@@ -78,7 +78,8 @@ def ensemble_hessian(nlp: TranscribedNLP) -> ca.Function | None:
     gradient = ca.gradient(lam_f * nlp.f + ca.dot(lam_g, nlp.g), nlp.w)
     full = ca.jacobian_sparsity(gradient, nlp.w)
     pattern = _pattern(full)
-    colors = member_periodic_colors(pattern, layout.states)
+    exists = layout.states[:, 0, :] >= 0  # (nodes, nx): the same entries for every member
+    colors = member_periodic_colors(pattern, layout.states.transpose(1, 0, 2)[:, exists])
     upper = ca.triu(full)
     rows, cols = (np.asarray(a) for a in upper.get_triplet())
     where = recovery_indices(pattern, colors, rows, cols)

@@ -21,6 +21,7 @@ import casadi as ca
 import numpy as np
 
 from .errors import ProblemError
+from .stages import Stages
 
 
 def _as_column_symbol(sym: ca.SX, what: str) -> ca.SX:
@@ -90,11 +91,21 @@ class Parameter:
     its own (e.g. a regularisation lambda); the ``continuation_parameter``
     strategy uses it when no parameter is named, and the CLI's multi-start
     adds one such solve from start 0 (`ocp/strategies.py`, `ocp/multistart.py`).
+    ``per_interval``: ``value`` is (K, size), one value per control interval
+    (piecewise constant in time like the controls, e.g. the quadrature weights
+    of a grid that moves with depth, `stages.py`); terminal costs and the last
+    node's constraints see the last interval's value.
     """
 
     symbol: ca.SX
     value: float | Sequence[float] | np.ndarray
     continuation: bool = False
+    per_interval: bool = False
+
+    @property
+    def intervals(self) -> int:
+        """How many values the parameter holds: K for a per-interval one, else 1."""
+        return np.atleast_2d(np.asarray(self.value, dtype=float)).shape[0] if self.per_interval else 1
 
     @property
     def name(self) -> str:
@@ -174,6 +185,8 @@ class Problem:
         on each control interval.
     initial_state : (nx,) or (B, nx); None leaves x(0) free (use
         ``initial_constraints`` and ``state_bounds``).
+    stages : the state and control entries that exist on each interval when
+        their number changes with the interval (`stages.py`); None: all, always.
     """
 
     state: ca.SX
@@ -196,6 +209,7 @@ class Problem:
     control_guess: float | Sequence[float] | np.ndarray = 0.0
     ensemble_data: EnsembleData | None = None
     aggregate: Literal["mean", "sum"] = "mean"
+    stages: Stages | None = None
 
     def __post_init__(self) -> None:
         _as_column_symbol(self.state, "state")
@@ -214,6 +228,15 @@ class Problem:
             raise ProblemError(f"aggregate must be 'mean' or 'sum', got {self.aggregate!r}")
         self._check_shapes()
         self._check_symbols()
+        if self.stages is not None:
+            self.stages.check(self.nx, self.nu)
+        for p in self.parameters:
+            value = np.asarray(p.value, dtype=float)
+            if p.per_interval and (value.ndim != 2 or value.shape[1] != p.symbol.numel()):
+                raise ProblemError(
+                    f"parameter {p.name!r} is per interval: its value needs shape (K, {p.symbol.numel()}), "
+                    f"got {value.shape}"
+                )
 
     # --- sizes -----------------------------------------------------------
     @property
@@ -260,6 +283,25 @@ class Problem:
         """All parameter symbols, fixed then free, stacked."""
         syms = [p.symbol for p in self.parameters] + [p.symbol for p in self.free_parameters]
         return ca.vertcat(*[ca.vec(s) for s in syms]) if syms else ca.SX(0, 1)
+
+    def fixed_parameter_size(self) -> int:
+        """Entries of the stacked fixed parameter values (a per-interval one counts K times)."""
+        return sum(p.symbol.numel() * p.intervals for p in self.parameters)
+
+    @property
+    def has_interval_parameters(self) -> bool:
+        return any(p.per_interval for p in self.parameters)
+
+    def parameters_on_interval(self, fixed, free, k: int):
+        """The parameter vector (fixed, then free) seen on interval k, from the stacked fixed values
+        (every interval's for a per-interval parameter) and the free ones; CasADi or numpy inputs."""
+        blocks, offset = [], 0
+        for p in self.parameters:
+            n = p.symbol.numel()
+            start = offset + (min(k, p.intervals - 1) * n if p.per_interval else 0)
+            blocks.append(fixed[start : start + n])
+            offset += n * p.intervals
+        return ca.vertcat(*blocks, free)
 
     def symbols(self) -> list[ca.SX]:
         """Inputs of every problem function: state, control, parameters, time, T, data."""

@@ -9,8 +9,8 @@ import numpy as np
 
 from .errors import ProblemError
 from .method import MultipleShooting
-from .problem import Problem
-from .transcription import step_function
+from .problem import Parameter, Problem
+from .transcription import check_stages, step_function
 
 
 def parameter_vector(problem: Problem, values: Mapping[str, object] | None = None, *, which: str = "all") -> np.ndarray:
@@ -31,10 +31,11 @@ def parameter_vector(problem: Problem, values: Mapping[str, object] | None = Non
     for spec, default in specs:
         value = np.asarray(values.get(spec.name, default), dtype=float)
         n = spec.symbol.numel()
+        shape = (spec.intervals, n) if isinstance(spec, Parameter) and spec.per_interval else (n,)
         try:
-            chunks.append(np.broadcast_to(value, (n,)).astype(float))
+            chunks.append(np.broadcast_to(value, shape).astype(float).ravel())
         except ValueError:
-            raise ProblemError(f"parameter {spec.name!r} needs {n} value(s), got shape {value.shape}") from None
+            raise ProblemError(f"parameter {spec.name!r} needs shape {shape}, got {value.shape}") from None
     return np.concatenate(chunks) if chunks else np.zeros(0)
 
 
@@ -45,6 +46,10 @@ def parameter_values(problem: Problem, vector: np.ndarray, *, which: str) -> dic
     values, offset = {}, 0
     for spec in specs:
         n = spec.symbol.numel()
+        if isinstance(spec, Parameter) and spec.per_interval:
+            values[spec.name] = np.reshape(vector[offset : offset + n * spec.intervals], (spec.intervals, n))
+            offset += n * spec.intervals
+            continue
         values[spec.name] = vector[offset : offset + n]
         offset += n
     return values
@@ -76,11 +81,20 @@ def simulate(
     data = np.asarray(data, dtype=float).reshape(B, -1)
     controls = np.asarray(controls, dtype=float).reshape(method.K, problem.nu)
     T = problem.horizon.T if T is None else float(T)
-    p = parameter_vector(problem, parameters)
+    fixed = parameter_vector(problem, parameters, which="fixed")
+    free = parameter_vector(problem, parameters, which="free")
     step = (step or step_function(problem, method, [])).map(B)
     times = T * method.normalised_grid()
+    stages = problem.stages
+    if stages is not None:
+        check_stages(problem, method)
+        state_mask, control_mask = stages.masks(problem.nx, problem.nu)
+        controls = np.where(control_mask, controls, 0.0)
+        x0 = np.where(state_mask[0], x0, 0.0)
     out = np.empty((method.K + 1, problem.nx, B))
     out[0] = x0.T
     for k in range(method.K):
-        out[k + 1] = np.asarray(step(out[k], controls[k], p, times[k], times[k + 1] - times[k], T, data.T)[0])
+        p = problem.parameters_on_interval(fixed, free, k)
+        end = np.asarray(step(out[k], controls[k], p, times[k], times[k + 1] - times[k], T, data.T)[0])
+        out[k + 1] = end if stages is None else stages.next_state(k, end)
     return out.transpose(2, 0, 1)

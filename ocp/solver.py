@@ -27,7 +27,7 @@ from .simulation import parameter_values, parameter_vector, simulate
 from .solution import Solution
 from .status import SUCCESS_CODES, describe
 from .stopping import StopWhen
-from .transcription import TranscribedNLP, transcribe
+from .transcription import TranscribedNLP, put, take, transcribe
 
 
 @dataclass(frozen=True)
@@ -161,15 +161,20 @@ class OCPSolver:
         lbx[layout.free_parameters], ubx[layout.free_parameters] = problem.free_parameter_bounds()
         if problem.horizon.free:
             lbx[layout.horizon], ubx[layout.horizon] = problem.horizon.lb, problem.horizon.ub
-        lbx[layout.states], ubx[layout.states] = problem.state_bounds.arrays(problem.nx, "state_bounds")
-        lbx[layout.controls], ubx[layout.controls] = problem.control_bounds.arrays(problem.nu, "control_bounds")
+        state_lb, state_ub = problem.state_bounds.arrays(problem.nx, "state_bounds")
+        put(lbx, layout.states, state_lb)
+        put(ubx, layout.states, state_ub)
+        control_lb, control_ub = problem.control_bounds.arrays(problem.nu, "control_bounds")
+        put(lbx, layout.controls, control_lb)
+        put(ubx, layout.controls, control_ub)
         x0 = problem.initial_states() if initial_state is None else np.atleast_2d(np.asarray(initial_state, float))
         if x0 is not None:
             if x0.shape != (problem.batch_size, problem.nx):
                 raise ProblemError(
                     f"initial_state must have shape ({problem.batch_size}, {problem.nx}), got {x0.shape}"
                 )
-            lbx[layout.states[0]] = ubx[layout.states[0]] = x0
+            put(lbx, layout.states[0], x0)
+            put(ubx, layout.states[0], x0)
         return lbx, ubx
 
     def _start(self, guess: InitialGuess, parameters, T, initial_state, data) -> np.ndarray:
@@ -179,9 +184,9 @@ class OCPSolver:
         w0[layout.free_parameters] = parameter_vector(problem, {**parameters, **free_values}, which="free")
         w0[layout.horizon] = guess.T or (problem.horizon.T if T is None else float(T))
         controls = guess.controls_array(K, problem.nu, problem.control_guess)
-        w0[layout.controls] = controls
+        put(w0, layout.controls, controls)
         if guess.states is not None:
-            w0[layout.states] = guess.states_array(K, problem.batch_size, problem.nx).transpose(1, 0, 2)
+            put(w0, layout.states, guess.states_array(K, problem.batch_size, problem.nx).transpose(1, 0, 2))
             return w0
         return self._with_simulated_states(w0, parameters, T, initial_state, data)
 
@@ -199,7 +204,7 @@ class OCPSolver:
         states = simulate(
             problem,
             self.method,
-            w0[layout.controls],
+            take(w0, layout.controls),
             initial_states=x0,
             T=self._horizon(w0, T),
             parameters={**parameters, **self._free_values(w0)},
@@ -209,7 +214,7 @@ class OCPSolver:
         if not np.all(np.isfinite(states)):
             states = np.broadcast_to(np.asarray(problem.state_guess, float), states.shape)
         w = w0.copy()
-        w[layout.states] = states.transpose(1, 0, 2)
+        put(w, layout.states, states.transpose(1, 0, 2))
         return w
 
     def _free_values(self, w: np.ndarray) -> dict[str, np.ndarray]:
@@ -305,17 +310,13 @@ class OCPSolver:
             float(np.max(w - args["ubx"], initial=0.0)),
         )
         terms = np.asarray(self._terms(w, p)).ravel()
-        T = (
-            float(w[layout.horizon][0])
-            if problem.horizon.free
-            else float(p[sum(q.symbol.numel() for q in problem.parameters)])
-        )
+        T = float(w[layout.horizon][0]) if problem.horizon.free else float(p[problem.fixed_parameter_size()])
         code = stats.get("return_status", "unknown")
         free, fixed = self._free_values(w), parameter_values(problem, p, which="fixed")
         return Solution(
             t=T * self.method.normalised_grid(),
-            states=w[layout.states].transpose(1, 0, 2),
-            controls=w[layout.controls],
+            states=take(w, layout.states).transpose(1, 0, 2),
+            controls=take(w, layout.controls),
             T=T,
             costs=dict(zip(self.nlp.term_names, terms.tolist(), strict=True)),
             objective=float(result["f"]),

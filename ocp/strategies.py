@@ -114,6 +114,11 @@ def _coarse_grid(solver: OCPSolver, stages: int, parameters, T, guess: InitialGu
     method = solver.method
     if method.grid is not None:
         raise ProblemError("initialization 'coarse_grid' needs a uniform grid (method.grid = None)")
+    if _tied_to_K(solver.problem):
+        raise ProblemError(
+            "initialization 'coarse_grid' cannot coarsen a problem with stages or per-interval parameters "
+            "(they hold one entry per interval of K)"
+        )
     grids = sorted({max(1, method.K // 2**j) for j in range(1, stages)})
     previous, K_previous = guess, method.K
     for K in [*grids, method.K]:
@@ -182,8 +187,14 @@ def continuation_parameter(problem: Problem, init: Initialization) -> str:
     return marked[0]
 
 
+def _tied_to_K(problem: Problem) -> bool:
+    return problem.stages is not None or problem.has_interval_parameters
+
+
 def applicable(problem: Problem, init: Initialization) -> bool:
     """Whether ``init`` can run on ``problem`` without naming more (a marked parameter to continue in)."""
+    if init.strategy == "coarse_grid":
+        return not _tied_to_K(problem)
     if init.strategy != "continuation_parameter":
         return True
     try:

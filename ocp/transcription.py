@@ -29,14 +29,20 @@ from dataclasses import dataclass
 import casadi as ca
 import numpy as np
 
+from .errors import ProblemError
 from .method import MultipleShooting
 from .problem import Constraint, Problem
+from .stages import Stages
 from .vectorize import batched, replayable
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each quantity sits in the decision vector w (integer index arrays)."""
+    """Where each quantity sits in the decision vector w (integer index arrays).
+
+    With `Problem.stages`, an entry that does not exist at a node or on an
+    interval has index -1: read and write through `take` and `put`.
+    """
 
     free_parameters: np.ndarray  # (n_free,)
     horizon: np.ndarray  # (1,) when T is free, else (0,)
@@ -44,6 +50,67 @@ class Layout:
     controls: np.ndarray  # (K, nu)
     size: int
     slacks: np.ndarray  # (K, n_l1): the slacks of the L1 costs
+
+
+def take(source: np.ndarray, index: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """source[index], with ``fill`` where the index is -1 (an entry that does not exist)."""
+    out = np.full(index.shape, fill, dtype=float)
+    exists = index >= 0
+    out[exists] = source[index[exists]]
+    return out
+
+
+def put(target: np.ndarray, index: np.ndarray, values) -> None:
+    """target[index] = values (broadcast to index's shape), skipping entries that do not exist."""
+    values = np.broadcast_to(np.asarray(values, dtype=float), index.shape)
+    exists = index >= 0
+    target[index[exists]] = values[exists]
+
+
+def check_stages(problem: Problem, method: MultipleShooting) -> None:
+    """Stages and per-interval parameters must have one entry per interval of ``method``."""
+    if problem.stages is not None and problem.stages.K != method.K:
+        raise ProblemError(f"the problem's stages cover {problem.stages.K} intervals but the method has K = {method.K}")
+    for p in problem.parameters:
+        if p.per_interval and p.intervals != method.K:
+            raise ProblemError(
+                f"per-interval parameter {p.name!r} has {p.intervals} values but the method has K = {method.K}"
+            )
+
+
+@dataclass(frozen=True)
+class _Padding:
+    """Between the existing entries of a node or interval and the padded symbols of the problem."""
+
+    stages: Stages | None
+    nx: int
+    nu: int
+
+    def state_size(self, k: int) -> int:
+        return self.nx if self.stages is None else self.stages.node_states(k).size
+
+    def control_size(self, k: int) -> int:
+        return self.nu if self.stages is None else self.stages.controls[k].size
+
+    def state(self, k: int, X: ca.MX) -> ca.MX:
+        """Node k's states padded with zeros to nx rows."""
+        return X if self.stages is None else ca.mtimes(_select(self.stages.node_states(k), self.nx).T, X)
+
+    def control(self, k: int, U: ca.MX) -> ca.MX:
+        return U if self.stages is None else ca.mtimes(_select(self.stages.controls[k], self.nu).T, U)
+
+    def next_state(self, k: int, end: ca.MX) -> ca.MX:
+        """Node k + 1's existing entries from the padded state at the end of interval k."""
+        if self.stages is None:
+            return end
+        to_next = self.stages.transfer(k) @ _select(self.stages.states[k], self.nx).toarray()
+        return ca.mtimes(ca.DM(ca.sparsify(ca.DM(to_next))), end)
+
+
+def _select(entries: np.ndarray, size: int) -> ca.DM:
+    """(len(entries), size) sparse 0/1 matrix picking ``entries``."""
+    sp = ca.Sparsity.triplet(entries.size, size, list(range(entries.size)), entries.tolist())
+    return ca.DM(sp, 1.0)
 
 
 @dataclass(frozen=True)
@@ -137,15 +204,17 @@ def transcribe(
     their constraints (nonsmooth where e = 0: for gradient descent, which takes
     sign(e) there, `gradient_flow.py`; IPOPT needs the slacks)."""
     B, K, nx, nu = problem.batch_size, method.K, problem.nx, problem.nu
-    n_fixed = sum(p.symbol.numel() for p in problem.parameters)
+    check_stages(problem, method)
+    pad = _Padding(problem.stages, nx, nu)
+    n_fixed = problem.fixed_parameter_size()
     n_free = sum(p.symbol.numel() for p in problem.free_parameters)
     nd = problem.data_symbol.numel()
 
     # Decision variables, in the order of the layout.
     free_params = ca.MX.sym("free_parameters", n_free)
     T_free = ca.MX.sym("T", 1 if problem.horizon.free else 0)
-    X = [ca.MX.sym(f"X_{k}", nx, B) for k in range(1 if condensed else K + 1)]
-    U = [ca.MX.sym(f"U_{k}", nu) for k in range(K)]
+    X = [ca.MX.sym(f"X_{k}", pad.state_size(k), B) for k in range(1 if condensed else K + 1)]
+    U = [ca.MX.sym(f"U_{k}", pad.control_size(k)) for k in range(K)]
     l1_names = list(problem.l1_costs)
     l1_sizes = [ca.SX(problem.l1_costs[n].expr).numel() for n in l1_names]
     n_slacks = sum(l1_sizes) if l1_slacks else 0
@@ -165,6 +234,10 @@ def transcribe(
 
     T = T_free if problem.horizon.free else T_param
     params = ca.vertcat(fixed_params, free_params)
+    if problem.has_interval_parameters:
+        interval_params = [problem.parameters_on_interval(fixed_params, free_params, k) for k in range(K)]
+    else:
+        interval_params = [params] * K
     tau = method.normalised_grid()
     times = [T * tau[k] for k in range(K + 1)]
 
@@ -181,15 +254,17 @@ def transcribe(
     shared_running = ca.MX.zeros(len(run_split.shared), 1)
     for k in range(K):
         h_k = times[k + 1] - times[k]
-        x_end, q = step_batch(X[k], U[k], params, times[k], h_k, T, data)
+        u_k = pad.control(k, U[k])
+        x_end, q = step_batch(pad.state(k, X[k]), u_k, interval_params[k], times[k], h_k, T, data)
+        x_next = pad.next_state(k, x_end)
         if condensed:
-            X.append(x_end)
+            X.append(x_next)
         else:
             # The gap-closing constraint of multiple shooting: X_{k+1} = Phi(X_k, U_k).
-            gaps.append(ca.vec(X[k + 1] - x_end))
+            gaps.append(ca.vec(X[k + 1] - x_next))
         member_running += ca.sum2(q)
         if run_split.shared:
-            shared_running += shared_q(U[k], params, times[k], h_k, T)
+            shared_running += shared_q(u_k, interval_params[k], times[k], h_k, T)
 
     aggregate = 1.0 / B if problem.aggregate == "mean" else 1.0
     running = _merge(run_split, aggregate * member_running, shared_running, len(run_names))
@@ -197,11 +272,11 @@ def transcribe(
     term_names = list(problem.terminal_costs)
     term_exprs = [problem.terminal_costs[n] for n in term_names]
     terminal = NodeFunctions.build(problem, "terminal", term_exprs, method.parallelization).aggregated(
-        problem, X[K], U[K - 1], params, times[K], T, data, aggregate
+        problem, pad.state(K, X[K]), pad.control(K - 1, U[K - 1]), interval_params[K - 1], times[K], T, data, aggregate
     )
 
     # Constraints other than the gaps.
-    n_gaps = 0 if condensed else K * nx * B
+    n_gaps = 0 if condensed else sum(pad.state_size(k) for k in range(1, K + 1)) * B
     g_blocks, lbg, ubg = list(gaps), [np.zeros(n_gaps)], [np.zeros(n_gaps)]
     for kind, nodes in (
         ("path_constraints", range(K + 1)),
@@ -215,7 +290,10 @@ def transcribe(
         lb, ub = stacked_bounds(constraints, node.parts, kind, B)
         for k in nodes:
             # At the last node the control of the last interval applies.
-            g_blocks.append(node.stacked(problem, X[k], U[min(k, K - 1)], params, times[k], T, data))
+            j = min(k, K - 1)
+            g_blocks.append(
+                node.stacked(problem, pad.state(k, X[k]), pad.control(j, U[j]), interval_params[j], times[k], T, data)
+            )
             lbg.append(lb)
             ubg.append(ub)
 
@@ -228,8 +306,9 @@ def transcribe(
         pick = ca.DM(ca.Sparsity.triplet(len(l1_names), len(owner), owner.tolist(), list(range(len(owner)))), 1.0)
         bounded = [i for i, c in enumerate(l1_terms) if c.bound is not None]
         for k in range(K):
-            e = node.stacked(problem, X[k], U[k], params, times[k], T, data)
-            w_k = weights.stacked(problem, X[k], U[k], params, times[k], T, data)
+            x_k, u_k = pad.state(k, X[k]), pad.control(k, U[k])
+            e = node.stacked(problem, x_k, u_k, interval_params[k], times[k], T, data)
+            w_k = weights.stacked(problem, x_k, u_k, interval_params[k], times[k], T, data)
             if not l1_slacks:
                 l1 += (times[k + 1] - times[k]) * w_k * ca.mtimes(pick, ca.fabs(e))
                 continue
@@ -244,7 +323,7 @@ def transcribe(
             l1 += (times[k + 1] - times[k]) * w_k * norms
 
     terms = ca.vertcat(running, terminal, l1)
-    layout = _layout(n_free, problem.horizon.free, K, B, nx, nu, state_nodes=1 if condensed else K + 1, ns=n_slacks)
+    layout = _layout(n_free, problem.horizon.free, K, B, pad, state_nodes=1 if condensed else K + 1, ns=n_slacks)
     step = step_function(problem, method, [])
     return TranscribedNLP(
         problem=problem,
@@ -332,23 +411,27 @@ def _merge(parts: Split, member: ca.MX, shared: ca.MX, n: int) -> ca.MX:
     return out
 
 
-def _layout(n_free: int, free_T: bool, K: int, B: int, nx: int, nu: int, state_nodes: int, ns: int = 0) -> Layout:
+def _layout(n_free: int, free_T: bool, K: int, B: int, pad: _Padding, state_nodes: int, ns: int = 0) -> Layout:
     offset = 0
     free = np.arange(offset, offset + n_free)
     offset += n_free
     horizon = np.arange(offset, offset + int(free_T))
     offset += int(free_T)
-    states = np.zeros((state_nodes, B, nx), dtype=int)
-    controls = np.zeros((K, nu), dtype=int)
+    stages = pad.stages
+    states = np.full((state_nodes, B, pad.nx), -1, dtype=int)
+    controls = np.full((K, pad.nu), -1, dtype=int)
     slacks = np.zeros((K, ns), dtype=int)
     for k in range(K + 1):
         if k < state_nodes:
-            # vec of an (nx, B) block is column-major: member b occupies nx consecutive entries.
-            states[k] = offset + np.arange(nx * B).reshape(B, nx)
-            offset += nx * B
+            # vec of an (n_k, B) block is column-major: member b occupies n_k consecutive entries.
+            n_k = pad.state_size(k)
+            entries = slice(None) if stages is None else stages.node_states(k)
+            states[k][:, entries] = offset + np.arange(n_k * B).reshape(B, n_k)
+            offset += n_k * B
         if k < K:
-            controls[k] = offset + np.arange(nu)
-            offset += nu
+            m_k = pad.control_size(k)
+            controls[k][slice(None) if stages is None else stages.controls[k]] = offset + np.arange(m_k)
+            offset += m_k
             slacks[k] = offset + np.arange(ns)
             offset += ns
     return Layout(free, horizon, states, controls, offset, slacks)

@@ -84,7 +84,7 @@ class L1ProblemType(LearningProblemType):
     def pose(self, train: Dataset, settings: L1Settings, run: RunSettings):
         return l1_problem(
             train,
-            settings.dynamics.network(),
+            settings.dynamics.network(run.K),
             T=run.T,
             lam=settings.lam,
             bound=settings.bound,

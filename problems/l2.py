@@ -64,7 +64,7 @@ class L2ProblemType(LearningProblemType):
     settings = L2Settings
 
     def pose(self, train: Dataset, settings: L2Settings, run: RunSettings) -> tuple[ocp.Problem, Any]:
-        dynamics = settings.dynamics.network()
+        dynamics = settings.dynamics.network(run.K)
         return l2_problem(train, dynamics, T=run.T, lam=settings.lam, loss=settings.loss, output=settings.output)
 
     def regularization_summary(self, settings: L2Settings) -> dict[str, Any]:

@@ -31,13 +31,24 @@ class LearningSymbols:
     output: ca.SX  # g(P x)
     readout: ca.SX  # P x (m,)
     embed: Callable[[np.ndarray], np.ndarray]  # data points (N, d) -> initial states (N, n)
+    interval_parameters: tuple[ocp.Parameter, ...] = ()  # what the dynamics read per interval
+    stages: ocp.Stages | None = None  # a width that changes with depth (`spacetime.py`)
+
+    def function(self, name: str, inputs: list[ca.SX], output: ca.SX) -> ca.Function:
+        """``output`` of ``inputs`` and the interval parameters (call with `node_parameters`)."""
+        return ca.Function(name, [*inputs, *[p.symbol for p in self.interval_parameters]], [output])
+
+    def node_parameters(self, k: int | None = None) -> list[np.ndarray]:
+        """The interval parameters' values at node k (the interval it starts; None: the last one)."""
+        values = [np.atleast_2d(np.asarray(p.value, dtype=float)) for p in self.interval_parameters]
+        return [v[-1 if k is None else min(k, v.shape[0] - 1)] for v in values]
 
     def project(self, states: np.ndarray) -> np.ndarray:
-        """P x for states (..., n): (..., m)."""
+        """P x for states (N, K+1, n) on the grid (each node with its own P): (N, K+1, m)."""
         states = np.asarray(states, dtype=float)
-        flat = states.reshape(-1, states.shape[-1])
-        P = ca.Function("readout", [self.state], [self.readout]).map(flat.shape[0])
-        return np.asarray(P(flat.T)).T.reshape(*states.shape[:-1], -1)
+        P = self.function("readout", [self.state], self.readout).map(states.shape[0])
+        nodes = [np.asarray(P(states[:, k].T, *self.node_parameters(k))).T for k in range(states.shape[1])]
+        return np.stack(nodes, axis=1)
 
 
 def learning_symbols(data: Dataset, dynamics: NetworkDynamics, loss_kind: Loss, output: Output) -> LearningSymbols:
@@ -52,12 +63,24 @@ def learning_symbols(data: Dataset, dynamics: NetworkDynamics, loss_kind: Loss, 
     y = ca.SX.sym("y", m)
     P = dynamics.readout(x, m)
     z = prediction(P, m, output)
-    return LearningSymbols(x, u, y, dynamics.rhs(x, u), loss(z, y, loss_kind), z, P, dynamics.embed)
+    return LearningSymbols(
+        x,
+        u,
+        y,
+        dynamics.rhs(x, u),
+        loss(z, y, loss_kind),
+        z,
+        P,
+        dynamics.embed,
+        dynamics.interval_parameters(m),
+        dynamics.stages(),
+    )
 
 
 def ensemble_problem(s: LearningSymbols, data: Dataset, T: float, **terms) -> ocp.Problem:
     """The learning OCP of ``data``: one trajectory per point from x_i, labels as member data, costs
     averaged over the points; ``terms`` are the module's costs and parameters (Problem keywords)."""
+    parameters = (*terms.pop("parameters", ()), *s.interval_parameters)
     return ocp.Problem(
         state=s.state,
         control=s.control,
@@ -66,6 +89,8 @@ def ensemble_problem(s: LearningSymbols, data: Dataset, T: float, **terms) -> oc
         initial_state=s.embed(data.x),
         ensemble_data=ocp.EnsembleData(s.label, data.y),
         aggregate="mean",
+        parameters=parameters,
+        stages=s.stages,
         **terms,
     )
 
@@ -99,8 +124,8 @@ class Classifier:
     def outputs(self, x: np.ndarray) -> np.ndarray:
         """(N, m) predictions g(P x(T)) for points x (N, d)."""
         final = self.trajectories(x)[:, -1, :]
-        g = ca.Function("output", [self.symbols.state], [self.symbols.output]).map(final.shape[0])
-        return np.asarray(g(final.T)).T
+        g = self.symbols.function("output", [self.symbols.state], self.symbols.output).map(final.shape[0])
+        return np.asarray(g(final.T, *self.symbols.node_parameters())).T
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return classify(self.outputs(x), self.classes)
@@ -113,19 +138,19 @@ class Classifier:
     def loss(self, data: Dataset) -> float:
         """E(x(T)) for the points of ``data`` (e.g. a test set)."""
         s = self.symbols
-        point = ca.Function("point_loss", [s.state, s.label], [s.point_loss]).map(data.n)
+        point = s.function("point_loss", [s.state, s.label], s.point_loss).map(data.n)
         final = self.trajectories(data.x)[:, -1, :]
-        return float(np.sum(np.asarray(point(final.T, data.y.T)))) / data.n
+        return float(np.sum(np.asarray(point(final.T, data.y.T, *s.node_parameters())))) / data.n
 
     def loss_along_trajectory(self) -> np.ndarray:
         """E(x(t_k)) on the grid (K+1,) for the training trajectories of the solution."""
         s = self.symbols
-        f = ca.Function("point_loss", [s.state, s.label], [s.point_loss]).map(self.solution.batch_size)
+        f = s.function("point_loss", [s.state, s.label], s.point_loss).map(self.solution.batch_size)
         y = self.problem.data_values.T
         return np.array(
             [
-                float(ca.sum2(f(states.T, y))) / self.solution.batch_size
-                for states in self.solution.states.transpose(1, 0, 2)
+                float(ca.sum2(f(states.T, y, *s.node_parameters(k)))) / self.solution.batch_size
+                for k, states in enumerate(self.solution.states.transpose(1, 0, 2))
             ]
         )
 

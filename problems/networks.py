@@ -52,6 +52,14 @@ class NetworkDynamics:
         """P x: the first m coordinates (SCIENCE.md's default P)."""
         return x[:m]
 
+    def interval_parameters(self, m: int) -> tuple:
+        """Parameters with a value per control interval the dynamics read: none (see `spacetime.py`)."""
+        return ()
+
+    def stages(self) -> None:
+        """The state has the same size on every interval (see `spacetime.py` for one that changes)."""
+        return None
+
     def control_size(self, d: int) -> int:
         if self.kind == "bottleneck":
             m = self.bottleneck_width(d)

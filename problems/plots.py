@@ -149,3 +149,19 @@ def power_law(curves, path: Path) -> Path:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     return save_figure(fig, path)
+
+
+def space_time(t: np.ndarray, states: np.ndarray, grid_at_node, data: Dataset, path: Path) -> Path:
+    """x(t, z) of a space-time network at its grid nodes (t_k, z_j), for the first point of each class:
+    shows the width (the number of nodes) changing with depth under a width schedule."""
+    classes = np.unique(_colours(data.y))
+    fig, axes = plt.subplots(1, len(classes), figsize=(5 * len(classes), 3.8), squeeze=False)
+    for ax, c in zip(axes[0], classes, strict=True):
+        i = int(np.flatnonzero(_colours(data.y) == c)[0])
+        tz = [(t[k], z, states[i, k, j]) for k in range(len(t)) for j, z in enumerate(grid_at_node(k))]
+        tt, zz, xx = (np.array(v) for v in zip(*tz, strict=True))
+        image = ax.scatter(tt, zz, c=xx, cmap="viridis", s=18)
+        fig.colorbar(image, ax=ax, label="x(t, z)")
+        ax.set(xlabel="t (depth)", ylabel="z (width variable)", title=f"point {i} (label {c:g})")
+    fig.suptitle("Space-time state at the grid nodes")
+    return save_figure(fig, path)

@@ -20,6 +20,7 @@ from . import plots
 from .datasets import Dataset
 from .learning import Classifier, LearningSymbols, random_controls
 from .settings import LearningSettings
+from .spacetime import SpaceTimeDynamics
 
 LOSS = "loss"  # the name of the terminal (or running) empirical risk term in every module
 
@@ -90,4 +91,7 @@ class LearningProblemType:
         plots.control_norm(solution.t, solution.control_norm(), out_dir / "control_norm.png")
         plots.training_error(solution.t, error, out_dir / "training_error.png")
         plots.decision_regions(clf.predict, ctx.train, ctx.test, out_dir / "decision_regions.png")
+        network = ctx.settings.dynamics.network(ctx.method.K)
+        if isinstance(network, SpaceTimeDynamics):
+            plots.space_time(solution.t, solution.states, network.grid_at_node, ctx.train, out_dir / "space_time.png")
         return result | self.analyse(setup, solution, error, out_dir)

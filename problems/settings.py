@@ -61,7 +61,8 @@ def _read(path: str, name: str) -> Dataset:
 class DynamicsSettings:
     """``dynamics:`` the network architecture and its activation. ``width``: the bottleneck's m, or the
     number n_z of quadrature nodes of a space-time network (`spacetime.py`), which alone reads
-    ``quadrature``, ``domain``, ``embedding`` and ``readout``."""
+    ``quadrature``, ``domain``, ``embedding``, ``readout`` and ``widths``: a width that changes with
+    depth, n_z per block of intervals (the K intervals split into len(widths) equal blocks, in order)."""
 
     kind: Literal["inside", "outside", "bottleneck", "spacetime"] = "inside"
     activation: Literal["tanh", "sigmoid", "softplus", "smooth_relu", "gelu", "relu"] = "tanh"
@@ -70,18 +71,37 @@ class DynamicsSettings:
     domain: tuple[float, float] = (0.0, 1.0)
     embedding: Literal["piecewise", "cosine"] = "piecewise"
     readout: Literal["mean", "nodes"] = "mean"
+    widths: tuple[int, ...] | None = None
 
-    def network(self) -> NetworkDynamics | SpaceTimeDynamics:
+    def network(self, K: int) -> NetworkDynamics | SpaceTimeDynamics:
+        """The dynamics on K control intervals (a width schedule gives each interval its width)."""
         if self.kind == "spacetime":
             if len(self.domain) != 2:
                 raise ConfigError(f"'dynamics.domain' must be two numbers [a, b], got {list(self.domain)}")
             try:
                 return SpaceTimeDynamics(
-                    self.width or 16, self.activation, self.quadrature, self.domain, self.embedding, self.readout
+                    self.width or 16,
+                    self.activation,
+                    self.quadrature,
+                    self.domain,
+                    self.embedding,
+                    self.readout,
+                    widths=self._per_interval_widths(K),
                 )
             except ValueError as err:
                 raise ConfigError(f"'dynamics': {err}") from None
+        if self.widths is not None:
+            raise ConfigError(f"'dynamics.widths' needs kind 'spacetime', got kind {self.kind!r}")
         return NetworkDynamics(self.kind, self.activation, self.width)
+
+    def _per_interval_widths(self, K: int) -> tuple[int, ...] | None:
+        if self.widths is None:
+            return None
+        if self.width is not None:
+            raise ConfigError("'dynamics': give 'width' (fixed) or 'widths' (a schedule), not both")
+        if not 1 <= len(self.widths) <= K or min(self.widths) < 1:
+            raise ConfigError(f"'dynamics.widths' needs 1 to K = {K} entries, each >= 1, got {list(self.widths)}")
+        return tuple(self.widths[k * len(self.widths) // K] for k in range(K))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,16 @@ the c-th of m equal parts of Omega (nodes in that part, their weights);
 ``nodes``: the values at the first m nodes (a delta kernel). With n_z = d,
 equal weights 1 (Gauss-Legendre with 2 nodes on [0, 2]), piecewise embedding
 and node readout the network is exactly the plain "inside" neural ODE.
+
+Variable width (a moving grid z_j(t)): ``widths`` gives the number of nodes
+n_k on each control interval k, so the equivalent ResNet's width changes with
+depth. Interval k uses the rule's n_k nodes; at a node where the width changes
+the state is carried to the new grid by interpolation (Lagrange through the
+Gauss-Legendre nodes, piecewise linear for trapezoid and midpoint). The OCP
+sees this through `ocp.Stages` (the first n_k state entries and the controls
+of an n_k x n_k kernel exist on interval k) and per-interval parameters (the
+grid's sqrt(omega_j) and 1/sqrt(omega_j), 0 on absent nodes). The embedding
+uses the first grid, the readout the last one.
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ from dataclasses import dataclass
 
 import casadi as ca
 import numpy as np
+
+import ocp
 
 from .activations import activation
 
@@ -75,9 +87,19 @@ class SpaceTimeDynamics:
     embedding: str = "piecewise"
     readout_kind: str = "mean"
     kind: str = "spacetime"
+    widths: tuple[int, ...] | None = None  # n_k per control interval (K entries); None: ``width`` throughout
 
     def __post_init__(self) -> None:
         activation(self.sigma)
+        if self.widths is not None:
+            widths = tuple(int(n) for n in self.widths)
+            for n in set(widths):
+                quadrature(self.rule, n, *self.domain)
+            object.__setattr__(self, "widths", widths)
+            object.__setattr__(self, "width", max(widths))  # the padded state's size
+            symbols = (ca.SX.sym("sqrt_weights", self.width), ca.SX.sym("inverse_sqrt_weights", self.width))
+            object.__setattr__(self, "_weight_symbols", symbols)
+            object.__setattr__(self, "_readout_symbols", {})  # P's symbol per label size m
         quadrature(self.rule, self.width, *self.domain)  # fails early on a bad rule, width or domain
         if self.embedding not in EMBEDDINGS:
             raise ValueError(f"unknown embedding {self.embedding!r}; choose one of {', '.join(EMBEDDINGS)}")
@@ -86,6 +108,7 @@ class SpaceTimeDynamics:
 
     @property
     def nodes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The grid's nodes and weights (the widest grid's under a width schedule)."""
         return quadrature(self.rule, self.width, *self.domain)
 
     def state_size(self, d: int) -> int:
@@ -96,10 +119,64 @@ class SpaceTimeDynamics:
 
     def rhs(self, x: ca.SX, u: ca.SX) -> ca.SX:
         n = self.width
-        _, w = self.nodes
         U = ca.reshape(u[: n * n], n, n).T  # row-major, like the other kinds
-        left, right = ca.DM(1 / np.sqrt(w)), ca.DM(np.sqrt(w))
+        if self.widths is None:
+            _, w = self.nodes
+            right, left = ca.DM(np.sqrt(w)), ca.DM(1 / np.sqrt(w))
+        else:
+            right, left = self._weight_symbols  # this interval's grid, 0 on absent nodes
         return left * ca.mtimes(U, right * activation(self.sigma)(x)) + left * u[n * n :]
+
+    def interval_parameters(self, m: int) -> tuple[ocp.Parameter, ...]:
+        """What the dynamics and the readout (to R^m) read per interval under a width schedule: the
+        grid's sqrt(omega_j), 1/sqrt(omega_j) (0 on absent nodes) and P (none without a schedule)."""
+        if self.widths is None:
+            return ()
+        K = len(self.widths)
+        root, inverse = np.zeros((K, self.width)), np.zeros((K, self.width))
+        for k, n in enumerate(self.widths):
+            _, w = quadrature(self.rule, n, *self.domain)
+            root[k, :n], inverse[k, :n] = np.sqrt(w), 1 / np.sqrt(w)
+        readouts = np.stack([self.readout_matrix(n, m).ravel(order="F") for n in self.widths])
+        right, left = self._weight_symbols
+        return (
+            ocp.Parameter(right, root, per_interval=True),
+            ocp.Parameter(left, inverse, per_interval=True),
+            ocp.Parameter(self._readout_symbol(m), readouts, per_interval=True),
+        )
+
+    def stages(self) -> ocp.Stages | None:
+        """The nodes and kernel entries that exist on each interval, and the regridding between them."""
+        if self.widths is None:
+            return None
+        N = self.width
+        states = [np.arange(n) for n in self.widths]
+        controls = [
+            np.concatenate([(np.arange(n)[:, None] * N + np.arange(n)[None, :]).ravel(), N * N + np.arange(n)])
+            for n in self.widths
+        ]
+        transfers = [self.regrid(a, b) for a, b in zip(self.widths[:-1], self.widths[1:], strict=True)]
+        return ocp.Stages(tuple(states), tuple(controls), tuple(transfers))
+
+    def grid_at_node(self, k: int) -> np.ndarray:
+        """z_j at grid node k (0..K): the grid of the interval node k starts, the last one at node K."""
+        n = self.width if self.widths is None else self.widths[min(k, len(self.widths) - 1)]
+        return quadrature(self.rule, n, *self.domain)[0]
+
+    def regrid(self, n_from: int, n_to: int) -> np.ndarray:
+        """(n_to, n_from): values at the n_to-node grid from values at the n_from-node grid."""
+        if n_from == n_to:
+            return np.eye(n_to)
+        z_from, _ = quadrature(self.rule, n_from, *self.domain)
+        z_to, _ = quadrature(self.rule, n_to, *self.domain)
+        if self.rule != "gauss_legendre":
+            return np.stack([np.interp(z_to, z_from, e) for e in np.eye(n_from)], axis=1)
+        M = np.ones((n_to, n_from))  # Lagrange basis polynomial j at the new nodes
+        for j in range(n_from):
+            for m in range(n_from):
+                if m != j:
+                    M[:, j] *= (z_to - z_from[m]) / (z_from[j] - z_from[m])
+        return M
 
     @property
     def homogeneous(self) -> bool:
@@ -115,26 +192,44 @@ class SpaceTimeDynamics:
         """(N, n_z): x(0, z_j) for points x (N, d)."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
         d = x.shape[1]
-        z, _ = self.nodes
+        n = self.width if self.widths is None else self.widths[0]  # the first grid
+        z, _ = quadrature(self.rule, n, *self.domain)
         a, b = self.domain
         s = (z - a) / (b - a)
         if self.embedding == "piecewise":
-            return x[:, np.minimum((s * d).astype(int), d - 1)]
-        return x @ np.cos(np.pi * np.arange(d)[:, None] * s[None, :])
+            values = x[:, np.minimum((s * d).astype(int), d - 1)]
+        else:
+            values = x @ np.cos(np.pi * np.arange(d)[:, None] * s[None, :])
+        return np.pad(values, ((0, 0), (0, self.width - n)))  # absent nodes hold 0
 
     def readout(self, x: ca.SX, m: int) -> ca.SX:
-        """P x in R^m (see the module docstring)."""
+        """P x in R^m (see the module docstring); under a width schedule P follows the grid of the
+        interval (a per-interval parameter, `interval_parameters`), so that a running cost on P x
+        reads each interval's own nodes."""
+        if self.widths is None:
+            return ca.mtimes(ca.DM(self.readout_matrix(self.width, m)), x)
+        return ca.mtimes(ca.reshape(self._readout_symbol(m), m, self.width), x)
+
+    def readout_matrix(self, n: int, m: int) -> np.ndarray:
+        """(m, width): P on the grid of n nodes (columns past n are absent nodes, 0)."""
+        P = np.zeros((m, self.width))
         if self.readout_kind == "nodes":
-            if m > self.width:
-                raise ValueError(f"readout 'nodes' needs m <= n_z, got m = {m}, n_z = {self.width}")
-            return x[:m]
-        z, w = self.nodes
+            if m > n:
+                raise ValueError(f"readout 'nodes' needs m <= n_z, got m = {m}, n_z = {n}")
+            P[np.arange(m), np.arange(m)] = 1.0
+            return P
+        z, w = quadrature(self.rule, n, *self.domain)
         a, b = self.domain
         part = np.minimum(((z - a) / (b - a) * m).astype(int), m - 1)
-        rows = []
         for c in range(m):
             mask = (part == c) * w
             if not mask.sum() > 0:
                 raise ValueError(f"readout 'mean': no quadrature node in part {c + 1} of {m}; raise the width")
-            rows.append(ca.dot(ca.DM(mask / mask.sum()), x))
-        return ca.vertcat(*rows)
+            P[c, :n] = mask / mask.sum()
+        return P
+
+    def _readout_symbol(self, m: int) -> ca.SX:
+        symbols = self._readout_symbols
+        if m not in symbols:
+            symbols[m] = ca.SX.sym("readout", m * self.width)
+        return symbols[m]

@@ -106,7 +106,7 @@ class TurnpikeProblemType(LearningProblemType):
     def pose(self, train: Dataset, settings: TurnpikeSettings, run: RunSettings):
         return turnpike_problem(
             train,
-            settings.dynamics.network(),
+            settings.dynamics.network(run.K),
             T=run.T,
             lam=settings.lam,
             tracking_weight=settings.tracking_weight,
