@@ -106,6 +106,8 @@ class _Symbols:  # what `ensemble_problem` reads
     control: ca.SX
     label: ca.SX
     dynamics: ca.SX
+    interval_parameters: tuple = ()  # the ResNet's width is fixed
+    stages: None = None
 
     @staticmethod
     def embed(x: np.ndarray) -> np.ndarray:  # h_0 = x_i

@@ -183,10 +183,20 @@ class SpaceTimeDynamics:
         return True  # linear in u
 
     def controls_from(self, kernel: Callable, bias: Callable) -> np.ndarray:
-        """u (nu,) for a kernel w(z, z') and bias b(z) (vectorised numpy functions)."""
-        z, w = self.nodes
-        W = kernel(z[:, None], z[None, :]) * np.sqrt(np.outer(w, w))
-        return np.concatenate([W.ravel(), bias(z) * np.sqrt(w)])
+        """u (nu,) for a kernel w(z, z') and bias b(z) (vectorised numpy functions); under a width
+        schedule (K, nu), each interval's on its own grid (absent entries 0)."""
+        if self.widths is None:
+            return self._grid_controls(self.width, kernel, bias)
+        return np.stack([self._grid_controls(n, kernel, bias) for n in self.widths])
+
+    def _grid_controls(self, n: int, kernel: Callable, bias: Callable) -> np.ndarray:
+        z, w = quadrature(self.rule, n, *self.domain)
+        N = self.width
+        W = np.zeros((N, N))
+        W[:n, :n] = kernel(z[:, None], z[None, :]) * np.sqrt(np.outer(w, w))
+        b = np.zeros(N)
+        b[:n] = bias(z) * np.sqrt(w)
+        return np.concatenate([W.ravel(), b])
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         """(N, n_z): x(0, z_j) for points x (N, d)."""

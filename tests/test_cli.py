@@ -76,6 +76,17 @@ BAD_CONFIGS = [
     (with_changes(solver="adam"), "'solver.name' must be one of 'ipopt', 'gradient_flow'"),
     (with_changes(solver="gradient_flow", gradient_flow={"learning_rate": 0.0}), "'gradient_flow.learning_rate' must"),
     (with_changes(gradient_flow={"steps": 10}), "unknown key 'gradient_flow.steps'"),
+    (with_changes(dynamics__widths=[2, 4]), "'dynamics.widths' needs kind 'spacetime', got kind 'inside'"),
+    (
+        with_changes(dynamics={"kind": "spacetime", "width": 4, "widths": [2, 4]}),
+        "give 'width' (fixed) or 'widths' (a schedule), not both",
+    ),
+    (with_changes(dynamics={"kind": "spacetime", "widths": [2] * 7}), "'dynamics.widths' needs 1 to K = 6 entries"),
+    (
+        with_changes(dynamics={"kind": "spacetime", "widths": [1, 2], "quadrature": "trapezoid"}),
+        "'dynamics': quadrature 'trapezoid' needs 2 or more nodes, got 1",
+    ),
+    (with_changes(dynamics={"kind": "spacetime", "widths": 4}), "'dynamics.widths' must be a list"),
     (
         with_changes(sweep={"grid": {"T": [1, 2]}}),
         "this is a sweep config (it has 'sweep:' or 'base:'): run `ocp sweep",
@@ -168,6 +179,20 @@ def test_gradient_flow_trains_a_learning_problem_from_the_cli(tmp_path, capsys):
     assert summary["status"] == "Iterations_Done" and summary["iterations"] == 40 and len(objective) == 41
     assert summary["objective"] == objective[-1] < objective[0]
     assert "gradient flow: 40 steps" in capsys.readouterr().out
+
+
+def test_a_width_schedule_runs_from_the_cli_and_plots_its_grid(tmp_path, capsys):
+    """dynamics.widths [2, 4] over K = 6: a width-2 then width-4 space-time network, solved to a KKT point,
+    classifying the training points; space_time.png shows the grid."""
+    config = with_changes(dynamics={"kind": "spacetime", "widths": [2, 4]}, multistart={"starts": 1})
+    out = tmp_path / "out"
+    assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["success"] and summary["train_accuracy"] >= 0.9
+    assert "nx=4, nu=20" in capsys.readouterr().out  # the padded sizes
+    assert (out / "space_time.png").stat().st_size > 0
+    controls = np.load(out / "solution.npz")["controls"]
+    assert np.all(controls[:3, 2:4] == 0) and np.all(controls[:3, 6:16] == 0)  # no kernel of absent nodes
 
 
 def test_data_from_csv_file(tmp_path):

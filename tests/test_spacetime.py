@@ -93,3 +93,81 @@ def test_bad_space_time_settings_name_the_cause():
         import casadi as ca
 
         SpaceTimeDynamics(1, rule="midpoint").readout(ca.SX.sym("x", 1), 2)
+
+
+# --- variable width: a grid that moves with depth ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rule", "exact_degree"), [("gauss_legendre", 4), ("trapezoid", 1), ("midpoint", 1)])
+def test_regridding_is_exact_for_what_the_rule_interpolates(rule, exact_degree):
+    """Lagrange through 5 Gauss-Legendre nodes carries polynomials of degree 4 exactly to another grid;
+    piecewise-linear regridding carries linear functions exactly (inside the nodes' hull)."""
+    st = SpaceTimeDynamics(widths=(5, 7), rule=rule)
+    z_from, z_to = quadrature(rule, 5), quadrature(rule, 7)[0]
+    inside = (z_to >= z_from[0][0]) & (z_to <= z_from[0][-1])
+    for d in range(exact_degree + 1):
+        np.testing.assert_allclose((st.regrid(5, 7) @ z_from[0] ** d)[inside], (z_to**d)[inside], atol=1e-12)
+    np.testing.assert_array_equal(st.regrid(5, 5), np.eye(5))
+
+
+def variable_width_output(widths: tuple[int, ...], data) -> np.ndarray:
+    """The readout of x(1, .) for the smooth kernel of `network_output`, on a grid that changes with depth."""
+    st = SpaceTimeDynamics(widths=widths, rule="gauss_legendre", embedding="cosine")
+    problem, symbols = l2_problem(data, st, T=1.0, lam=0.0, output="identity")
+    u = st.controls_from(lambda z, zp: np.cos(2 * (z - zp)) * (1 + z * zp), lambda z: np.sin(np.pi * z))
+    states = ocp.simulate(problem, ocp.MultipleShooting(K=len(widths)), u)
+    return symbols.project(states)[:, -1, 0]
+
+
+def test_a_network_of_growing_width_converges_to_the_continuous_one():
+    """Widths n on the first half of the depth and 2 n on the second (Lagrange regridding at t = 1/2):
+    the output approaches the 64-node network's spectrally as n grows, like a fixed Gauss-Legendre grid
+    (measured 7.4e-3, 4.0e-5, 3.4e-10 for n = 4, 8, 16; the fixed n-node grid: 1.9e-3, 4.2e-5, 4.9e-10)."""
+    data = generate("annulus", 5, seed=0)
+    reference = network_output("gauss_legendre", 64, data)
+    errors = [np.abs(variable_width_output((n,) * 5 + (2 * n,) * 5, data) - reference).max() for n in (4, 8, 16)]
+    assert errors[0] > 100 * errors[1] > 100 * 100 * errors[2], errors
+    assert errors[2] < 1e-9
+
+
+@pytest.mark.parametrize("kind", ["l2", "turnpike", "l1"])
+def test_a_constant_width_schedule_is_the_fixed_width_network(kind):
+    """widths (3, 3, 3, 3) goes through the staged transcription (ocp.Stages, per-interval weights and
+    readout) yet poses the fixed width-3 problem: the same optimum from the same start (rel 1e-10)."""
+    data = generate("annulus", 20, seed=2)
+    pose = {
+        "l2": lambda dyn: l2_problem(data, dyn, T=2.0, lam=1e-3)[0],
+        "turnpike": lambda dyn: turnpike_problem(data, dyn, T=2.0, lam=1e-2)[0],
+        "l1": lambda dyn: l1_problem(data, dyn, T=2.0, lam=1e-2)[0],
+    }[kind]
+    scheduled = pose(SpaceTimeDynamics(widths=(3, 3, 3, 3)))
+    fixed = pose(SpaceTimeDynamics(3))
+    assert scheduled.stages is not None and fixed.stages is None
+    method = ocp.MultipleShooting(K=4)
+    start = ocp.InitialGuess(controls=random_controls(4, 12, 0.3, seed=1))
+    options = ocp.SolverOptions(check_optimality=False)
+    a = ocp.OCPSolver(fixed, method, options).solve(initial_guess=start)
+    b = ocp.OCPSolver(scheduled, method, options).solve(initial_guess=start)
+    assert a.success and b.success
+    assert b.objective == pytest.approx(a.objective, rel=1e-10)
+    np.testing.assert_allclose(b.controls, a.controls, atol=1e-7)
+
+
+def test_a_width_schedule_learns_the_annulus_with_only_the_grids_entries():
+    """Widths 2 -> 4 on the annulus: IPOPT's optimum classifies the training set, the kernel entries of
+    absent nodes are not variables (0 in the solution), and gradient descent from the same start ends
+    no lower than IPOPT."""
+    data = generate("annulus", 60, seed=0)
+    st = SpaceTimeDynamics(widths=(2, 2, 2, 4, 4, 4))
+    problem, symbols = l2_problem(data, st, T=3.0, lam=1e-3)
+    method = ocp.MultipleShooting(K=6)
+    start = ocp.InitialGuess(controls=random_controls(6, problem.nu, 0.3, seed=0))
+    sol = ocp.OCPSolver(problem, method).solve(initial_guess=start)
+    assert sol.success
+    U = sol.controls[:3, :16].reshape(3, 4, 4)
+    assert np.all(U[:, 2:, :] == 0) and np.all(U[:, :, 2:] == 0) and np.all(sol.controls[:3, 18:] == 0)
+    from problems.learning import Classifier
+
+    assert Classifier(problem, method, sol, symbols, np.array([-1.0, 1.0])).accuracy(data) >= 0.95
+    flow = ocp.GradientFlow(problem, method, ocp.GradientFlowOptions(iterations=300, learning_rate=0.05))
+    assert sol.objective <= flow.train(initial_guess=start).objective
