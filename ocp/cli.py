@@ -26,8 +26,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
     setup = ptype.build(settings, run)  # may raise ConfigError (e.g. a missing data file): nothing written yet
     out = Path(args.out or Path("results") / Path(args.config).stem)
     problem = setup.problem
+    staged = ""
+    if problem.stages is not None:  # sizes per interval: say the range, not K numbers
+        sizes = sorted({s.size for s in problem.stages.states})
+        staged = f" (at most; {sizes[0]} to {sizes[-1]} states per interval)"
     print(
-        f"[ocp] {ptype.name}: B={problem.batch_size} trajectories, nx={problem.nx}, nu={problem.nu}, "
+        f"[ocp] {ptype.name}: B={problem.batch_size} trajectories, nx={problem.nx}, nu={problem.nu}{staged}, "
         f"K={run.K}, T={run.T}, integrator={run.integrator}x{run.steps}",
         flush=True,
     )

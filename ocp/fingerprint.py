@@ -35,7 +35,8 @@ def build_key(problem: Problem, method: MultipleShooting, options: Any) -> str:
 def _feed(digest, value: Any) -> None:
     update = digest.update
     if isinstance(value, Parameter):  # its value is set per solve
-        update(f"Parameter({value.name}, {ca.SX(value.symbol).shape}, {value.continuation})".encode())
+        shape, intervals = ca.SX(value.symbol).shape, value.intervals  # a per-interval one: K values
+        update(f"Parameter({value.name}, {shape}, {value.continuation}, {value.per_interval}, {intervals})".encode())
     elif isinstance(value, Horizon):  # a fixed T is set per solve
         update(repr((value.free, value.lb, value.ub, str(value.symbol), value.T if value.free else None)).encode())
     elif isinstance(value, ca.SX | ca.DM):
