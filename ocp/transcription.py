@@ -9,7 +9,10 @@ its constraints are the standard smooth form of |e|: where the optimum has
 e = 0, both constraints are active and IPOPT returns e = 0 to its tolerance.
 NLP parameters p = [fixed parameters; T (if fixed); per-member data].
 Initial states enter as bounds on X_0, so new data of the same size needs no
-rebuild either.
+rebuild either. With `Problem.stages` X_k and U_k hold only the entries that
+exist at node k / on interval k, padded with zeros where the problem's
+expressions are evaluated, and the gap constraint reads X_{k+1} = M_k Phi
+(`stages.py`); a per-interval parameter enters interval k with its k-th value.
 
 The per-interval step is built once as an SX function of ONE member and
 applied to the whole batch at once: replayed as vector operations over the
@@ -104,7 +107,7 @@ class _Padding:
         if self.stages is None:
             return end
         to_next = self.stages.transfer(k) @ _select(self.stages.states[k], self.nx).toarray()
-        return ca.mtimes(ca.DM(ca.sparsify(ca.DM(to_next))), end)
+        return ca.mtimes(ca.sparsify(ca.DM(to_next)), end)
 
 
 def _select(entries: np.ndarray, size: int) -> ca.DM:
