@@ -40,7 +40,7 @@ from .method import MultipleShooting
 from .problem import Problem
 from .simulation import parameter_values, parameter_vector, simulate
 from .solution import Solution
-from .solver import nlp_parameters
+from .solver import box_bounds, nlp_parameters
 from .status import describe
 from .transcription import put, take, transcribe
 
@@ -108,12 +108,9 @@ class GradientFlow:
         self.build_time_s = time.perf_counter() - start
 
     def _initial_states(self, initial_state) -> np.ndarray:
-        problem = self.problem
-        x0 = problem.initial_states() if initial_state is None else np.atleast_2d(np.asarray(initial_state, float))
+        x0 = self.problem.initial_states(initial_state)
         if x0 is None:
             raise ProblemError("gradient_flow needs fixed initial states (the problem's or initial_state=)")
-        if x0.shape != (problem.batch_size, problem.nx):
-            raise ProblemError(f"initial_state must have shape ({problem.batch_size}, {problem.nx}), got {x0.shape}")
         return x0
 
     def train(
@@ -140,7 +137,8 @@ class GradientFlow:
         w[layout.free_parameters] = parameter_vector(problem, {**parameters, **free_values}, which="free")
         put(w, layout.states[0], x0)
         put(w, layout.controls, guess.controls_array(K, problem.nu, problem.control_guess))
-        lower, upper = self._bounds(x0)
+        # Boxes only: free T and finite state bounds were refused, so X_0 is fixed and the rest free.
+        lower, upper = box_bounds(problem, layout, x0)
         w = np.clip(w, lower, upper)
 
         # Per-variable step factor: eta / h_k on the controls of interval k, eta elsewhere; 0 on X_0.
@@ -197,17 +195,6 @@ class GradientFlow:
 
     def _term_values(self, w: np.ndarray, p: np.ndarray) -> list[float]:
         return np.asarray(self._terms(w, p)).ravel().tolist()
-
-    def _bounds(self, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        problem, layout = self.problem, self.nlp.layout
-        lower, upper = np.full(layout.size, -np.inf), np.full(layout.size, np.inf)
-        lower[layout.free_parameters], upper[layout.free_parameters] = problem.free_parameter_bounds()
-        control_lb, control_ub = problem.control_bounds.arrays(problem.nu, "control_bounds")
-        put(lower, layout.controls, control_lb)
-        put(upper, layout.controls, control_ub)
-        put(lower, layout.states[0], x0)
-        put(upper, layout.states[0], x0)
-        return lower, upper
 
     def _solution(
         self, w, p, T, x0, parameters, data, status, steps, solve_time, objective, recorded, snapshots, terms

@@ -266,8 +266,14 @@ class Problem:
             return np.zeros((self.batch_size, 0))
         return np.asarray(self.ensemble_data.values, dtype=float).reshape(self.batch_size, -1)
 
-    def initial_states(self) -> np.ndarray | None:
-        """(B, nx) initial states, or None where x(0) is free."""
+    def initial_states(self, override: np.ndarray | Sequence[float] | None = None) -> np.ndarray | None:
+        """(B, nx) initial states: ``override`` (one per member, checked) or the problem's; None where
+        x(0) is free and nothing overrides it."""
+        if override is not None:
+            x0 = np.atleast_2d(np.asarray(override, dtype=float))
+            if x0.shape != (self.batch_size, self.nx):
+                raise ProblemError(f"initial_state must have shape ({self.batch_size}, {self.nx}), got {x0.shape}")
+            return x0
         if self.initial_state is None:
             return None
         return np.atleast_2d(np.asarray(self.initial_state, dtype=float))

@@ -27,7 +27,7 @@ from .simulation import parameter_values, parameter_vector, simulate
 from .solution import Solution
 from .status import SUCCESS_CODES, describe
 from .stopping import StopWhen
-from .transcription import TranscribedNLP, put, take, transcribe
+from .transcription import Layout, TranscribedNLP, put, take, transcribe
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,25 @@ def nlp_parameters(problem: Problem, parameters: Mapping[str, Any], T: float | N
         raise ProblemError(f"horizon T must be > 0, got {horizon[0]}")
     data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.batch_size, -1)
     return np.concatenate([fixed, horizon, data.ravel()])
+
+
+def box_bounds(problem: Problem, layout: Layout, x0: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the decision vector ``layout`` describes: free parameters, a free T,
+    state and control bounds, and X_0 fixed to ``x0`` (None: X_0 free within the state bounds)."""
+    lbx, ubx = np.full(layout.size, -np.inf), np.full(layout.size, np.inf)
+    lbx[layout.free_parameters], ubx[layout.free_parameters] = problem.free_parameter_bounds()
+    if problem.horizon.free:
+        lbx[layout.horizon], ubx[layout.horizon] = problem.horizon.lb, problem.horizon.ub
+    state_lb, state_ub = problem.state_bounds.arrays(problem.nx, "state_bounds")
+    put(lbx, layout.states, state_lb)
+    put(ubx, layout.states, state_ub)
+    control_lb, control_ub = problem.control_bounds.arrays(problem.nu, "control_bounds")
+    put(lbx, layout.controls, control_lb)
+    put(ubx, layout.controls, control_ub)
+    if x0 is not None:
+        put(lbx, layout.states[0], x0)
+        put(ubx, layout.states[0], x0)
+    return lbx, ubx
 
 
 class OCPSolver:
@@ -156,26 +175,7 @@ class OCPSolver:
         return nlp_parameters(self.problem, parameters, T, data)
 
     def _bounds(self, initial_state) -> tuple[np.ndarray, np.ndarray]:
-        problem, layout = self.problem, self.nlp.layout
-        lbx, ubx = np.full(layout.size, -np.inf), np.full(layout.size, np.inf)
-        lbx[layout.free_parameters], ubx[layout.free_parameters] = problem.free_parameter_bounds()
-        if problem.horizon.free:
-            lbx[layout.horizon], ubx[layout.horizon] = problem.horizon.lb, problem.horizon.ub
-        state_lb, state_ub = problem.state_bounds.arrays(problem.nx, "state_bounds")
-        put(lbx, layout.states, state_lb)
-        put(ubx, layout.states, state_ub)
-        control_lb, control_ub = problem.control_bounds.arrays(problem.nu, "control_bounds")
-        put(lbx, layout.controls, control_lb)
-        put(ubx, layout.controls, control_ub)
-        x0 = problem.initial_states() if initial_state is None else np.atleast_2d(np.asarray(initial_state, float))
-        if x0 is not None:
-            if x0.shape != (problem.batch_size, problem.nx):
-                raise ProblemError(
-                    f"initial_state must have shape ({problem.batch_size}, {problem.nx}), got {x0.shape}"
-                )
-            put(lbx, layout.states[0], x0)
-            put(ubx, layout.states[0], x0)
-        return lbx, ubx
+        return box_bounds(self.problem, self.nlp.layout, self.problem.initial_states(initial_state))
 
     def _start(self, guess: InitialGuess, parameters, T, initial_state, data) -> np.ndarray:
         problem, layout, K = self.problem, self.nlp.layout, self.method.K
@@ -198,7 +198,7 @@ class OCPSolver:
     def _with_simulated_states(self, w0: np.ndarray, parameters, T, initial_state, data) -> np.ndarray:
         """w0 with its states replaced by a forward simulation of its controls, so the start is feasible."""
         problem, layout = self.problem, self.nlp.layout
-        x0 = problem.initial_states() if initial_state is None else np.atleast_2d(initial_state)
+        x0 = problem.initial_states(initial_state)
         if x0 is None:
             x0 = np.broadcast_to(np.asarray(problem.state_guess, float), (problem.batch_size, problem.nx))
         states = simulate(
