@@ -94,13 +94,13 @@ class SpaceTimeDynamics:
         if self.widths is not None:
             widths = tuple(int(n) for n in self.widths)
             for n in set(widths):
-                quadrature(self.rule, n, *self.domain)
+                self.grid(n)  # fails early on a bad rule, width or domain
             object.__setattr__(self, "widths", widths)
             object.__setattr__(self, "width", max(widths))  # the padded state's size
             symbols = (ca.SX.sym("sqrt_weights", self.width), ca.SX.sym("inverse_sqrt_weights", self.width))
             object.__setattr__(self, "_weight_symbols", symbols)
             object.__setattr__(self, "_readout_symbols", {})  # P's symbol per label size m
-        quadrature(self.rule, self.width, *self.domain)  # fails early on a bad rule, width or domain
+        self.grid(self.width)  # fails early on a bad rule, width or domain
         if self.embedding not in EMBEDDINGS:
             raise ValueError(f"unknown embedding {self.embedding!r}; choose one of {', '.join(EMBEDDINGS)}")
         if self.readout_kind not in READOUTS:
@@ -109,7 +109,11 @@ class SpaceTimeDynamics:
     @property
     def nodes(self) -> tuple[np.ndarray, np.ndarray]:
         """The grid's nodes and weights (the widest grid's under a width schedule)."""
-        return quadrature(self.rule, self.width, *self.domain)
+        return self.grid(self.width)
+
+    def grid(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes and weights of the rule with n nodes on the width domain."""
+        return quadrature(self.rule, n, *self.domain)
 
     def state_size(self, d: int) -> int:
         return self.width
@@ -135,7 +139,7 @@ class SpaceTimeDynamics:
         K = len(self.widths)
         root, inverse = np.zeros((K, self.width)), np.zeros((K, self.width))
         for k, n in enumerate(self.widths):
-            _, w = quadrature(self.rule, n, *self.domain)
+            _, w = self.grid(n)
             root[k, :n], inverse[k, :n] = np.sqrt(w), 1 / np.sqrt(w)
         readouts = np.stack([self.readout_matrix(n, m).ravel(order="F") for n in self.widths])
         right, left = self._weight_symbols
@@ -161,14 +165,14 @@ class SpaceTimeDynamics:
     def grid_at_node(self, k: int) -> np.ndarray:
         """z_j at grid node k (0..K): the grid of the interval node k starts, the last one at node K."""
         n = self.width if self.widths is None else self.widths[min(k, len(self.widths) - 1)]
-        return quadrature(self.rule, n, *self.domain)[0]
+        return self.grid(n)[0]
 
     def regrid(self, n_from: int, n_to: int) -> np.ndarray:
         """(n_to, n_from): values at the n_to-node grid from values at the n_from-node grid."""
         if n_from == n_to:
             return np.eye(n_to)
-        z_from, _ = quadrature(self.rule, n_from, *self.domain)
-        z_to, _ = quadrature(self.rule, n_to, *self.domain)
+        z_from, _ = self.grid(n_from)
+        z_to, _ = self.grid(n_to)
         if self.rule != "gauss_legendre":
             return np.stack([np.interp(z_to, z_from, e) for e in np.eye(n_from)], axis=1)
         M = np.ones((n_to, n_from))  # Lagrange basis polynomial j at the new nodes
@@ -190,7 +194,7 @@ class SpaceTimeDynamics:
         return np.stack([self._grid_controls(n, kernel, bias) for n in self.widths])
 
     def _grid_controls(self, n: int, kernel: Callable, bias: Callable) -> np.ndarray:
-        z, w = quadrature(self.rule, n, *self.domain)
+        z, w = self.grid(n)
         N = self.width
         W = np.zeros((N, N))
         W[:n, :n] = kernel(z[:, None], z[None, :]) * np.sqrt(np.outer(w, w))
@@ -203,7 +207,7 @@ class SpaceTimeDynamics:
         x = np.atleast_2d(np.asarray(x, dtype=float))
         d = x.shape[1]
         n = self.width if self.widths is None else self.widths[0]  # the first grid
-        z, _ = quadrature(self.rule, n, *self.domain)
+        z, _ = self.grid(n)
         a, b = self.domain
         s = (z - a) / (b - a)
         if self.embedding == "piecewise":
@@ -228,7 +232,7 @@ class SpaceTimeDynamics:
                 raise ValueError(f"readout 'nodes' needs m <= n_z, got m = {m}, n_z = {n}")
             P[np.arange(m), np.arange(m)] = 1.0
             return P
-        z, w = quadrature(self.rule, n, *self.domain)
+        z, w = self.grid(n)
         a, b = self.domain
         part = np.minimum(((z - a) / (b - a) * m).astype(int), m - 1)
         for c in range(m):
