@@ -304,7 +304,7 @@ class Problem:
         blocks, offset = [], 0
         for p in self.parameters:
             n = p.symbol.numel()
-            start = offset + (min(k, p.intervals - 1) * n if p.per_interval else 0)
+            start = offset + (k * n if p.per_interval else 0)
             blocks.append(fixed[start : start + n])
             offset += n * p.intervals
         return ca.vertcat(*blocks, free)

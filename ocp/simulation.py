@@ -85,9 +85,9 @@ def simulate(
     free = parameter_vector(problem, parameters, which="free")
     step = (step or step_function(problem, method, [])).map(B)
     times = T * method.normalised_grid()
+    check_stages(problem, method)  # stages and per-interval parameters hold K entries
     stages = problem.stages
     if stages is not None:
-        check_stages(problem, method)
         state_mask, control_mask = stages.masks(problem.nx, problem.nu)
         controls = np.where(control_mask, controls, 0.0)
         x0 = np.where(state_mask[0], x0, 0.0)

@@ -131,6 +131,12 @@ def test_mismatched_stages_are_refused_with_the_cause():
     with pytest.raises(ocp.ProblemError, match="parameter 'c' is per interval"):
         c = ca.SX.sym("c")
         ocp.Problem(x, u, c * u, parameters=(ocp.Parameter(c, [1.0, 2.0], per_interval=True),))
+    c = ca.SX.sym("c")
+    weighted = ocp.Problem(
+        x, u, c * u, initial_state=[0.0, 0.0], parameters=(ocp.Parameter(c, WEIGHTS[:, None], per_interval=True),)
+    )
+    with pytest.raises(ocp.ProblemError, match="per-interval parameter 'c' has 4 values but the method has K = 5"):
+        ocp.simulate(weighted, ocp.MultipleShooting(K=5), np.ones((5, 2)))
     with pytest.raises(ocp.ProblemError, match="coarse_grid"):
         from ocp.strategies import Initialization, solve_with
 
