@@ -71,6 +71,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
         **setup.summary,
     }
     write_atomic(out / "summary.json", to_json(summary))  # written before the report, so a failing report loses nothing
+    if "multistart" in solution.start:
+        import matplotlib.pyplot as plt
+
+        from .plotting import plot_landscape
+
+        plt.close(plot_landscape(solution.start["multistart"], out / "landscape.png"))
     try:
         summary |= ptype.report(setup, run, solution, out)
     except Exception as err:  # a problem type's plotting or analysis: keep the solution, say what failed

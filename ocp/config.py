@@ -143,11 +143,18 @@ def _check_bounds(f: dataclasses.Field, value: Any, name: str) -> None:
         raise ConfigError(f"{name!r} must be > {f.metadata['gt']}, got {value!r}")
     if "ge" in f.metadata and not value >= f.metadata["ge"]:
         raise ConfigError(f"{name!r} must be >= {f.metadata['ge']}, got {value!r}")
+    if "lt" in f.metadata and not value < f.metadata["lt"]:
+        raise ConfigError(f"{name!r} must be < {f.metadata['lt']}, got {value!r}")
 
 
 def positive(default: Any, **extra: Any) -> Any:
     """A field that must be > 0."""
     return dataclasses.field(default=default, metadata={"gt": 0, **extra})
+
+
+def open_interval(low: float, high: float, default: Any) -> Any:
+    """A field that must lie strictly between ``low`` and ``high`` (a probability, say)."""
+    return dataclasses.field(default=default, metadata={"gt": low, "lt": high})
 
 
 def at_least(bound: float, default: Any, **extra: Any) -> Any:

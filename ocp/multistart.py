@@ -33,6 +33,16 @@ a reduced Hessian per solve and says nothing about the discarded ones.
 The spread says how rugged the problem is: best, median and worst objective of
 the converged starts and how many distinct optima they reached (objectives
 that differ by more than 1e-6 relative).
+
+A stopping rule (``confidence``): solves are handed out in task order, a few
+at a time, and after each one the converged solves of the longest finished
+prefix of that order give n local searches and w distinct minima; once the
+posterior probability that the best of them is the global minimum
+(`basins.py`, Boender and Rinnooy Kan) reaches ``confidence``, nothing more is
+started and the solves still running are stopped. Deciding on the prefix, not
+on whichever solves happened to finish first, makes the answer the same for
+any number of workers. Without ``confidence`` every task is solved (the
+portfolio of earlier versions, kept selectable for comparison).
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing import get_context
@@ -51,6 +61,7 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
+from .basins import estimate
 from .errors import ProblemError, SolveError
 from .first_order import inapplicable_reason
 from .guess import InitialGuess
@@ -105,6 +116,8 @@ def multistart(
     max_iter: int | None = None,
     max_seconds: float | None = None,
     patience: float | None = None,
+    confidence: float | None = None,
+    time_budget: float | None = None,
 ) -> Solution:
     """Solve from every start with each strategy of ``init`` and return the best solution.
 
@@ -125,6 +138,10 @@ def multistart(
     the others).
     ``patience`` stops a solve that runs longer than ``patience`` x the median
     duration of the finished solves (at least MIN_PATIENCE_S; see above).
+    ``confidence``: stop once the probability that the best minimum found is
+    the global one reaches it (the module docstring); None solves every task.
+    ``time_budget``: seconds for the whole search, after which nothing more is
+    started and running solves are stopped.
     ``progress(start, solution)`` is called as each solve finishes. The returned
     solution's ``start["multistart"]`` holds every solve's start, strategy and
     objective and the `spread`. Raises `SolveError` when no solve produced a
@@ -132,8 +149,7 @@ def multistart(
     """
     options = options or SolverOptions()
     inits = effective_strategies(init, problem)
-    tasks = [(i, strategy) for i in range(len(starts)) for strategy in inits]
-    tasks += [(0, strategy) for strategy in first_start_strategies(first_start, inits, problem)]
+    tasks = solve_order(len(starts), inits, first_start_strategies(first_start, inits, problem))
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     begin = time.perf_counter()
     context = {"parameters": dict(parameters or {}), "T": T}
@@ -145,10 +161,15 @@ def multistart(
         raise ProblemError(f"multistart max_seconds must be > 0, got {max_seconds!r}")
     if patience is not None and not patience >= 1.0:
         raise ProblemError(f"multistart patience must be >= 1 (a multiple of the median solve), got {patience!r}")
+    if confidence is not None and not 0.0 < confidence < 1.0:
+        raise ProblemError(f"multistart confidence must be in (0, 1) (or None: every solve), got {confidence!r}")
+    if time_budget is not None and not time_budget > 0:
+        raise ProblemError(f"multistart time_budget must be > 0 seconds, got {time_budget!r}")
     ipopt = dict(options.ipopt) | ({"max_wall_time": float(max_seconds)} if max_seconds is not None else {})
     # the check runs once, on the kept solution
     unchecked = replace(options, check_optimality=False, max_iter=max_iter or options.max_iter, ipopt=ipopt)
     durations: list[float] = []
+    rule = _StoppingRule(len(tasks), confidence, time_budget, begin)
 
     def finished(j: int, solution: Solution) -> None:
         results[j] = solution
@@ -160,37 +181,54 @@ def multistart(
 
     if workers <= 1:
         cutoff = SimpleNamespace(value=float("inf"))
-        clock = _Clock(cutoff) if patience is not None else None
-        solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded if clock else None)
+        clock = _Clock(cutoff)
+        solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded if patience is not None else None)
         for j, (i, strategy) in enumerate(tasks):
+            if rule.verdict(results, errors):
+                break
             finished(j, _solve_start(starts[i], strategy, context, solver, clock))
-        best = _best(results)
+        rule.verdict(results, errors)
+        best = _best(rule.kept(results))
         if options.check_optimality:
             best = replace(best, optimality=solver.check(best).as_dict())
     else:
         with ca.global_pickle_context():
             payload = pickle.dumps((problem, method, unchecked))
-        # one writer (here), readers in the workers; without patience nothing reads it
-        cutoff = _context().Value("d", float("inf"), lock=False) if patience is not None else None
+        # one writer (here), readers in the workers: patience moves it, the stopping rule sets it to 0
+        cutoff = _context().Value("d", float("inf"), lock=False)
         pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init, initargs=(payload, cutoff))
         with pool:
-            futures = {
-                pool.submit(_solve_start, starts[i], strategy, context): j for j, (i, strategy) in enumerate(tasks)
-            }
-            for future in as_completed(futures):
-                j = futures[future]
-                try:
-                    solution = future.result()
-                except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
-                    errors[j] = f"{type(err).__name__}: {err}"
-                    continue
-                finished(j, solution)
-            best = _best(results, errors)
+            queue = iter(enumerate(tasks))
+            running: dict = {}
+
+            def submit_next() -> bool:
+                j, (i, strategy) = next(queue, (None, (None, None)))
+                if j is not None:
+                    running[pool.submit(_solve_start, starts[i], strategy, context)] = j
+                return j is not None
+
+            while len(running) < workers and submit_next():
+                pass
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    j = running.pop(future)
+                    try:
+                        finished(j, future.result())
+                    except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
+                        errors[j] = f"{type(err).__name__}: {err}"
+                if rule.verdict(results, errors):
+                    cutoff.value = 0.0  # the solves still running stop at their next IPOPT iteration
+                else:
+                    while len(running) < workers and submit_next():
+                        pass
+            best = _best(rule.kept(results), errors)
             if options.check_optimality:
                 best = replace(best, optimality=_check_in(pool, best))
-    objectives = [results[j].objective if j in results else float("nan") for j in range(len(tasks))]
-    succeeded = [j in results and results[j].success for j in range(len(tasks))]
-    ranked = sorted(results, key=lambda j: (not results[j].success, results[j].objective))
+    kept = rule.kept(results)
+    objectives = [kept[j].objective if j in kept else float("nan") for j in range(len(tasks))]
+    succeeded = [j in kept and kept[j].success for j in range(len(tasks))]
+    ranked = sorted(kept, key=lambda j: (not kept[j].success, kept[j].objective))
     report = {
         "starts": len(starts),
         "strategies": [strategy.strategy for strategy in inits],
@@ -201,11 +239,75 @@ def multistart(
         "objectives": objectives,
         "succeeded": succeeded,
         "errors": {str(i): e for i, e in errors.items()},
-        "stopped_for_patience": sum(sol.status == "User_Requested_Stop" for sol in results.values()),
+        "stopped_for_patience": sum(kept[j].status == "User_Requested_Stop" for j in kept),
         "time_s": time.perf_counter() - begin,
         **spread(objectives, succeeded),
+        **rule.report(kept),
     }
     return replace(best, start={**best.start, "multistart": report})
+
+
+def solve_order(
+    n_starts: int, inits: Sequence[Initialization], first_start: Sequence[Initialization]
+) -> list[tuple[int, Initialization]]:
+    """(start, strategy) in the order solves are handed out: start 0 with every strategy and the
+    ``first_start`` ones (the continuation held the best optimum of several instances alone, so it
+    comes early, where a stopping rule still sees it), then starts 1, 2, ... with every strategy."""
+    tasks = [(0, strategy) for strategy in [*inits, *first_start]]
+    return tasks + [(i, strategy) for i in range(1, n_starts) for strategy in inits]
+
+
+class _StoppingRule:
+    """When to stop handing out solves: ``confidence`` reached on the finished prefix of the task order,
+    the ``time_budget`` spent, or every task solved. ``reason`` says which; ``prefix`` how many tasks
+    count (with a confidence, the tasks after the deciding prefix are left out of the answer, so that
+    it does not depend on which solves happened to finish first)."""
+
+    def __init__(self, n_tasks: int, confidence: float | None, time_budget: float | None, begin: float):
+        self.n_tasks, self.confidence, self.time_budget, self.begin = n_tasks, confidence, time_budget, begin
+        self.reason, self.prefix = "", n_tasks
+
+    def verdict(self, results: dict[int, Solution], errors: dict[int, str]) -> str:
+        if self.reason:
+            return self.reason
+        prefix = 0
+        while prefix < self.n_tasks and (prefix in results or prefix in errors):
+            prefix += 1
+        if self.confidence is not None and prefix:
+            census = census_of([results[j] for j in range(prefix) if j in results])
+            if estimate(*census[:2]).probability_best_is_global >= self.confidence:
+                self.reason, self.prefix = "confidence reached", prefix
+        if not self.reason and prefix == self.n_tasks:
+            self.reason = "every solve run" if self.confidence is None else "solve budget spent"
+        if not self.reason and self.time_budget is not None and time.perf_counter() - self.begin > self.time_budget:
+            self.reason = "time budget spent"
+        return self.reason
+
+    def kept(self, results: dict[int, Solution]) -> dict[int, Solution]:
+        return {j: sol for j, sol in results.items() if j < self.prefix}
+
+    def report(self, kept: dict[int, Solution]) -> dict[str, Any]:
+        n, w, hits = census_of(list(kept.values()))
+        return {
+            "stop_reason": self.reason,
+            "confidence": self.confidence,
+            "local_searches": n,
+            "best_hits": hits,
+            "estimate": estimate(n, w).as_dict(),
+        }
+
+
+def census_of(solutions: Sequence[Solution]) -> tuple[int, int, int]:
+    """(local searches that converged, distinct minima among them, how many reached the best)."""
+    objectives = [sol.objective for sol in solutions]
+    summary = spread(objectives, [sol.success for sol in solutions])
+    if not summary["converged"]:
+        return 0, 0, 0
+    best = summary["best"]
+    hits = sum(
+        sol.success and abs(sol.objective - best) <= DISTINCT_TOLERANCE * max(1.0, abs(best)) for sol in solutions
+    )
+    return summary["converged"], summary["distinct"], hits
 
 
 def _best(results: dict[int, Solution], errors: dict[int, str] | None = None) -> Solution:

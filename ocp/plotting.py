@@ -36,3 +36,29 @@ def plot_solution(solution, path: str | Path | None = None, max_members: int = 5
     if path is not None:
         fig.savefig(Path(path), dpi=120)
     return fig
+
+
+def plot_landscape(report: dict, path: str | Path | None = None):
+    """The local minima a multi-start reached, sorted, with the returned one marked (``report``: a
+    solution's ``start["multistart"]``). One dot per converged local search, so a minimum reached
+    k times is k dots on one level; the title carries the stopping rule's estimate."""
+    objectives = [f for f, ok in zip(report["objectives"], report["succeeded"], strict=True) if ok]
+    order = sorted(objectives)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(range(1, len(order) + 1), order, "o", ms=5, color="tab:blue", label="local minimum reached")
+    if order:
+        ax.axhline(order[0], color="tab:red", lw=1, ls="--", label=f"returned: {order[0]:.6g}")
+    estimate = report.get("estimate") or {}
+    better = estimate.get("probability_better_exists")
+    title = f"{len(order)} converged local searches, {report.get('distinct', 0)} distinct minima"
+    if better is not None:
+        title += f"\nP(a better minimum exists) = {better:.2f}; stopped: {report.get('stop_reason', '')}"
+    ax.set(xlabel="local searches, sorted by objective", ylabel="objective", title=title)
+    if order and order[0] > 0 and order[-1] / order[0] > 20:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(Path(path), dpi=120)
+    return fig

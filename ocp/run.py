@@ -83,15 +83,17 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     first_start = first_start_strategies(run.first_start_initializations(), inits, problem)
     solves = starts * len(inits) + len(first_start)
     more = "".join(f" + {init.strategy} from start 0" for init in first_start)
+    confidence = run.multistart.confidence
+    until = "" if confidence is None else f" at most, until P(best is global) >= {confidence:g}"
     print(
-        f"[ocp] multi-start: {starts} starts x ({names}){more} = {solves} solves, one NLP build per worker ...",
+        f"[ocp] multi-start: {starts} starts x ({names}){more} = {solves} solves{until}, one NLP build per worker ...",
         flush=True,
     )
     begin, finished = time.perf_counter(), []
 
     def progress(start: int, sol: Solution) -> None:
         finished.append(start)
-        status = "given up (patience)" if sol.status == "User_Requested_Stop" else sol.status
+        status = "stopped (patience or search over)" if sol.status == "User_Requested_Stop" else sol.status
         print(
             f"[ocp]   start {start} ({sol.start['strategy']}): {status}, objective "
             f"{sol.objective:.6g} ({len(finished)}/{solves} done, {time.perf_counter() - begin:.0f} s)",
@@ -111,6 +113,8 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
         max_iter=min(run.multistart.max_iter, run.solver.max_iter),
         max_seconds=run.multistart.max_seconds,
         patience=run.multistart.patience,
+        confidence=run.multistart.confidence,
+        time_budget=run.multistart.time_budget,
     )
     report = solution.start["multistart"]
     if report["converged"] == 0:
@@ -122,7 +126,20 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
         f"{report['distinct']} distinct optima among {report['converged']} converged",
         flush=True,
     )
+    print(f"[ocp] {search_line(report)}", flush=True)
     return solution
+
+
+def search_line(report: dict[str, Any]) -> str:
+    """What the multi-start knows about the minima it has not seen, in one line."""
+    estimate = report["estimate"]
+    unseen = estimate["expected_unseen"]
+    unseen_text = "unbounded" if unseen == float("inf") else f"{unseen:.1f}"
+    return (
+        f"search: {report['local_searches']} local searches reached {estimate['distinct']} distinct minima, "
+        f"the best {report['best_hits']} times; expected minima not seen: {unseen_text}; probability that a "
+        f"better minimum exists: {estimate['probability_better_exists']:.2f}; stopped: {report['stop_reason']}"
+    )
 
 
 def _train(run: RunSettings, setup: registry.Setup) -> Solution:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .config import at_least, positive
+from .config import at_least, open_interval, positive
 from .gradient_flow import GradientFlowOptions
 from .integrators import integrator
 from .method import MultipleShooting
@@ -106,6 +106,10 @@ class MultistartSettings:
     max_seconds: float = positive(300.0)  # wall time per solve before a start is given up
     # a solve running longer than patience x the median finished solve is given up (`ocp/multistart.py`)
     patience: float = at_least(1.0, 10.0)
+    # stop once the probability that the best minimum found is the global one reaches this
+    # (`ocp/basins.py`); null solves every start with every strategy (the portfolio of earlier versions)
+    confidence: float | None = open_interval(0.0, 1.0, None)
+    time_budget: float | None = positive(None)  # seconds for the whole search
 
 
 @dataclass(frozen=True)

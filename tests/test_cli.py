@@ -149,11 +149,12 @@ def test_multistart_reports_every_start_and_keeps_the_best(tmp_path):
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     report = summary["start"]["multistart"]
-    # the default portfolio: each start with first_order, simulate and adam, then start 0 continued in lambda
+    # the default portfolio: each start with first_order, simulate and adam, start 0 also continued in lambda
     assert report["starts"] == 3 and report["strategies"] == ["first_order", "simulate", "adam"]
     assert len(report["objectives"]) == 10 and report["converged"] == 10
-    assert report["solves"][-1] == {"start": 0, "strategy": "continuation_parameter"}
+    assert report["solves"][3] == {"start": 0, "strategy": "continuation_parameter"}
     assert summary["objective"] == min(report["objectives"]) == report["best"]
+    assert (out / "landscape.png").is_file()
 
 
 def test_multistart_portfolio_solves_each_start_with_each_strategy(tmp_path, capsys):
@@ -165,7 +166,7 @@ def test_multistart_portfolio_solves_each_start_with_each_strategy(tmp_path, cap
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     report = json.loads((out / "summary.json").read_text())["start"]["multistart"]
     assert report["strategies"] == ["first_order", "simulate", "adam"] and len(report["objectives"]) == 7
-    assert [s["start"] for s in report["solves"]] == [0, 0, 0, 1, 1, 1, 0]
+    assert [s["start"] for s in report["solves"]] == [0, 0, 0, 0, 1, 1, 1]
     expected = "2 starts x (first_order, simulate, adam) + continuation_parameter from start 0 = 7 solves"
     assert expected in capsys.readouterr().out
 

@@ -125,8 +125,8 @@ def test_without_a_first_order_phase_the_portfolio_solves_each_start_once():
 
 def test_first_start_strategies_solve_start_zero_once_more_and_only_where_they_apply():
     """A continuation in the problem's marked parameter (lambda on every learning problem) is solved once, from
-    start 0, after the portfolio; it equals that continuation run alone; a problem that marks no parameter
-    (steering) leaves it out."""
+    start 0, right after start 0's other strategies (so that a search stopped early has seen it); it equals that
+    continuation run alone; a problem that marks no parameter (steering) leaves it out."""
     problem, method, guess = small_learning_problem()
     starts = random_starts(guess, method.K, problem.nu, 2, 1.0, seed=0)
     continuation = Initialization("continuation_parameter")
@@ -134,12 +134,12 @@ def test_first_start_strategies_solve_start_zero_once_more_and_only_where_they_a
     report = best.start["multistart"]
     assert report["solves"] == [
         {"start": 0, "strategy": "simulate"},
-        {"start": 1, "strategy": "simulate"},
         {"start": 0, "strategy": "continuation_parameter"},
+        {"start": 1, "strategy": "simulate"},
     ]
     solver = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False))
     named = solve_with(solver, Initialization("continuation_parameter", parameter="lambda"), initial_guess=guess)
-    assert report["objectives"][2] == pytest.approx(named.objective, rel=1e-10)  # "" resolves to lambda
+    assert report["objectives"][1] == pytest.approx(named.objective, rel=1e-10)  # "" resolves to lambda
     assert [s["stage"] for s in named.start["stages"]] == ["lambda=0.1", "lambda=0.01", "final"]
     assert best.objective == pytest.approx(min(report["objectives"]), rel=1e-10)
 

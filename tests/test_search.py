@@ -1,0 +1,77 @@
+"""The multi-start's stopping rule on a landscape whose minima are known (`known_problems.double_wells`)."""
+
+import itertools
+
+import numpy as np
+import pytest
+from known_problems import double_wells
+
+import ocp
+from ocp.basins import posterior
+from ocp.multistart import multistart, random_starts
+from ocp.strategies import Initialization, solve_with
+
+TILTS = (0.3, -0.2)
+METHOD = ocp.MultipleShooting(K=1, integrator=ocp.Euler(1))
+
+
+def well_minima(a: float) -> list[float]:
+    """Values of (u^2 - 1)^2 + a u at its two local minima (the outer real roots of 4u^3 - 4u + a)."""
+    roots = np.sort(np.roots([4.0, 0.0, -4.0, a]).real)
+    return [(u**2 - 1) ** 2 + a * u for u in (roots[0], roots[2])]
+
+
+def search(workers: int, starts: int = 200, confidence: float | None = 0.95):
+    guess = ocp.InitialGuess(controls=np.full((1, len(TILTS)), 0.01))
+    return multistart(
+        double_wells(TILTS),
+        METHOD,
+        random_starts(guess, 1, len(TILTS), starts, 1.0, seed=0),
+        init=Initialization("simulate"),
+        workers=workers,
+        confidence=confidence,
+    )
+
+
+def test_the_search_finds_the_global_minimum_and_counts_the_minima():
+    """2 wells: 4 local minima of known values. At confidence 0.95 the search stops once
+    (n - w - 1) / (n - 1) >= 0.95, i.e. after 81 searches with w = 4; it has then seen all four
+    minima, the lowest is the analytic global one, and the posterior's most likely K is the true 4."""
+    best = search(workers=1)
+    report = best.start["multistart"]
+    values = sorted(sum(c) for c in itertools.product(*(well_minima(a) for a in TILTS)))
+    assert best.objective == pytest.approx(values[0], abs=1e-8)
+    assert report["distinct"] == 4 and report["local_searches"] == 81
+    assert report["stop_reason"] == "confidence reached"
+    seen = sorted({round(f, 6) for f, ok in zip(report["objectives"], report["succeeded"], strict=True) if ok})
+    assert seen == pytest.approx(values, abs=1e-6)
+    estimate = report["estimate"]
+    assert estimate["probability_best_is_global"] >= 0.95
+    p = posterior(81, 4, 10_000)
+    assert int(np.argmax(p)) == 0  # K = 4 is the posterior mode
+    assert estimate["probability_all_seen"] == pytest.approx(p[0], rel=1e-3)
+    assert 4 <= estimate["expected_minima"] < 5
+
+
+def test_the_answer_does_not_depend_on_the_number_of_workers():
+    """The rule decides on the finished prefix of the task order, so 2 workers keep what 1 keeps."""
+    serial, parallel = search(workers=1), search(workers=2)
+    a, b = serial.start["multistart"], parallel.start["multistart"]
+    assert (a["local_searches"], a["distinct"], a["best_hits"]) == (b["local_searches"], b["distinct"], b["best_hits"])
+    assert parallel.objective == pytest.approx(serial.objective, rel=1e-12)
+
+
+def test_a_budget_too_small_for_the_confidence_says_so_and_one_search_is_a_plain_solve():
+    short = search(workers=1, starts=10).start["multistart"]
+    assert short["stop_reason"] == "solve budget spent"
+    assert short["estimate"]["probability_best_is_global"] < 0.95
+    every = search(workers=1, starts=10, confidence=None).start["multistart"]
+    assert every["stop_reason"] == "every solve run" and every["local_searches"] == 10
+
+    one = search(workers=1, starts=1)
+    solver = ocp.OCPSolver(double_wells(TILTS), METHOD, ocp.SolverOptions(check_optimality=False))
+    plain = solve_with(
+        solver, Initialization("simulate"), initial_guess=ocp.InitialGuess(controls=np.full((1, 2), 0.01))
+    )
+    assert one.objective == pytest.approx(plain.objective, rel=1e-12)
+    assert one.start["multistart"]["estimate"]["probability_best_is_global"] == 0.0  # one search says nothing
