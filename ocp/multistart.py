@@ -61,17 +61,26 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from .basins import estimate
 from .errors import ProblemError, SolveError
 from .first_order import inapplicable_reason
 from .guess import InitialGuess
 from .method import MultipleShooting
 from .problem import Problem
+from .search_plan import (
+    DISTINCT_TOLERANCE,
+    Hops,
+    StoppingRule,
+    Task,
+    best_of,
+    finished_prefix,
+    hop_guess,
+    labelled,
+    plan,
+)
 from .solution import Solution
 from .solver import OCPSolver, SolverOptions
 from .strategies import PHASE_STRATEGIES, Initialization, applicable, solve_with
 
-DISTINCT_TOLERANCE = 1e-6  # relative difference of objectives counted as another optimum
 MIN_PATIENCE_S = 10.0  # patience never stops a solve sooner: short solves' durations are mostly noise
 
 
@@ -118,8 +127,12 @@ def multistart(
     patience: float | None = None,
     confidence: float | None = None,
     time_budget: float | None = None,
+    hops: Hops | None = None,
+    max_searches: int | None = None,
+    seed: int = 0,
 ) -> Solution:
-    """Solve from every start with each strategy of ``init`` and return the best solution.
+    """Solve from every start with each strategy of ``init`` (and hop from the best, with ``hops``);
+    return the best solution.
 
     ``first_start``: strategies solved from start 0 only, beside those (one
     that cannot run on ``problem``, a continuation with no parameter marked,
@@ -137,24 +150,30 @@ def multistart(
     iteration (measured: 1184 s for one start at N = 400, against 10-30 s for
     the others).
     ``patience`` stops a solve that runs longer than ``patience`` x the median
-    duration of the finished solves (at least MIN_PATIENCE_S; see above).
+    duration of the finished solves of its kind, hop or strategy (at least
+    MIN_PATIENCE_S; see above).
     ``confidence``: stop once the probability that the best minimum found is
     the global one reaches it (the module docstring); None solves every task.
     ``time_budget``: seconds for the whole search, after which nothing more is
     started and running solves are stopped.
-    ``progress(start, solution)`` is called as each solve finishes. The returned
-    solution's ``start["multistart"]`` holds every solve's start, strategy and
-    objective and the `spread`. Raises `SolveError` when no solve produced a
-    solution.
+    ``hops``, ``max_searches``, ``seed``: basin hopping and the length of the
+    task list (`search_plan.py`); the hops' perturbations are seeded by ``seed``.
+    ``progress(start, solution)`` is called as each solve finishes (start -1
+    for a hop). The returned solution's ``start["multistart"]`` holds every
+    solve's start, strategy and objective, the `spread` and the estimate.
+    Raises `SolveError` when no solve produced a solution.
     """
     options = options or SolverOptions()
     inits = effective_strategies(init, problem)
-    tasks = solve_order(len(starts), inits, first_start_strategies(first_start, inits, problem))
+    if max_searches is not None and (not isinstance(max_searches, int) or max_searches < 1):
+        raise ProblemError(f"multistart max_searches must be an integer >= 1, got {max_searches!r}")
+    tasks = plan(len(starts), inits, first_start_strategies(first_start, inits, problem), hops, max_searches)
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     begin = time.perf_counter()
     context = {"parameters": dict(parameters or {}), "T": T}
     results: dict[int, Solution] = {}
     errors: dict[int, str] = {}
+    bases: dict[int, int | None] = {}  # hop position -> position of the solution it started from
     if max_iter is not None and (not isinstance(max_iter, int) or max_iter < 1):
         raise ProblemError(f"multistart max_iter must be an integer >= 1, got {max_iter!r}")
     if max_seconds is not None and not max_seconds > 0:
@@ -168,25 +187,38 @@ def multistart(
     ipopt = dict(options.ipopt) | ({"max_wall_time": float(max_seconds)} if max_seconds is not None else {})
     # the check runs once, on the kept solution
     unchecked = replace(options, check_optimality=False, max_iter=max_iter or options.max_iter, ipopt=ipopt)
-    durations: list[float] = []
-    rule = _StoppingRule(len(tasks), confidence, time_budget, begin)
+    durations: dict[bool, list[float]] = {True: [], False: []}  # by kind: hops are far shorter than starts
+    rule = StoppingRule(len(tasks), confidence, time_budget, begin)
+
+    def guess_for(j: int) -> InitialGuess | None:
+        """Task j's start; for a hop, None while the solves it must start from are unfinished."""
+        task = tasks[j]
+        if not task.is_hop:
+            return starts[task.start]
+        if finished_prefix(results, errors, len(tasks)) < j - workers + 1:
+            return None
+        bases[j] = best_of(results, j - workers + 1)
+        if bases[j] is None:  # nothing converged yet to hop from: start from start 0 once more
+            return starts[0]
+        return hop_guess(results[bases[j]], hops, seed, j)
 
     def finished(j: int, solution: Solution) -> None:
-        results[j] = solution
-        durations.append(solution.start["time_s"])
+        results[j] = labelled(solution, tasks[j], bases.get(j))
+        kind = durations[tasks[j].is_hop]
+        kind.append(solution.start["time_s"])
         if patience is not None:
-            cutoff.value = max(MIN_PATIENCE_S, patience * float(np.median(durations)))
+            cutoffs[tasks[j].is_hop].value = max(MIN_PATIENCE_S, patience * float(np.median(kind)))
         if progress:
-            progress(tasks[j][0], solution)
+            progress(-1 if tasks[j].is_hop else tasks[j].start, results[j])
 
     if workers <= 1:
-        cutoff = SimpleNamespace(value=float("inf"))
-        clock = _Clock(cutoff)
+        cutoffs = {kind: SimpleNamespace(value=float("inf")) for kind in (True, False)}
+        clock = _Clock(cutoffs)
         solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded if patience is not None else None)
-        for j, (i, strategy) in enumerate(tasks):
+        for j, task in enumerate(tasks):
             if rule.verdict(results, errors):
                 break
-            finished(j, _solve_start(starts[i], strategy, context, solver, clock))
+            finished(j, _solve_task(guess_for(j), task, context, solver, clock))
         rule.verdict(results, errors)
         best = _best(rule.kept(results))
         if options.check_optimality:
@@ -194,21 +226,23 @@ def multistart(
     else:
         with ca.global_pickle_context():
             payload = pickle.dumps((problem, method, unchecked))
-        # one writer (here), readers in the workers: patience moves it, the stopping rule sets it to 0
-        cutoff = _context().Value("d", float("inf"), lock=False)
-        pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init, initargs=(payload, cutoff))
+        # one writer (here), readers in the workers: patience moves them, the stopping rule sets them to 0
+        cutoffs = {kind: _context().Value("d", float("inf"), lock=False) for kind in (True, False)}
+        pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init, initargs=(payload, cutoffs))
         with pool:
-            queue = iter(enumerate(tasks))
             running: dict = {}
+            upcoming = 0
 
-            def submit_next() -> bool:
-                j, (i, strategy) = next(queue, (None, (None, None)))
-                if j is not None:
-                    running[pool.submit(_solve_start, starts[i], strategy, context)] = j
-                return j is not None
+            def hand_out() -> None:
+                nonlocal upcoming
+                while len(running) < workers and upcoming < len(tasks) and not rule.reason:
+                    guess = guess_for(upcoming)
+                    if guess is None:
+                        return
+                    running[pool.submit(_solve_task, guess, tasks[upcoming], context)] = upcoming
+                    upcoming += 1
 
-            while len(running) < workers and submit_next():
-                pass
+            hand_out()
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -218,24 +252,25 @@ def multistart(
                     except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
                         errors[j] = f"{type(err).__name__}: {err}"
                 if rule.verdict(results, errors):
-                    cutoff.value = 0.0  # the solves still running stop at their next IPOPT iteration
-                else:
-                    while len(running) < workers and submit_next():
-                        pass
+                    for cutoff in cutoffs.values():
+                        cutoff.value = 0.0  # the solves still running stop at their next IPOPT iteration
+                hand_out()
+            rule.verdict(results, errors)
             best = _best(rule.kept(results), errors)
             if options.check_optimality:
                 best = replace(best, optimality=_check_in(pool, best))
     kept = rule.kept(results)
-    objectives = [kept[j].objective if j in kept else float("nan") for j in range(len(tasks))]
-    succeeded = [j in kept and kept[j].success for j in range(len(tasks))]
+    positions = range(min(len(tasks), rule.prefix))
+    objectives = [kept[j].objective if j in kept else float("nan") for j in positions]
+    succeeded = [j in kept and kept[j].success for j in positions]
     ranked = sorted(kept, key=lambda j: (not kept[j].success, kept[j].objective))
     report = {
         "starts": len(starts),
         "strategies": [strategy.strategy for strategy in inits],
         "workers": workers,
-        "best_start": tasks[ranked[0]][0],
-        "best_strategy": tasks[ranked[0]][1].strategy,
-        "solves": [{"start": i, "strategy": strategy.strategy} for i, strategy in tasks],
+        "best_start": tasks[ranked[0]].start if not tasks[ranked[0]].is_hop else -1,
+        "best_strategy": kept[ranked[0]].start["strategy"],
+        "solves": [_describe(tasks[j], bases.get(j), kept.get(j)) for j in positions],
         "objectives": objectives,
         "succeeded": succeeded,
         "errors": {str(i): e for i, e in errors.items()},
@@ -247,67 +282,10 @@ def multistart(
     return replace(best, start={**best.start, "multistart": report})
 
 
-def solve_order(
-    n_starts: int, inits: Sequence[Initialization], first_start: Sequence[Initialization]
-) -> list[tuple[int, Initialization]]:
-    """(start, strategy) in the order solves are handed out: start 0 with every strategy and the
-    ``first_start`` ones (the continuation held the best optimum of several instances alone, so it
-    comes early, where a stopping rule still sees it), then starts 1, 2, ... with every strategy."""
-    tasks = [(0, strategy) for strategy in [*inits, *first_start]]
-    return tasks + [(i, strategy) for i in range(1, n_starts) for strategy in inits]
-
-
-class _StoppingRule:
-    """When to stop handing out solves: ``confidence`` reached on the finished prefix of the task order,
-    the ``time_budget`` spent, or every task solved. ``reason`` says which; ``prefix`` how many tasks
-    count (with a confidence, the tasks after the deciding prefix are left out of the answer, so that
-    it does not depend on which solves happened to finish first)."""
-
-    def __init__(self, n_tasks: int, confidence: float | None, time_budget: float | None, begin: float):
-        self.n_tasks, self.confidence, self.time_budget, self.begin = n_tasks, confidence, time_budget, begin
-        self.reason, self.prefix = "", n_tasks
-
-    def verdict(self, results: dict[int, Solution], errors: dict[int, str]) -> str:
-        if self.reason:
-            return self.reason
-        prefix = 0
-        while prefix < self.n_tasks and (prefix in results or prefix in errors):
-            prefix += 1
-        if self.confidence is not None and prefix:
-            census = census_of([results[j] for j in range(prefix) if j in results])
-            if estimate(*census[:2]).probability_best_is_global >= self.confidence:
-                self.reason, self.prefix = "confidence reached", prefix
-        if not self.reason and prefix == self.n_tasks:
-            self.reason = "every solve run" if self.confidence is None else "solve budget spent"
-        if not self.reason and self.time_budget is not None and time.perf_counter() - self.begin > self.time_budget:
-            self.reason = "time budget spent"
-        return self.reason
-
-    def kept(self, results: dict[int, Solution]) -> dict[int, Solution]:
-        return {j: sol for j, sol in results.items() if j < self.prefix}
-
-    def report(self, kept: dict[int, Solution]) -> dict[str, Any]:
-        n, w, hits = census_of(list(kept.values()))
-        return {
-            "stop_reason": self.reason,
-            "confidence": self.confidence,
-            "local_searches": n,
-            "best_hits": hits,
-            "estimate": estimate(n, w).as_dict(),
-        }
-
-
-def census_of(solutions: Sequence[Solution]) -> tuple[int, int, int]:
-    """(local searches that converged, distinct minima among them, how many reached the best)."""
-    objectives = [sol.objective for sol in solutions]
-    summary = spread(objectives, [sol.success for sol in solutions])
-    if not summary["converged"]:
-        return 0, 0, 0
-    best = summary["best"]
-    hits = sum(
-        sol.success and abs(sol.objective - best) <= DISTINCT_TOLERANCE * max(1.0, abs(best)) for sol in solutions
-    )
-    return summary["converged"], summary["distinct"], hits
+def _describe(task: Task, base: int | None, solution: Solution | None) -> dict[str, Any]:
+    where = {"hop_from": base} if task.is_hop else {"start": task.start}
+    done = {} if solution is None else {"time_s": solution.start["time_s"], "iterations": solution.iterations}
+    return {**where, "strategy": task.strategy.strategy, **done}
 
 
 def _best(results: dict[int, Solution], errors: dict[int, str] | None = None) -> Solution:
@@ -362,39 +340,40 @@ def _context():
 
 
 class _Clock:
-    """How long the current solve has run, against the multi-start's moving cutoff (``cutoff.value``, s)."""
+    """How long the current solve has run, against the multi-start's moving cutoffs (s), one per kind of
+    task (``cutoffs[is_hop].value``)."""
 
-    def __init__(self, cutoff) -> None:
-        self.cutoff = cutoff
+    def __init__(self, cutoffs) -> None:
+        self.cutoffs = cutoffs
         self.started = time.perf_counter()
+        self.is_hop = False
 
-    def start(self) -> None:
-        self.started = time.perf_counter()
+    def start(self, is_hop: bool) -> None:
+        self.started, self.is_hop = time.perf_counter(), is_hop
 
     def exceeded(self) -> bool:
-        return time.perf_counter() - self.started > self.cutoff.value
+        return time.perf_counter() - self.started > self.cutoffs[self.is_hop].value
 
 
 _WORKER: dict[str, Any] = {}  # the solver of this process, built once, and its clock
 
 
-def _init(payload: bytes, cutoff) -> None:
+def _init(payload: bytes, cutoffs) -> None:
     with ca.global_unpickle_context():
         problem, method, options = pickle.loads(payload)
-    clock = _Clock(cutoff) if cutoff is not None else None
+    clock = _Clock(cutoffs)
     _WORKER["clock"] = clock
-    _WORKER["solver"] = OCPSolver(problem, method, options, stop_when=clock.exceeded if clock else None)
+    _WORKER["solver"] = OCPSolver(problem, method, options, stop_when=clock.exceeded)
 
 
-def _solve_start(
+def _solve_task(
     guess: InitialGuess,
-    init: Initialization,
+    task: Task,
     context: dict[str, Any],
     solver: OCPSolver | None = None,
     clock: _Clock | None = None,
 ) -> Solution:
     if solver is None:
         solver, clock = _WORKER["solver"], _WORKER["clock"]
-    if clock is not None:
-        clock.start()
-    return solve_with(solver, init, parameters=context["parameters"], T=context["T"], initial_guess=guess)
+    clock.start(task.is_hop)
+    return solve_with(solver, task.strategy, parameters=context["parameters"], T=context["T"], initial_guess=guess)

@@ -49,7 +49,8 @@ def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.Probl
 
 def is_single_solve(run: RunSettings, problem) -> bool:
     """One start and one strategy: solved by one `OCPSolver` here, not by a multi-start's workers."""
-    return run.multistart.starts == 1 and len(effective_strategies(run.initializations(), problem)) == 1
+    ms = run.multistart
+    return ms.starts == 1 and ms.hops == 0 and len(effective_strategies(run.initializations(), problem)) == 1
 
 
 def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None) -> Solution:
@@ -81,12 +82,15 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     workers = run.multistart.workers or None
     names = ", ".join(init.strategy for init in inits)
     first_start = first_start_strategies(run.first_start_initializations(), inits, problem)
+    ms = run.multistart
     solves = starts * len(inits) + len(first_start)
     more = "".join(f" + {init.strategy} from start 0" for init in first_start)
-    confidence = run.multistart.confidence
-    until = "" if confidence is None else f" at most, until P(best is global) >= {confidence:g}"
+    hops = f"; {ms.hops:.0%} of the local searches hop from the best so far" if ms.hops else ""
+    budget = f", {ms.max_searches} local searches at most" if ms.max_searches else ""
+    until = "" if ms.confidence is None else f"; stops once P(best is global) >= {ms.confidence:g}"
     print(
-        f"[ocp] multi-start: {starts} starts x ({names}){more} = {solves} solves{until}, one NLP build per worker ...",
+        f"[ocp] multi-start: {starts} starts x ({names}){more} = {solves} solves{hops}{budget}{until}; "
+        "one NLP build per worker ...",
         flush=True,
     )
     begin, finished = time.perf_counter(), []
@@ -94,9 +98,10 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     def progress(start: int, sol: Solution) -> None:
         finished.append(start)
         status = "stopped (patience or search over)" if sol.status == "User_Requested_Stop" else sol.status
+        where = f"start {start} ({sol.start['strategy']})" if start >= 0 else f"hop from solve {sol.start['hop_from']}"
         print(
-            f"[ocp]   start {start} ({sol.start['strategy']}): {status}, objective "
-            f"{sol.objective:.6g} ({len(finished)}/{solves} done, {time.perf_counter() - begin:.0f} s)",
+            f"[ocp]   {where}: {status}, objective "
+            f"{sol.objective:.6g} ({len(finished)} done, {time.perf_counter() - begin:.0f} s)",
             flush=True,
         )
 
@@ -115,6 +120,9 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
         patience=run.multistart.patience,
         confidence=run.multistart.confidence,
         time_budget=run.multistart.time_budget,
+        hops=run.multistart.hop_settings(),
+        max_searches=run.multistart.max_searches,
+        seed=run.seed,
     )
     report = solution.start["multistart"]
     if report["converged"] == 0:

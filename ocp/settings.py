@@ -9,6 +9,7 @@ from .config import at_least, open_interval, positive
 from .gradient_flow import GradientFlowOptions
 from .integrators import integrator
 from .method import MultipleShooting
+from .search_plan import Hops
 from .solver import SolverOptions
 from .strategies import Initialization
 
@@ -110,6 +111,14 @@ class MultistartSettings:
     # (`ocp/basins.py`); null solves every start with every strategy (the portfolio of earlier versions)
     confidence: float | None = open_interval(0.0, 1.0, None)
     time_budget: float | None = positive(None)  # seconds for the whole search
+    # basin hopping (`ocp/search_plan.py`): this share of the local searches restart from the best solution so
+    # far with its controls moved by hop_scale x their rms x N(0, 1); 0 solves the starts alone
+    hops: float = field(default=0.0, metadata={"ge": 0.0, "lt": 1.0})
+    hop_scale: float = positive(1.0)
+    max_searches: int | None = at_least(1, None)  # local searches in all (default: every start task once)
+
+    def hop_settings(self) -> Hops | None:
+        return Hops(self.hops, self.hop_scale) if self.hops > 0 else None
 
 
 @dataclass(frozen=True)

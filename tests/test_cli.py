@@ -68,6 +68,12 @@ BAD_CONFIGS = [
     (with_changes(multistart__extra_strategies="simulate"), "'multistart.extra_strategies' must be a list"),
     (with_changes(multistart__max_iter=0), "'multistart.max_iter' must be >= 1"),
     (with_changes(multistart__patience=0.5), "'multistart.patience' must be >= 1.0"),
+    (with_changes(multistart__confidence=1.0), "'multistart.confidence' must be < 1.0"),
+    (with_changes(multistart__confidence="high"), "'multistart.confidence' must be a number"),
+    (with_changes(multistart__hops=1.0), "'multistart.hops' must be < 1.0"),
+    (with_changes(multistart__hops=-0.1), "'multistart.hops' must be >= 0.0"),
+    (with_changes(multistart__max_searches=0), "'multistart.max_searches' must be >= 1"),
+    (with_changes(multistart__time_budget=0), "'multistart.time_budget' must be > 0"),
     (with_changes(initialization__learning_rate=0.0), "'initialization.learning_rate' must be > 0"),
     (with_changes(problem="turnpike", fit_window=[0.8, 0.2]), "'fit_window' must be two fractions"),
     (with_changes(problem="l1", bound=-1.0), "'bound' must be >= 0.0"),
@@ -152,7 +158,7 @@ def test_multistart_reports_every_start_and_keeps_the_best(tmp_path):
     # the default portfolio: each start with first_order, simulate and adam, start 0 also continued in lambda
     assert report["starts"] == 3 and report["strategies"] == ["first_order", "simulate", "adam"]
     assert len(report["objectives"]) == 10 and report["converged"] == 10
-    assert report["solves"][3] == {"start": 0, "strategy": "continuation_parameter"}
+    assert (report["solves"][3]["start"], report["solves"][3]["strategy"]) == (0, "continuation_parameter")
     assert summary["objective"] == min(report["objectives"]) == report["best"]
     assert (out / "landscape.png").is_file()
 

@@ -9,6 +9,7 @@ from known_problems import double_wells
 import ocp
 from ocp.basins import posterior
 from ocp.multistart import multistart, random_starts
+from ocp.search_plan import Hops, Task, plan
 from ocp.strategies import Initialization, solve_with
 
 TILTS = (0.3, -0.2)
@@ -75,3 +76,52 @@ def test_a_budget_too_small_for_the_confidence_says_so_and_one_search_is_a_plain
     )
     assert one.objective == pytest.approx(plain.objective, rel=1e-12)
     assert one.start["multistart"]["estimate"]["probability_best_is_global"] == 0.0  # one search says nothing
+
+
+def test_the_plan_interleaves_hops_with_the_start_tasks():
+    inits = [Initialization("first_order"), Initialization("simulate")]
+    tasks = plan(3, inits, [Initialization("continuation_parameter")], Hops(fraction=0.75), 13)
+    assert "".join("H" if t.is_hop else str(t.start) for t in tasks) == "0HHH0HHH0HHH1"
+    assert [t.strategy.strategy for t in tasks if not t.is_hop] == [
+        "first_order",
+        "simulate",
+        "continuation_parameter",
+        "first_order",
+    ]
+    assert plan(3, inits, [], None, None) == [Task(s, i) for i in range(3) for s in inits]  # no hops: the portfolio
+    with pytest.raises(ocp.ProblemError, match="hops fraction"):
+        Hops(fraction=1.0)
+
+
+def hopping(workers: int):
+    guess = ocp.InitialGuess(controls=np.full((1, len(TILTS)), 0.01))
+    return multistart(
+        double_wells(TILTS),
+        METHOD,
+        random_starts(guess, 1, len(TILTS), 4, 1.0, seed=0),
+        init=Initialization("simulate"),
+        workers=workers,
+        hops=Hops(fraction=0.75, strategy=Initialization("simulate")),
+        max_searches=40,
+        seed=3,
+    )
+
+
+def test_hops_start_from_the_best_so_far_and_repeat_for_a_seed():
+    """Each hop starts from the best converged solve at least `workers` positions before it; the same seed and
+    worker count give the same solves; every minimum a hop reaches is one of the four known ones."""
+    first, again = hopping(workers=1), hopping(workers=1)
+    report = first.start["multistart"]
+    assert report["objectives"] == again.start["multistart"]["objectives"]
+    objectives = report["objectives"]
+    for j, solve in enumerate(report["solves"]):
+        if "hop_from" in solve:
+            base = solve["hop_from"]
+            assert base < j and objectives[base] == min(f for f in objectives[:j] if f == f)
+    values = sorted(sum(c) for c in itertools.product(*(well_minima(a) for a in TILTS)))
+    assert first.objective == pytest.approx(values[0], abs=1e-8)
+    seen = {round(f, 6) for f, ok in zip(objectives, report["succeeded"], strict=True) if ok}
+    assert all(min(abs(f - v) for v in values) < 1e-6 for f in seen) and 2 <= len(seen) <= 4
+    two, two_again = hopping(workers=2), hopping(workers=2)
+    assert two.start["multistart"]["objectives"] == two_again.start["multistart"]["objectives"]
+    assert two.objective == pytest.approx(values[0], abs=1e-8)

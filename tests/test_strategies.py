@@ -22,6 +22,11 @@ STRATEGIES = [
 ]
 
 
+def labels(report: dict) -> list[dict]:
+    """Which start and strategy each solve of a multi-start report was (without its time and iterations)."""
+    return [{"start": s["start"], "strategy": s["strategy"]} for s in report["solves"]]
+
+
 @pytest.mark.parametrize("init", STRATEGIES, ids=lambda i: i.strategy)
 def test_every_strategy_reaches_the_analytic_optimum_of_a_convex_problem(init):
     solver = ocp.OCPSolver(steering(), ocp.MultipleShooting(K=8, integrator=ocp.Euler()))
@@ -98,7 +103,7 @@ def test_a_portfolio_solves_every_start_with_every_strategy_and_keeps_the_best()
     report = best.start["multistart"]
     solver = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False))
     expected = [solve_with(solver, init, initial_guess=start).objective for start in starts for init in inits]
-    assert report["solves"] == [{"start": i, "strategy": s} for i in (0, 1) for s in ("first_order", "simulate")]
+    assert labels(report) == [{"start": i, "strategy": s} for i in (0, 1) for s in ("first_order", "simulate")]
     assert report["objectives"] == pytest.approx(expected, rel=1e-10)  # each solve as if run alone
     assert best.objective == pytest.approx(min(expected), rel=1e-10)
     kept = report["solves"][int(np.argmin(expected))]
@@ -132,7 +137,7 @@ def test_first_start_strategies_solve_start_zero_once_more_and_only_where_they_a
     continuation = Initialization("continuation_parameter")
     best = multistart(problem, method, starts, init=Initialization("simulate"), first_start=[continuation], workers=1)
     report = best.start["multistart"]
-    assert report["solves"] == [
+    assert labels(report) == [
         {"start": 0, "strategy": "simulate"},
         {"start": 0, "strategy": "continuation_parameter"},
         {"start": 1, "strategy": "simulate"},
@@ -145,7 +150,7 @@ def test_first_start_strategies_solve_start_zero_once_more_and_only_where_they_a
 
     plain = steering()  # its parameter is not marked for continuation
     kept = multistart(plain, ocp.MultipleShooting(K=4), [ocp.InitialGuess()], first_start=[continuation], workers=1)
-    assert kept.start["multistart"]["solves"] == [{"start": 0, "strategy": "first_order"}]
+    assert labels(kept.start["multistart"]) == [{"start": 0, "strategy": "first_order"}]
 
 
 def test_only_the_kept_solution_is_checked_and_the_check_is_the_solvers():

@@ -1,0 +1,171 @@
+"""What a multi-start solves, in which order, and when it stops (`multistart.py` runs it).
+
+Two kinds of local search share one ordered list of tasks:
+
+- a start: one of the multi-start's starts (start 0 the caller's guess, the
+  others random) solved with one strategy (`strategies.py`);
+- a hop (basin hopping): the best solution found so far, its controls moved
+  by ``Hops.scale`` x their root mean square x N(0, 1) (seeded by the task's
+  position), then solved with ``Hops.strategy``. From near a good minimum
+  the L-BFGS-B start and IPOPT need few iterations (measured: 0.2-0.4 plain
+  solves per hop), and the minima of these problems lie close together in
+  value and in space, so hops find the better neighbours that random starts
+  reach only rarely (`benchmarks/README.md`, "Global search").
+
+Order: the first task is start 0 with the first strategy; then, of every
+``1 / (1 - Hops.fraction)`` tasks, one is the next start task (start 0 with
+the other strategies and the first-start ones, then starts 1, 2, ... with
+each strategy) and the others are hops, until ``max_searches``. Without hops
+the order is the start tasks alone (the portfolio of earlier versions).
+
+A hop at position j starts from the best converged solve among positions
+<= j - lag (lag = the number of workers): it is handed out only once those
+have finished, so the hops, like everything else, are the same for a given
+seed and worker count whatever the timing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .basins import estimate
+from .errors import ProblemError
+from .guess import InitialGuess
+from .solution import Solution
+from .strategies import Initialization
+
+DISTINCT_TOLERANCE = 1e-6  # relative difference of objectives counted as another optimum
+
+
+@dataclass(frozen=True)
+class Hops:
+    """Basin hopping from the best solution so far (module docstring)."""
+
+    fraction: float = 0.75  # share of the local searches that are hops
+    scale: float = 1.0  # perturbation, relative to the root mean square of the best solution's controls
+    strategy: Initialization = field(default_factory=lambda: Initialization("first_order"))
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fraction < 1.0:
+            raise ProblemError(f"hops fraction must be in [0, 1), got {self.fraction!r}")
+        if not self.scale > 0.0:
+            raise ProblemError(f"hops scale must be > 0, got {self.scale!r}")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One local search: ``start`` indexes the multi-start's starts; None makes it a hop."""
+
+    strategy: Initialization
+    start: int | None = None
+
+    @property
+    def is_hop(self) -> bool:
+        return self.start is None
+
+
+def plan(
+    n_starts: int,
+    inits: Sequence[Initialization],
+    first_start: Sequence[Initialization],
+    hops: Hops | None,
+    max_searches: int | None,
+) -> list[Task]:
+    """The tasks in the order they are handed out (module docstring)."""
+    starts = [Task(s, 0) for s in [*inits, *first_start]]
+    starts += [Task(s, i) for i in range(1, n_starts) for s in inits]
+    if hops is None or hops.fraction == 0.0:
+        return starts[:max_searches] if max_searches else starts
+    total = max_searches or int(np.ceil(len(starts) / (1.0 - hops.fraction)))
+    tasks, taken = [starts[0]], 1
+    for position in range(1, total):
+        # the start tasks spread evenly: position p has had about p (1 - fraction) of them
+        due = int(np.floor(position * (1.0 - hops.fraction))) + 1
+        if taken < due and taken < len(starts):
+            tasks.append(starts[taken])
+            taken += 1
+        else:
+            tasks.append(Task(hops.strategy))
+    return tasks
+
+
+def hop_guess(base: Solution, hops: Hops, seed: int, position: int) -> InitialGuess:
+    """The best solution's controls moved by scale x rms x N(0, 1), seeded by (seed, position)."""
+    controls = np.asarray(base.controls, dtype=float)
+    size = hops.scale * float(np.sqrt(np.mean(controls**2)) or 1.0)
+    noise = np.random.default_rng([seed, 7919, position]).standard_normal(controls.shape)
+    return InitialGuess(controls=controls + size * noise, free_parameters=dict(base.free_parameters), T=base.T)
+
+
+def best_of(results: dict[int, Solution], upto: int) -> int | None:
+    """Position of the best converged solve among positions < ``upto`` (None if none converged)."""
+    done = [j for j, sol in results.items() if j < upto and sol.success and np.isfinite(sol.objective)]
+    return min(done, key=lambda j: (results[j].objective, j)) if done else None
+
+
+def census_of(solutions: Sequence[Solution]) -> tuple[int, int, int]:
+    """(local searches that converged, distinct minima among them, how many reached the best)."""
+    values = np.sort([sol.objective for sol in solutions if sol.success and np.isfinite(sol.objective)])
+    if not values.size:
+        return 0, 0, 0
+    gaps = np.diff(values) > DISTINCT_TOLERANCE * np.maximum(1.0, np.abs(values[1:]))
+    hits = int(np.sum(values - values[0] <= DISTINCT_TOLERANCE * max(1.0, abs(values[0]))))
+    return int(values.size), int(1 + gaps.sum()), hits
+
+
+class StoppingRule:
+    """When to stop handing out tasks: ``confidence`` reached on the finished prefix of the task order,
+    the ``time_budget`` spent, or every task solved. ``reason`` says which; ``prefix`` how many tasks
+    count (after a confidence stop the tasks past the deciding prefix are left out of the answer, so
+    that it does not depend on which solves happened to finish first)."""
+
+    def __init__(self, n_tasks: int, confidence: float | None, time_budget: float | None, begin: float):
+        self.n_tasks, self.confidence, self.time_budget, self.begin = n_tasks, confidence, time_budget, begin
+        self.reason, self.prefix = "", n_tasks
+
+    def verdict(self, results: dict[int, Solution], errors: dict[int, str]) -> str:
+        if self.reason:
+            return self.reason
+        prefix = finished_prefix(results, errors, self.n_tasks)
+        if self.confidence is not None and prefix:
+            n, w, _ = census_of([results[j] for j in range(prefix) if j in results])
+            if estimate(n, w).probability_best_is_global >= self.confidence:
+                self.reason, self.prefix = "confidence reached", prefix
+        if not self.reason and prefix == self.n_tasks:
+            self.reason = "every solve run" if self.confidence is None else "solve budget spent"
+        if not self.reason and self.time_budget is not None and time.perf_counter() - self.begin > self.time_budget:
+            self.reason = "time budget spent"
+        return self.reason
+
+    def kept(self, results: dict[int, Solution]) -> dict[int, Solution]:
+        return {j: sol for j, sol in results.items() if j < self.prefix}
+
+    def report(self, kept: dict[int, Solution]) -> dict[str, Any]:
+        n, w, hits = census_of(list(kept.values()))
+        return {
+            "stop_reason": self.reason,
+            "confidence": self.confidence,
+            "local_searches": n,
+            "best_hits": hits,
+            "estimate": estimate(n, w).as_dict(),
+        }
+
+
+def finished_prefix(results: dict[int, Any], errors: dict[int, Any], n_tasks: int) -> int:
+    """How many tasks from the first are finished (solved or lost) without a gap."""
+    prefix = 0
+    while prefix < n_tasks and (prefix in results or prefix in errors):
+        prefix += 1
+    return prefix
+
+
+def labelled(solution: Solution, task: Task, base: int | None) -> Solution:
+    """A hop's solution says so in ``start`` (a start's already names its strategy)."""
+    if not task.is_hop:
+        return solution
+    return replace(solution, start={**solution.start, "strategy": f"hop ({task.strategy.strategy})", "hop_from": base})
