@@ -5,9 +5,11 @@
 
 Same data, start and problem settings as `strategies.py` (its `pose`, its
 start 0: controls 0.3 x N(0, 1) seeded by the instance seed); the multi-start
-settings are `MultistartSettings()`'s defaults (8 starts, first_order +
-simulate + adam, one continuation in lambda from start 0, iteration and wall
-caps, patience), on 2 worker processes. For each instance: the kept cost,
+settings are `MultistartSettings()`'s defaults (the search: 8 starts x
+first_order + simulate + adam and a continuation in lambda from start 0 as
+start tasks, hops from the best so far, 24 local searches at most, stopping
+at confidence 0.95; iteration and wall caps, patience), on 2 worker
+processes. For each instance: the kept cost,
 which solve found it, wall time, and the gap to the best cost recorded for
 that instance in results/strategies*.json (if there is one), and to a
 single plain IPOPT solve from start 0 (`simulate`), timed in the same process.
@@ -75,6 +77,11 @@ def run_instance(kind: str, spec: tuple[str, int, int], workers: int) -> dict:
         max_iter=ms.max_iter,
         max_seconds=ms.max_seconds,
         patience=ms.patience,
+        confidence=ms.confidence,
+        time_budget=ms.time_budget,
+        hops=ms.hop_settings(),
+        max_searches=ms.max_searches,
+        seed=seed,
     )
     wall = time.perf_counter() - begin
     report = best.start["multistart"]

@@ -221,14 +221,18 @@ def schedule(solves: list[dict], order: list[int], workers: int, confidence: flo
 
 
 def task_order(pool: dict, n_starts: int, strategies: tuple[str, ...], continuation: bool, permutation=None):
-    """Indices of the recorded solves in the multi-start's order (`ocp.multistart.solve_order`)."""
+    """Indices of the recorded solves in the multi-start's order without hops (`ocp.search_plan.plan`);
+    ``permutation`` renames starts 1.. (another draw of random starts)."""
+    from ocp.search_plan import plan
+    from ocp.strategies import Initialization
+
     where = {(s["start"], s["strategy"]): j for j, s in enumerate(pool["solves"])}
-    have = [s for s in strategies if any(k[1] == s for k in where)]
-    starts = list(range(n_starts)) if permutation is None else [0, *permutation[: n_starts - 1]]
-    order = [where[(0, s)] for s in have]
-    if continuation and (0, "continuation_parameter") in where:
-        order.append(where[(0, "continuation_parameter")])
-    return order + [where[(i, s)] for i in starts[1:] for s in have]
+    have = [Initialization(s) for s in strategies if (0, s) in where]
+    first = (
+        [Initialization("continuation_parameter")] if continuation and (0, "continuation_parameter") in where else []
+    )
+    names = list(range(n_starts)) if permutation is None else [0, *permutation[: n_starts - 1]]
+    return [where[(names[t.start], t.strategy.strategy)] for t in plan(n_starts, have, first, None, None)]
 
 
 PORTFOLIO = ("first_order", "simulate", "adam")
@@ -311,7 +315,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "replay":
         return replay(args)
-    specs = [s for s in instances() if not args.only or name_of(s) in args.only]
+    by_name = {name_of(s): s for s in instances()}
+    specs = [by_name[name] for name in args.only] if args.only else list(by_name.values())  # --only: its order
     with ProcessPoolExecutor(args.processes, mp_context=get_context("spawn")) as pool:
         for line in pool.map(collect, specs):
             print(line, flush=True)

@@ -167,8 +167,10 @@ def multistart(
     inits = effective_strategies(init, problem)
     if max_searches is not None and (not isinstance(max_searches, int) or max_searches < 1):
         raise ProblemError(f"multistart max_searches must be an integer >= 1, got {max_searches!r}")
-    tasks = plan(len(starts), inits, first_start_strategies(first_start, inits, problem), hops, max_searches)
-    workers = min(len(tasks), workers or os.cpu_count() or 1)
+    workers = workers or os.cpu_count() or 1
+    planner = plan(len(starts), inits, first_start_strategies(first_start, inits, problem), hops, max_searches, workers)
+    workers = min(planner.total, workers)
+    tasks = planner.tasks  # grows as positions are decided
     begin = time.perf_counter()
     context = {"parameters": dict(parameters or {}), "T": T}
     results: dict[int, Solution] = {}
@@ -188,17 +190,17 @@ def multistart(
     # the check runs once, on the kept solution
     unchecked = replace(options, check_optimality=False, max_iter=max_iter or options.max_iter, ipopt=ipopt)
     durations: dict[bool, list[float]] = {True: [], False: []}  # by kind: hops are far shorter than starts
-    rule = StoppingRule(len(tasks), confidence, time_budget, begin)
+    rule = StoppingRule(planner.total, confidence, time_budget, begin)
 
     def guess_for(j: int) -> InitialGuess | None:
-        """Task j's start; for a hop, None while the solves it must start from are unfinished."""
-        task = tasks[j]
+        """Decide position j and make its start; None while the solves it depends on are unfinished."""
+        if not planner.ready(j, finished_prefix(results, errors, planner.total)):
+            return None
+        task = planner.next(j, results)
         if not task.is_hop:
             return starts[task.start]
-        if finished_prefix(results, errors, len(tasks)) < j - workers + 1:
-            return None
-        bases[j] = best_of(results, j - workers + 1)
-        if bases[j] is None:  # nothing converged yet to hop from: start from start 0 once more
+        bases[j] = best_of(results, j - planner.lag + 1)
+        if bases[j] is None:  # every start task handed out and nothing converged to hop from
             return starts[0]
         return hop_guess(results[bases[j]], hops, seed, j)
 
@@ -215,10 +217,11 @@ def multistart(
         cutoffs = {kind: SimpleNamespace(value=float("inf")) for kind in (True, False)}
         clock = _Clock(cutoffs)
         solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded if patience is not None else None)
-        for j, task in enumerate(tasks):
+        for j in range(planner.total):
             if rule.verdict(results, errors):
                 break
-            finished(j, _solve_task(guess_for(j), task, context, solver, clock))
+            guess = guess_for(j)
+            finished(j, _solve_task(guess, tasks[j], context, solver, clock))
         rule.verdict(results, errors)
         best = _best(rule.kept(results))
         if options.check_optimality:
@@ -235,7 +238,7 @@ def multistart(
 
             def hand_out() -> None:
                 nonlocal upcoming
-                while len(running) < workers and upcoming < len(tasks) and not rule.reason:
+                while len(running) < workers and upcoming < planner.total and not rule.reason:
                     guess = guess_for(upcoming)
                     if guess is None:
                         return
@@ -260,7 +263,7 @@ def multistart(
             if options.check_optimality:
                 best = replace(best, optimality=_check_in(pool, best))
     kept = rule.kept(results)
-    positions = range(min(len(tasks), rule.prefix))
+    positions = range(min(len(tasks), rule.prefix))  # the positions decided (and solved)
     objectives = [kept[j].objective if j in kept else float("nan") for j in positions]
     succeeded = [j in kept and kept[j].success for j in positions]
     ranked = sorted(kept, key=lambda j: (not kept[j].success, kept[j].objective))

@@ -49,8 +49,7 @@ def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.Probl
 
 def is_single_solve(run: RunSettings, problem) -> bool:
     """One start and one strategy: solved by one `OCPSolver` here, not by a multi-start's workers."""
-    ms = run.multistart
-    return ms.starts == 1 and ms.hops == 0 and len(effective_strategies(run.initializations(), problem)) == 1
+    return run.multistart.starts == 1 and len(effective_strategies(run.initializations(), problem)) == 1
 
 
 def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None) -> Solution:
@@ -85,7 +84,7 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     ms = run.multistart
     solves = starts * len(inits) + len(first_start)
     more = "".join(f" + {init.strategy} from start 0" for init in first_start)
-    hops = f"; {ms.hops:.0%} of the local searches hop from the best so far" if ms.hops else ""
+    hops = "; with hops from the best so far" if ms.hops else ""
     budget = f", {ms.max_searches} local searches at most" if ms.max_searches else ""
     until = "" if ms.confidence is None else f"; stops once P(best is global) >= {ms.confidence:g}"
     print(

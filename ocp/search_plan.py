@@ -12,16 +12,19 @@ Two kinds of local search share one ordered list of tasks:
   value and in space, so hops find the better neighbours that random starts
   reach only rarely (`benchmarks/README.md`, "Global search").
 
-Order: the first task is start 0 with the first strategy; then, of every
-``1 / (1 - Hops.fraction)`` tasks, one is the next start task (start 0 with
-the other strategies and the first-start ones, then starts 1, 2, ... with
-each strategy) and the others are hops, until ``max_searches``. Without hops
-the order is the start tasks alone (the portfolio of earlier versions).
+Order of the start tasks: start by start, each with every strategy (which
+strategy finds the best minimum differs from instance to instance: first_order
+on most A1 instances, plain IPOPT alone on overlapping blobs,
+`benchmarks/README.md`), start 0 also with the first-start strategies (a
+continuation). Without hops these are the tasks (all of them: the portfolio
+of earlier versions). With hops, `Planner` decides at each position whether
+the next start task or a hop comes, by what each kind has cost and found,
+until ``max_searches`` (default: twice the start tasks).
 
 A hop at position j starts from the best converged solve among positions
-<= j - lag (lag = the number of workers): it is handed out only once those
-have finished, so the hops, like everything else, are the same for a given
-seed and worker count whatever the timing.
+<= j - lag (lag = the number of workers), and every position is decided only
+once those are finished, so the hops and the choices, like everything else,
+are the same for a given seed and worker count whatever the timing.
 """
 
 from __future__ import annotations
@@ -46,13 +49,10 @@ DISTINCT_TOLERANCE = 1e-6  # relative difference of objectives counted as anothe
 class Hops:
     """Basin hopping from the best solution so far (module docstring)."""
 
-    fraction: float = 0.75  # share of the local searches that are hops
     scale: float = 1.0  # perturbation, relative to the root mean square of the best solution's controls
     strategy: Initialization = field(default_factory=lambda: Initialization("first_order"))
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.fraction < 1.0:
-            raise ProblemError(f"hops fraction must be in [0, 1), got {self.fraction!r}")
         if not self.scale > 0.0:
             raise ProblemError(f"hops scale must be > 0, got {self.scale!r}")
 
@@ -75,23 +75,75 @@ def plan(
     first_start: Sequence[Initialization],
     hops: Hops | None,
     max_searches: int | None,
-) -> list[Task]:
-    """The tasks in the order they are handed out (module docstring)."""
+    lag: int = 1,
+) -> Planner:
+    """The tasks to hand out (module docstring)."""
     starts = [Task(s, 0) for s in [*inits, *first_start]]
     starts += [Task(s, i) for i in range(1, n_starts) for s in inits]
-    if hops is None or hops.fraction == 0.0:
-        return starts[:max_searches] if max_searches else starts
-    total = max_searches or int(np.ceil(len(starts) / (1.0 - hops.fraction)))
-    tasks, taken = [starts[0]], 1
-    for position in range(1, total):
-        # the start tasks spread evenly: position p has had about p (1 - fraction) of them
-        due = int(np.floor(position * (1.0 - hops.fraction))) + 1
-        if taken < due and taken < len(starts):
-            tasks.append(starts[taken])
-            taken += 1
+    return Planner(starts, hops, max_searches, lag)
+
+
+def cost(solution: Solution) -> float:
+    """What a solve cost, in IPOPT iterations (every stage's) plus 1 per 50 first-order steps and 1 for the
+    set-up: a deterministic stand-in for its time, so that the planner's choices repeat for a seed."""
+    stages = solution.start.get("stages") or [{"iterations": solution.iterations}]
+    return 1.0 + sum(stage["iterations"] for stage in stages) + solution.first_order.get("iterations", 0) / 50.0
+
+
+class Planner:
+    """Which task comes at each position. Without hops: the start tasks in order. With hops: position 0 is
+    start 0; then a hop whenever the hops have cost less per new best solution than the start tasks,
+
+        cost(hops) x (1 + new bests by starts)  <  cost(starts) x (1 + new bests by hops),
+
+    so the two split the effort evenly until one of them keeps finding better minima (hops on landscapes
+    whose good minima lie close together, starts where they lie apart), and far more hops than starts
+    where hops are cheap (a hop from a minimum that every search reaches costs a few iterations). Only
+    positions <= j - lag count for position j, and j is handed out once they are finished, so the choice
+    repeats for a seed and worker count whatever the timing."""
+
+    def __init__(self, start_tasks: list[Task], hops: Hops | None, max_searches: int | None, lag: int):
+        self.start_tasks, self.hops, self.lag = start_tasks, hops, max(1, lag)
+        if hops is None:
+            self.total = min(max_searches or len(start_tasks), len(start_tasks))
         else:
-            tasks.append(Task(hops.strategy))
-    return tasks
+            self.total = max_searches or 2 * len(start_tasks)
+        self.tasks: list[Task] = []
+        self.taken = 0  # start tasks handed out
+
+    def ready(self, j: int, prefix: int) -> bool:
+        """Whether position j can be decided, given how many positions from the first are finished."""
+        return self.hops is None or j == 0 or prefix >= j - self.lag + 1
+
+    def next(self, j: int, results: dict[int, Solution]) -> Task:
+        """Decide position j (== len(self.tasks)) from the results at positions <= j - lag."""
+        visible = {i: results[i] for i in range(j - self.lag + 1) if i in results}
+        hop = self.hops is not None and best_of(visible, j) is not None and self._hop_due(visible)
+        if not hop and self.taken < len(self.start_tasks):
+            task = self.start_tasks[self.taken]
+            self.taken += 1
+        else:
+            task = Task(self.hops.strategy) if self.hops is not None else self.start_tasks[-1]
+        self.tasks.append(task)
+        return task
+
+    def _hop_due(self, visible: dict[int, Solution]) -> bool:
+        if self.taken >= len(self.start_tasks):
+            return True
+        spent = {True: 0.0, False: 0.0}
+        wins = {True: 0, False: 0}
+        best = np.inf
+        for i in sorted(visible):
+            sol, is_hop = visible[i], self.tasks[i].is_hop
+            spent[is_hop] += cost(sol)
+            if not (sol.success and np.isfinite(sol.objective)):
+                continue
+            if best == np.inf:
+                best = sol.objective  # the first minimum found is no win over anything
+            elif sol.objective < best - DISTINCT_TOLERANCE * max(1.0, abs(best)):
+                wins[is_hop] += 1
+                best = sol.objective
+        return spent[True] * (1 + wins[False]) < spent[False] * (1 + wins[True])
 
 
 def hop_guess(base: Solution, hops: Hops, seed: int, position: int) -> InitialGuess:

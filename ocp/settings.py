@@ -109,16 +109,17 @@ class MultistartSettings:
     patience: float = at_least(1.0, 10.0)
     # stop once the probability that the best minimum found is the global one reaches this
     # (`ocp/basins.py`); null solves every start with every strategy (the portfolio of earlier versions)
-    confidence: float | None = open_interval(0.0, 1.0, None)
+    confidence: float | None = open_interval(0.0, 1.0, 0.95)
     time_budget: float | None = positive(None)  # seconds for the whole search
-    # basin hopping (`ocp/search_plan.py`): this share of the local searches restart from the best solution so
-    # far with its controls moved by hop_scale x their rms x N(0, 1); 0 solves the starts alone
-    hops: float = field(default=0.0, metadata={"ge": 0.0, "lt": 1.0})
+    # basin hopping (`ocp/search_plan.py`): local searches that restart from the best solution so far with its
+    # controls moved by hop_scale x their rms x N(0, 1), beside the start tasks; false solves the starts alone
+    hops: bool = True
     hop_scale: float = positive(1.0)
-    max_searches: int | None = at_least(1, None)  # local searches in all (default: every start task once)
+    # local searches in all (null: every start task once, twice that with hops)
+    max_searches: int | None = at_least(1, 24)
 
     def hop_settings(self) -> Hops | None:
-        return Hops(self.hops, self.hop_scale) if self.hops > 0 else None
+        return Hops(self.hop_scale) if self.hops else None
 
 
 @dataclass(frozen=True)

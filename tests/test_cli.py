@@ -70,8 +70,8 @@ BAD_CONFIGS = [
     (with_changes(multistart__patience=0.5), "'multistart.patience' must be >= 1.0"),
     (with_changes(multistart__confidence=1.0), "'multistart.confidence' must be < 1.0"),
     (with_changes(multistart__confidence="high"), "'multistart.confidence' must be a number"),
-    (with_changes(multistart__hops=1.0), "'multistart.hops' must be < 1.0"),
-    (with_changes(multistart__hops=-0.1), "'multistart.hops' must be >= 0.0"),
+    (with_changes(multistart__hops=0.5), "'multistart.hops' must be true or false"),
+    (with_changes(multistart__hop_scale=0.0), "'multistart.hop_scale' must be > 0"),
     (with_changes(multistart__max_searches=0), "'multistart.max_searches' must be >= 1"),
     (with_changes(multistart__time_budget=0), "'multistart.time_budget' must be > 0"),
     (with_changes(initialization__learning_rate=0.0), "'initialization.learning_rate' must be > 0"),
@@ -149,23 +149,38 @@ def test_solve_writes_solution_summary_and_plots(tmp_path, capsys):
     assert "Solve_Succeeded" in capsys.readouterr().out
 
 
-def test_multistart_reports_every_start_and_keeps_the_best(tmp_path):
+def test_the_default_search_reports_what_it_knows_and_keeps_the_best(tmp_path, capsys):
+    """The default search: start tasks (3 starts here x first_order, simulate, adam, and start 0 continued in
+    lambda) with hops between them, at most 24 local searches, stopping at confidence 0.95."""
     config = with_changes(multistart={"starts": 3, "workers": 2}, data__source="spirals")
     out = tmp_path / "ms"
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     report = summary["start"]["multistart"]
-    # the default portfolio: each start with first_order, simulate and adam, start 0 also continued in lambda
     assert report["starts"] == 3 and report["strategies"] == ["first_order", "simulate", "adam"]
-    assert len(report["objectives"]) == 10 and report["converged"] == 10
-    assert (report["solves"][3]["start"], report["solves"][3]["strategy"]) == (0, "continuation_parameter")
+    solves = report["solves"]
+    assert (solves[0]["start"], solves[0]["strategy"]) == (0, "first_order")
+    assert any("hop_from" in s for s in solves) and len(solves) <= 24
+    n, w = report["local_searches"], report["estimate"]["distinct"]
+    assert n == report["converged"] and w == report["distinct"]
+    assert report["estimate"]["probability_best_is_global"] == pytest.approx(max(0.0, (n - w - 1) / (n - 1)))
+    reached = report["estimate"]["probability_best_is_global"] >= 0.95
+    assert report["stop_reason"] == ("confidence reached" if reached else "solve budget spent")
     assert summary["objective"] == min(report["objectives"]) == report["best"]
     assert (out / "landscape.png").is_file()
+    assert "probability that a better minimum exists" in capsys.readouterr().out
 
 
-def test_multistart_portfolio_solves_each_start_with_each_strategy(tmp_path, capsys):
+def test_the_portfolio_of_earlier_versions_stays_selectable(tmp_path, capsys):
     config = with_changes(
-        multistart={"starts": 2, "workers": 2, "extra_strategies": ["simulate", "first_order", "adam"]},
+        multistart={
+            "starts": 2,
+            "workers": 2,
+            "extra_strategies": ["simulate", "first_order", "adam"],
+            "confidence": None,
+            "hops": False,
+            "max_searches": None,
+        },
         initialization={"iterations": 40},
     )
     out = tmp_path / "portfolio"
@@ -173,6 +188,7 @@ def test_multistart_portfolio_solves_each_start_with_each_strategy(tmp_path, cap
     report = json.loads((out / "summary.json").read_text())["start"]["multistart"]
     assert report["strategies"] == ["first_order", "simulate", "adam"] and len(report["objectives"]) == 7
     assert [s["start"] for s in report["solves"]] == [0, 0, 0, 0, 1, 1, 1]
+    assert report["stop_reason"] == "every solve run" and report["converged"] == 7
     expected = "2 starts x (first_order, simulate, adam) + continuation_parameter from start 0 = 7 solves"
     assert expected in capsys.readouterr().out
 

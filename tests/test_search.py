@@ -9,7 +9,7 @@ from known_problems import double_wells
 import ocp
 from ocp.basins import posterior
 from ocp.multistart import multistart, random_starts
-from ocp.search_plan import Hops, Task, plan
+from ocp.search_plan import Hops, plan
 from ocp.strategies import Initialization, solve_with
 
 TILTS = (0.3, -0.2)
@@ -78,19 +78,22 @@ def test_a_budget_too_small_for_the_confidence_says_so_and_one_search_is_a_plain
     assert one.start["multistart"]["estimate"]["probability_best_is_global"] == 0.0  # one search says nothing
 
 
-def test_the_plan_interleaves_hops_with_the_start_tasks():
+def test_without_hops_the_plan_is_the_portfolio_and_hops_follow_what_each_kind_found():
     inits = [Initialization("first_order"), Initialization("simulate")]
-    tasks = plan(3, inits, [Initialization("continuation_parameter")], Hops(fraction=0.75), 13)
-    assert "".join("H" if t.is_hop else str(t.start) for t in tasks) == "0HHH0HHH0HHH1"
-    assert [t.strategy.strategy for t in tasks if not t.is_hop] == [
-        "first_order",
-        "simulate",
-        "continuation_parameter",
-        "first_order",
+    portfolio = plan(3, inits, [Initialization("continuation_parameter")], None, None)
+    order = [portfolio.next(j, {}) for j in range(portfolio.total)]
+    assert [(t.start, t.strategy.strategy) for t in order] == [
+        (0, "first_order"),
+        (0, "simulate"),
+        (0, "continuation_parameter"),
+        (1, "first_order"),
+        (1, "simulate"),
+        (2, "first_order"),
+        (2, "simulate"),
     ]
-    assert plan(3, inits, [], None, None) == [Task(s, i) for i in range(3) for s in inits]  # no hops: the portfolio
-    with pytest.raises(ocp.ProblemError, match="hops fraction"):
-        Hops(fraction=1.0)
+    assert plan(3, inits, [], None, 4).total == 4 and plan(3, inits, [], Hops(), None).total == 12
+    with pytest.raises(ocp.ProblemError, match="hops scale"):
+        Hops(scale=0.0)
 
 
 def hopping(workers: int):
@@ -101,7 +104,7 @@ def hopping(workers: int):
         random_starts(guess, 1, len(TILTS), 4, 1.0, seed=0),
         init=Initialization("simulate"),
         workers=workers,
-        hops=Hops(fraction=0.75, strategy=Initialization("simulate")),
+        hops=Hops(strategy=Initialization("simulate")),
         max_searches=40,
         seed=3,
     )
