@@ -77,6 +77,7 @@ def run_instance(spec, workers: int) -> dict:
         "stop_reason": report["stop_reason"],
         "found_by": report["best_strategy"],
         "objectives": report["objectives"],
+        "solves": report["solves"],
     }
 
 

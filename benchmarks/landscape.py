@@ -232,7 +232,7 @@ def task_order(pool: dict, n_starts: int, strategies: tuple[str, ...], continuat
         [Initialization("continuation_parameter")] if continuation and (0, "continuation_parameter") in where else []
     )
     names = list(range(n_starts)) if permutation is None else [0, *permutation[: n_starts - 1]]
-    return [where[(names[t.start], t.strategy.strategy)] for t in plan(n_starts, have, first, None, None)]
+    return [where[(names[t.start], t.strategy.strategy)] for t in plan(n_starts, have, first, None, None).start_tasks]
 
 
 PORTFOLIO = ("first_order", "simulate", "adam")

@@ -40,23 +40,30 @@ def plot_solution(solution, path: str | Path | None = None, max_members: int = 5
 
 def plot_landscape(report: dict, path: str | Path | None = None):
     """The local minima a multi-start reached, sorted, with the returned one marked (``report``: a
-    solution's ``start["multistart"]``). One dot per converged local search, so a minimum reached
-    k times is k dots on one level; the title carries the stopping rule's estimate."""
-    objectives = [f for f, ok in zip(report["objectives"], report["succeeded"], strict=True) if ok]
-    order = sorted(objectives)
+    solution's ``start["multistart"]``). One dot per converged local search (hops and start tasks in
+    two colours), so a minimum reached k times is k dots on one level; the title carries the stopping
+    rule's estimate. Log scale: the minima of learning problems differ by factors."""
+    solves = report.get("solves") or [{} for _ in report["objectives"]]
+    points = sorted(
+        (f, "hop_from" in solve)
+        for f, ok, solve in zip(report["objectives"], report["succeeded"], solves, strict=True)
+        if ok and f == f
+    )
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(range(1, len(order) + 1), order, "o", ms=5, color="tab:blue", label="local minimum reached")
-    if order:
-        ax.axhline(order[0], color="tab:red", lw=1, ls="--", label=f"returned: {order[0]:.6g}")
+    for is_hop, colour, label in ((False, "tab:blue", "start task"), (True, "tab:orange", "hop")):
+        xs = [k + 1 for k, (_, hop) in enumerate(points) if hop == is_hop]
+        ax.plot(xs, [points[k - 1][0] for k in xs], "o", ms=5, color=colour, label=f"{label} ({len(xs)})")
+    if points:
+        ax.axhline(points[0][0], color="tab:red", lw=1, ls="--", label=f"returned: {points[0][0]:.6g}")
+        if points[0][0] > 0:
+            ax.set_yscale("log")
     estimate = report.get("estimate") or {}
     better = estimate.get("probability_better_exists")
-    title = f"{len(order)} converged local searches, {report.get('distinct', 0)} distinct minima"
+    title = f"{len(points)} converged local searches, {report.get('distinct', 0)} distinct minima"
     if better is not None:
         title += f"\nP(a better minimum exists) = {better:.2f}; stopped: {report.get('stop_reason', '')}"
     ax.set(xlabel="local searches, sorted by objective", ylabel="objective", title=title)
-    if order and order[0] > 0 and order[-1] / order[0] > 20:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3)
+    ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     if path is not None:

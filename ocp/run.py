@@ -84,14 +84,12 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     ms = run.multistart
     solves = starts * len(inits) + len(first_start)
     more = "".join(f" + {init.strategy} from start 0" for init in first_start)
-    hops = "; with hops from the best so far" if ms.hops else ""
-    budget = f", {ms.max_searches} local searches at most" if ms.max_searches else ""
+    budget = f"; {ms.max_searches} local searches at most" if ms.max_searches else ""
     until = "" if ms.confidence is None else f"; stops once P(best is global) >= {ms.confidence:g}"
-    print(
-        f"[ocp] multi-start: {starts} starts x ({names}){more} = {solves} solves{hops}{budget}{until}; "
-        "one NLP build per worker ...",
-        flush=True,
-    )
+    tasks = f"{starts} starts x ({names}){more} = {solves} start tasks"
+    if ms.hops:
+        tasks += " and hops from the best so far"
+    print(f"[ocp] search: {tasks}{budget}{until}; one NLP build per worker ...", flush=True)
     begin, finished = time.perf_counter(), []
 
     def progress(start: int, sol: Solution) -> None:
@@ -125,16 +123,22 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     )
     report = solution.start["multistart"]
     if report["converged"] == 0:
-        print(f"[ocp] multi-start: no start converged; keeping start {report['best_start']} (lowest objective)")
+        print(f"[ocp] multi-start: no local search converged; keeping the lowest objective ({_found_by(report)})")
         return solution
     print(
-        f"[ocp] multi-start: best start {report['best_start']} ({report['best_strategy']}); objectives best "
+        f"[ocp] multi-start: best from {_found_by(report)}; objectives best "
         f"{report['best']:.6g}, median {report['median']:.6g}, worst {report['worst']:.6g}; "
         f"{report['distinct']} distinct optima among {report['converged']} converged",
         flush=True,
     )
     print(f"[ocp] {search_line(report)}", flush=True)
     return solution
+
+
+def _found_by(report: dict[str, Any]) -> str:
+    if report["best_start"] >= 0:
+        return f"start {report['best_start']} ({report['best_strategy']})"
+    return f"a hop ({report['best_strategy'].removeprefix('hop (').rstrip(')')})"
 
 
 def search_line(report: dict[str, Any]) -> str:

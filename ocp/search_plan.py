@@ -6,11 +6,13 @@ Two kinds of local search share one ordered list of tasks:
   others random) solved with one strategy (`strategies.py`);
 - a hop (basin hopping): the best solution found so far, its controls moved
   by ``Hops.scale`` x their root mean square x N(0, 1) (seeded by the task's
-  position), then solved with ``Hops.strategy``. From near a good minimum
-  the L-BFGS-B start and IPOPT need few iterations (measured: 0.2-0.4 plain
-  solves per hop), and the minima of these problems lie close together in
-  value and in space, so hops find the better neighbours that random starts
-  reach only rarely (`benchmarks/README.md`, "Global search").
+  position), then solved with ``Hops.strategy``. A hop that falls back
+  into a basin already known costs little (on two-moons data 0.6 s against
+  a 3.3 s plain solve), and where the good minima lie close together (the
+  annulus, XOR and the default config) hops found the best minimum known
+  sooner than random starts; on overlapping blobs they cost as much as a
+  start and found nothing (`benchmarks/README.md`, "Global search"), which
+  is why `Planner` weighs them by what they find.
 
 Order of the start tasks: start by start, each with every strategy (which
 strategy finds the best minimum differs from instance to instance: first_order

@@ -189,7 +189,7 @@ def test_the_portfolio_of_earlier_versions_stays_selectable(tmp_path, capsys):
     assert report["strategies"] == ["first_order", "simulate", "adam"] and len(report["objectives"]) == 7
     assert [s["start"] for s in report["solves"]] == [0, 0, 0, 0, 1, 1, 1]
     assert report["stop_reason"] == "every solve run" and report["converged"] == 7
-    expected = "2 starts x (first_order, simulate, adam) + continuation_parameter from start 0 = 7 solves"
+    expected = "2 starts x (first_order, simulate, adam) + continuation_parameter from start 0 = 7 start tasks"
     assert expected in capsys.readouterr().out
 
 
