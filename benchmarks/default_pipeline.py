@@ -74,14 +74,8 @@ def run_instance(kind: str, spec: tuple[str, int, int], workers: int) -> dict:
         init=effective_strategies(settings.initializations(), problem),
         first_start=settings.first_start_initializations(),
         workers=workers,
-        max_iter=ms.max_iter,
-        max_seconds=ms.max_seconds,
-        patience=ms.patience,
-        confidence=ms.confidence,
-        time_budget=ms.time_budget,
-        hops=ms.hop_settings(),
-        max_searches=ms.max_searches,
         seed=seed,
+        **ms.search_arguments(),
     )
     wall = time.perf_counter() - begin
     report = best.start["multistart"]

@@ -112,14 +112,8 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
         T=run.T,
         workers=workers,
         progress=progress,
-        max_iter=min(run.multistart.max_iter, run.solver.max_iter),
-        max_seconds=run.multistart.max_seconds,
-        patience=run.multistart.patience,
-        confidence=run.multistart.confidence,
-        time_budget=run.multistart.time_budget,
-        hops=run.multistart.hop_settings(),
-        max_searches=run.multistart.max_searches,
         seed=run.seed,
+        **(ms.search_arguments() | {"max_iter": min(ms.max_iter, run.solver.max_iter)}),
     )
     report = solution.start["multistart"]
     if report["converged"] == 0:

@@ -121,6 +121,19 @@ class MultistartSettings:
     def hop_settings(self) -> Hops | None:
         return Hops(self.hop_scale) if self.hops else None
 
+    def search_arguments(self) -> dict[str, Any]:
+        """The keyword arguments of `ocp.multistart.multistart` these settings make (caps, patience,
+        stopping rule, hops, budget)."""
+        return {
+            "max_iter": self.max_iter,
+            "max_seconds": self.max_seconds,
+            "patience": self.patience,
+            "confidence": self.confidence,
+            "time_budget": self.time_budget,
+            "hops": self.hop_settings(),
+            "max_searches": self.max_searches,
+        }
+
 
 @dataclass(frozen=True)
 class RunSettings:

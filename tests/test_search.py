@@ -22,7 +22,7 @@ def well_minima(a: float) -> list[float]:
     return [(u**2 - 1) ** 2 + a * u for u in (roots[0], roots[2])]
 
 
-def search(workers: int, starts: int = 200, confidence: float | None = 0.95):
+def search(workers: int, starts: int = 200, confidence: float | None = 0.95, max_searches: int | None = None):
     guess = ocp.InitialGuess(controls=np.full((1, len(TILTS)), 0.01))
     return multistart(
         double_wells(TILTS),
@@ -31,6 +31,7 @@ def search(workers: int, starts: int = 200, confidence: float | None = 0.95):
         init=Initialization("simulate"),
         workers=workers,
         confidence=confidence,
+        max_searches=max_searches,
     )
 
 
@@ -70,6 +71,7 @@ def test_a_budget_too_small_for_the_confidence_says_so_and_one_search_is_a_plain
     assert every["stop_reason"] == "every solve run" and every["local_searches"] == 10
 
     one = search(workers=1, starts=1)
+    assert search(workers=1, max_searches=1).objective == one.objective  # a budget of one search: start 0 alone
     solver = ocp.OCPSolver(double_wells(TILTS), METHOD, ocp.SolverOptions(check_optimality=False))
     plain = solve_with(
         solver, Initialization("simulate"), initial_guess=ocp.InitialGuess(controls=np.full((1, 2), 0.01))
