@@ -165,6 +165,8 @@ def multistart(
     """
     options = options or SolverOptions()
     inits = effective_strategies(init, problem)
+    if hops is not None:  # without a first-order phase a hop is plain IPOPT from the moved controls: say so
+        hops = replace(hops, strategy=effective_strategies(hops.strategy, problem)[0])
     if max_searches is not None and (not isinstance(max_searches, int) or max_searches < 1):
         raise ProblemError(f"multistart max_searches must be an integer >= 1, got {max_searches!r}")
     workers = workers or os.cpu_count() or 1
