@@ -1,4 +1,4 @@
-"""Multi-start: n starts solved in worker processes, the best kept, the spread reported.
+"""Multi-start and global search: local searches in worker processes, the best kept, what is known reported.
 
 Learning problems have many local optima, and which one IPOPT returns depends
 on the start (`strategies.py`). Start 0 is the caller's guess, so one start is
@@ -9,13 +9,14 @@ CasADi's pickle context) and solves the starts it is given.
 
 Several strategies (a portfolio): every start is solved with each of them,
 since which strategy finds the best optimum differs from instance to instance
-(`benchmarks/README.md`, "strategies.py"). Solve j is start j // S with
-strategy j % S; with one strategy solve j is start j. ``first_start``
-strategies are solved once more, from start 0 only, after those: a
-continuation in lambda is deterministic in its stages and costs about 1.5
-plain solves, and on L1 problems it alone held the best optimum of 2 of 12
-instances, which 8 starts of the portfolio missed by 16-22 %
-(`benchmarks/README.md`).
+(`benchmarks/README.md`, "strategies.py"), start by start. ``first_start``
+strategies are solved once more, from start 0 only, right after start 0's
+others: a continuation in lambda is deterministic in its stages and costs
+about 1.5 plain solves, and on L1 problems it alone held the best optimum of
+2 of 12 instances, which 8 starts of the portfolio missed by 16-22 %
+(`benchmarks/README.md`). With ``hops``, basin hops from the best solution so
+far are handed out between these start tasks; the order and the choice
+between the two kinds are `search_plan.py`'s.
 
 Patience: a random start now and then wanders where IPOPT corrects the
 Hessian's inertia at every iteration and one iteration costs 10-40 times the
@@ -210,7 +211,7 @@ def multistart(
         results[j] = labelled(solution, tasks[j], bases.get(j))
         kind = durations[tasks[j].is_hop]
         kind.append(solution.start["time_s"])
-        if patience is not None:
+        if patience is not None and not rule.reason:  # once the search is over the cutoffs stay at 0
             cutoffs[tasks[j].is_hop].value = max(MIN_PATIENCE_S, patience * float(np.median(kind)))
         if progress:
             progress(-1 if tasks[j].is_hop else tasks[j].start, results[j])
