@@ -59,10 +59,13 @@ class Estimate:
         return 1.0 - self.probability_best_is_global
 
     def as_dict(self) -> dict:
-        return asdict(self) | {
+        """The fields for a report; an expectation that is not finite (too few searches) is None, so the
+        report stays standard JSON."""
+        values = asdict(self) | {
             "expected_unseen": self.expected_unseen,
             "probability_better_exists": self.probability_better_exists,
         }
+        return {key: None if value == math.inf else value for key, value in values.items()}
 
 
 def estimate(n: int, w: int) -> Estimate:

@@ -139,7 +139,7 @@ def search_line(report: dict[str, Any]) -> str:
     """What the multi-start knows about the minima it has not seen, in one line."""
     estimate = report["estimate"]
     unseen = estimate["expected_unseen"]
-    unseen_text = "unbounded" if unseen == float("inf") else f"{unseen:.1f}"
+    unseen_text = "unknown (too few searches)" if unseen is None else f"{unseen:.1f}"
     return (
         f"search: {report['local_searches']} local searches reached {estimate['distinct']} distinct minima, "
         f"the best {report['best_hits']} times; expected minima not seen: {unseen_text}; probability that a "

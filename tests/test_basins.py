@@ -47,6 +47,7 @@ def test_too_few_searches_say_nothing_and_all_distinct_says_everything_is_unseen
     e = estimate(25, 25)
     assert (e.probability_best_is_global, e.expected_minima) == (0.0, math.inf)
     assert estimate(3, 1).expected_minima == math.inf  # E[K] needs n >= w + 3
+    assert estimate(3, 1).as_dict()["expected_minima"] is None  # and a report says so in standard JSON
 
 
 def test_searches_needed_is_the_first_n_that_passes():
