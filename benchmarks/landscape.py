@@ -179,18 +179,16 @@ def schedule(solves: list[dict], order: list[int], workers: int, confidence: flo
     ``workers`` at a time, patience cutting slow solves, the stopping rule on the finished prefix.
     Returns (kept solve indices, wall seconds, estimate)."""
     from ocp.basins import estimate
-    from ocp.multistart import DISTINCT_TOLERANCE, MIN_PATIENCE_S
+    from ocp.multistart import MIN_PATIENCE_S
+    from ocp.search_plan import spread
 
     clock, running, done, durations = 0.0, [], {}, []  # running: (finish time, task position, index)
     queue = list(enumerate(order))
     cutoff = float("inf")
 
     def census(prefix):
-        ok = sorted(solves[order[p]]["objective"] for p in range(prefix) if done.get(p))
-        if not ok:
-            return 0, 0
-        w = 1 + sum(b - a > DISTINCT_TOLERANCE * max(1.0, abs(b)) for a, b in zip(ok, ok[1:], strict=False))
-        return len(ok), w
+        summary = spread([solves[order[p]]["objective"] for p in range(prefix)], [done[p] for p in range(prefix)])
+        return summary["converged"], summary["distinct"]
 
     while queue or running:
         while queue and len(running) < workers:

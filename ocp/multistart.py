@@ -68,7 +68,6 @@ from .guess import InitialGuess
 from .method import MultipleShooting
 from .problem import Problem
 from .search_plan import (
-    DISTINCT_TOLERANCE,
     Hops,
     StoppingRule,
     Task,
@@ -77,6 +76,7 @@ from .search_plan import (
     hop_guess,
     labelled,
     plan,
+    spread,
 )
 from .solution import Solution
 from .solver import OCPSolver, SolverOptions
@@ -94,21 +94,6 @@ def random_starts(base: InitialGuess | None, K: int, nu: int, n: int, scale: flo
     base = base or InitialGuess()
     draws = [np.random.default_rng([seed, i]).standard_normal((K, nu)) * scale for i in range(1, n)]
     return [base, *(replace(base, controls=u, states=None) for u in draws)]
-
-
-def spread(objectives: Sequence[float], succeeded: Sequence[bool]) -> dict[str, Any]:
-    """Best, median, worst and number of distinct optima over the converged starts."""
-    converged = np.sort([f for f, ok in zip(objectives, succeeded, strict=True) if ok and np.isfinite(f)])
-    if converged.size == 0:
-        return {"converged": 0, "best": None, "median": None, "worst": None, "distinct": 0}
-    gaps = np.diff(converged) > DISTINCT_TOLERANCE * np.maximum(1.0, np.abs(converged[1:]))
-    return {
-        "converged": int(converged.size),
-        "best": float(converged[0]),
-        "median": float(np.median(converged)),
-        "worst": float(converged[-1]),
-        "distinct": int(1 + gaps.sum()),
-    }
 
 
 def multistart(

@@ -124,8 +124,8 @@ class Planner:
         if not hop and self.taken < len(self.start_tasks):
             task = self.start_tasks[self.taken]
             self.taken += 1
-        else:
-            task = Task(self.hops.strategy) if self.hops is not None else self.start_tasks[-1]
+        else:  # only with hops: without them there are never more positions than start tasks
+            task = Task(self.hops.strategy)
         self.tasks.append(task)
         return task
 
@@ -162,14 +162,30 @@ def best_of(results: dict[int, Solution], upto: int) -> int | None:
     return min(done, key=lambda j: (results[j].objective, j)) if done else None
 
 
+def spread(objectives: Sequence[float], succeeded: Sequence[bool]) -> dict[str, Any]:
+    """Best, median, worst and number of distinct optima (objectives more than DISTINCT_TOLERANCE apart,
+    relative) over the converged solves."""
+    converged = np.sort([f for f, ok in zip(objectives, succeeded, strict=True) if ok and np.isfinite(f)])
+    if converged.size == 0:
+        return {"converged": 0, "best": None, "median": None, "worst": None, "distinct": 0}
+    gaps = np.diff(converged) > DISTINCT_TOLERANCE * np.maximum(1.0, np.abs(converged[1:]))
+    return {
+        "converged": int(converged.size),
+        "best": float(converged[0]),
+        "median": float(np.median(converged)),
+        "worst": float(converged[-1]),
+        "distinct": int(1 + gaps.sum()),
+    }
+
+
 def census_of(solutions: Sequence[Solution]) -> tuple[int, int, int]:
     """(local searches that converged, distinct minima among them, how many reached the best)."""
-    values = np.sort([sol.objective for sol in solutions if sol.success and np.isfinite(sol.objective)])
-    if not values.size:
+    summary = spread([sol.objective for sol in solutions], [sol.success for sol in solutions])
+    if not summary["converged"]:
         return 0, 0, 0
-    gaps = np.diff(values) > DISTINCT_TOLERANCE * np.maximum(1.0, np.abs(values[1:]))
-    hits = int(np.sum(values - values[0] <= DISTINCT_TOLERANCE * max(1.0, abs(values[0]))))
-    return int(values.size), int(1 + gaps.sum()), hits
+    best = summary["best"]
+    hits = sum(sol.success and sol.objective - best <= DISTINCT_TOLERANCE * max(1.0, abs(best)) for sol in solutions)
+    return summary["converged"], summary["distinct"], int(hits)
 
 
 class StoppingRule:
