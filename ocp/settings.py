@@ -84,7 +84,8 @@ class MultistartSettings:
     """The ``multistart:`` section (`ocp/multistart.py`): start 0 is the problem's own guess,
     starts 1.. draw controls ``scale`` x N(0, 1) seeded by (seed, i).
 
-    Eight starts, each solved with first_order, simulate and adam, by default:
+    The start tasks of the search (hops and the stopping rule: the fields below) are eight starts, each
+    solved with first_order, simulate and adam, by default:
     one start from a small random guess lands 11 % above the target on the
     shared N = 400 instance and up to 5x above the best optimum on XOR, and no
     single strategy, nor any pair of them, came within 0.1 % of the best
@@ -107,8 +108,8 @@ class MultistartSettings:
     max_seconds: float = positive(300.0)  # wall time per solve before a start is given up
     # a solve running longer than patience x the median finished solve is given up (`ocp/multistart.py`)
     patience: float = at_least(1.0, 10.0)
-    # stop once the probability that the best minimum found is the global one reaches this
-    # (`ocp/basins.py`); null solves every start with every strategy (the portfolio of earlier versions)
+    # stop once the probability that the best minimum found is the global one reaches this (`ocp/basins.py`);
+    # null runs to the budget (with hops: false and max_searches: null, the portfolio of earlier versions)
     confidence: float | None = open_interval(0.0, 1.0, 0.95)
     time_budget: float | None = positive(None)  # seconds for the whole search
     # basin hopping (`ocp/search_plan.py`): local searches that restart from the best solution so far with its
@@ -117,9 +118,6 @@ class MultistartSettings:
     hop_scale: float = positive(1.0)
     # local searches in all (null: every start task once, twice that with hops)
     max_searches: int | None = at_least(1, 24)
-
-    def hop_settings(self) -> Hops | None:
-        return Hops(self.hop_scale) if self.hops else None
 
     def search_arguments(self) -> dict[str, Any]:
         """The keyword arguments of `ocp.multistart.multistart` these settings make (caps, patience,
@@ -130,7 +128,7 @@ class MultistartSettings:
             "patience": self.patience,
             "confidence": self.confidence,
             "time_budget": self.time_budget,
-            "hops": self.hop_settings(),
+            "hops": Hops(self.hop_scale) if self.hops else None,
             "max_searches": self.max_searches,
         }
 
