@@ -23,7 +23,12 @@ Hessian's inertia at every iteration and one iteration costs 10-40 times the
 usual (measured: 773 s for one start at N = 100 where the others took 2-16 s).
 With ``patience`` P, a solve still running after P times the median duration
 of the solves finished so far (and at least MIN_PATIENCE_S) is stopped and
-counts as not converged. Replayed on the recorded solve times of the 18
+counts as not converged. IPOPT looks at the clock only between iterations,
+and one iteration can take minutes (a start at N = 200 on two-moons data:
+iterations of 15-110 s while MUMPS refactorises with ever larger
+regularisation), so a solve still running OVERRUN_GRACE_S after its cutoff
+is given up (an error for its position) and its worker process is ended
+once the search is over. Replayed on the recorded solve times of the 18
 instances of `benchmarks/strategies.py`, P = 10 stops 7 of the 288 simulate
 and adam solves, none of which held its instance's best optimum, and saves
 29 % of the default portfolio's time.
@@ -52,9 +57,9 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from types import SimpleNamespace
 from typing import Any
@@ -71,7 +76,6 @@ from .search_plan import (
     Hops,
     StoppingRule,
     Task,
-    best_of,
     finished_prefix,
     hop_guess,
     labelled,
@@ -83,6 +87,7 @@ from .solver import OCPSolver, SolverOptions
 from .strategies import PHASE_STRATEGIES, Initialization, applicable, solve_with
 
 MIN_PATIENCE_S = 10.0  # patience never stops a solve sooner: short solves' durations are mostly noise
+OVERRUN_GRACE_S = 5.0  # a solve past its cutoff by this much is given up: it is inside one long iteration
 
 
 def random_starts(base: InitialGuess | None, K: int, nu: int, n: int, scale: float, seed: int) -> list[InitialGuess]:
@@ -182,12 +187,11 @@ def multistart(
 
     def guess_for(j: int) -> InitialGuess | None:
         """Decide position j and make its start; None while the solves it depends on are unfinished."""
-        if not planner.ready(j, finished_prefix(results, errors, planner.total)):
+        if not planner.ready(j, finished_prefix(results, errors, planner.total), results):
             return None
-        task = planner.next(j, results)
+        task, bases[j] = planner.next(j, results)
         if not task.is_hop:
             return starts[task.start]
-        bases[j] = best_of(results, j - planner.lag + 1)
         if bases[j] is None:  # every start task handed out and nothing converged to hop from
             return starts[0]
         return hop_guess(results[bases[j]], hops, seed, j)
@@ -219,37 +223,43 @@ def multistart(
             payload = pickle.dumps((problem, method, unchecked))
         # one writer (here), readers in the workers: patience moves them, the stopping rule sets them to 0
         cutoffs = {kind: _context().Value("d", float("inf"), lock=False) for kind in (True, False)}
-        pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init, initargs=(payload, cutoffs))
-        with pool:
-            running: dict = {}
-            upcoming = 0
+        pool = _Workers(workers, (payload, cutoffs))
+        upcoming = 0
 
-            def hand_out() -> None:
-                nonlocal upcoming
-                while len(running) < workers and upcoming < planner.total and not rule.reason:
-                    guess = guess_for(upcoming)
-                    if guess is None:
-                        return
-                    running[pool.submit(_solve_task, guess, tasks[upcoming], context)] = upcoming
-                    upcoming += 1
+        def hand_out() -> None:
+            nonlocal upcoming
+            while len(pool.running) < workers and upcoming < planner.total and not rule.reason:
+                guess = guess_for(upcoming)
+                if guess is None:
+                    return
+                pool.submit(upcoming, guess, tasks[upcoming], context)
+                upcoming += 1
 
+        try:
             hand_out()
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+            while pool.running:
+                done, _ = wait(pool.running, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in done:
-                    j = running.pop(future)
+                    j = pool.running.pop(future).position
                     try:
                         finished(j, future.result())
                     except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
                         errors[j] = f"{type(err).__name__}: {err}"
+                stuck = pool.overdue(lambda task: cutoffs[task.is_hop].value + OVERRUN_GRACE_S)
+                for j, waited in stuck:
+                    errors[j] = f"given up after {waited:.0f} s: an IPOPT iteration outran the cutoff"
                 if rule.verdict(results, errors):
                     for cutoff in cutoffs.values():
                         cutoff.value = 0.0  # the solves still running stop at their next IPOPT iteration
+                if stuck:  # its worker is busy for who knows how long: end it (after a stop, end them all)
+                    pool.end() if rule.reason else pool.restart()
                 hand_out()
             rule.verdict(results, errors)
             best = _best(rule.kept(results), errors)
             if options.check_optimality:
-                best = replace(best, optimality=_check_in(pool, best))
+                best = replace(best, optimality=_check_in(pool.executor, best))
+        finally:  # also on Ctrl-C: no worker process is left behind
+            pool.end()
     kept = rule.kept(results)
     positions = range(min(len(tasks), rule.prefix))  # the positions decided (and solved)
     objectives = [kept[j].objective if j in kept else float("nan") for j in positions]
@@ -285,6 +295,64 @@ def _best(results: dict[int, Solution], errors: dict[int, str] | None = None) ->
         reasons = "; ".join(sorted(set((errors or {}).values())))
         raise SolveError(f"multi-start: no start produced a solution ({reasons})")
     return min(results.values(), key=lambda sol: (not sol.success, sol.objective))
+
+
+@dataclass
+class _Handed:
+    """A solve handed to a worker: enough to hand it out again."""
+
+    position: int
+    guess: InitialGuess
+    task: Task
+    context: dict[str, Any]
+    since: float = field(default_factory=time.perf_counter)
+
+
+class _Workers:
+    """The search's worker processes, each holding a built solver (`_init`). A worker stuck inside one long
+    IPOPT iteration cannot be stopped by its clock, and a process pool cannot lose one worker and go on: the
+    whole pool is ended and the other running solves are handed to a fresh one (a solve is a pure function
+    of its start and task, so the answer stays the same)."""
+
+    def __init__(self, size: int, initargs: tuple) -> None:
+        self.size, self.initargs = size, initargs
+        self.executor = self._new()
+        self.running: dict[Future, _Handed] = {}
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.size, mp_context=_context(), initializer=_init, initargs=self.initargs)
+
+    def submit(self, position: int, guess: InitialGuess, task: Task, context: dict[str, Any]) -> None:
+        future = self.executor.submit(_solve_task, guess, task, context)
+        self.running[future] = _Handed(position, guess, task, context)
+
+    def overdue(self, limit: Callable[[Task], float]) -> list[tuple[int, float]]:
+        """Take out the solves running longer than ``limit(task)`` seconds: (position, seconds run)."""
+        now = time.perf_counter()
+        late = [f for f, handed in self.running.items() if now - handed.since > limit(handed.task)]
+        return [(handed.position, now - handed.since) for handed in map(self.running.pop, late)]
+
+    def restart(self) -> None:
+        again = list(self.running.values())
+        self.end()
+        self.executor = self._new()
+        for handed in again:
+            self.submit(handed.position, handed.guess, handed.task, handed.context)
+
+    def end(self) -> None:
+        """Terminate every worker now, running or not, and forget their solves."""
+        self.running.clear()
+        terminate = getattr(self.executor, "terminate_workers", None)  # Python >= 3.14
+        if terminate is not None:
+            terminate()
+        else:
+            processes = list((getattr(self.executor, "_processes", None) or {}).values())  # CPython 3.8-3.13
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(timeout=5.0)
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _check_in(pool: ProcessPoolExecutor, best: Solution) -> dict[str, Any]:

@@ -21,12 +21,21 @@ on most A1 instances, plain IPOPT alone on overlapping blobs,
 continuation). Without hops these are the tasks (all of them: the portfolio
 of earlier versions). With hops, `Planner` decides at each position whether
 the next start task or a hop comes, by what each kind has cost and found,
-until ``max_searches`` (default: twice the start tasks).
+until ``max_searches`` (default: twice the start tasks), and it escalates:
+while every search so far has reached the same minimum it takes only the
+start tasks of the first strategy (the cheap probe: first_order by default),
+and once two distinct minima are seen, every strategy in the order above. On
+a landscape with one minimum the search then never pays for the slower
+strategies (on two-moons data a plain IPOPT solve costs ten first_order
+hops); where several basins show, it runs the whole portfolio.
 
-A hop at position j starts from the best converged solve among positions
-<= j - lag (lag = the number of workers), and every position is decided only
-once those are finished, so the hops and the choices, like everything else,
-are the same for a given seed and worker count whatever the timing.
+Positions are decided PLAN_AHEAD (or, with more workers, one per worker)
+ahead of the finished prefix: a hop at position j starts from the best
+converged solve among positions <= j - lag (`Planner.horizon`: all earlier
+ones when none of those converged and no start task is left), and position j
+is decided only once those are finished. The choices, like everything else, are therefore the
+same for a given seed whatever the timing and for any number of workers up to
+PLAN_AHEAD, and a worker rarely waits behind a slow solve.
 """
 
 from __future__ import annotations
@@ -45,6 +54,9 @@ from .solution import Solution
 from .strategies import Initialization
 
 DISTINCT_TOLERANCE = 1e-6  # relative difference of objectives counted as another optimum
+# positions decided ahead of the finished prefix: larger lets workers run on past a slow solve, but hops
+# then start from an older best; 8 kept 2 workers busy past a plain IPOPT solve on two-moons data
+PLAN_AHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -77,12 +89,12 @@ def plan(
     first_start: Sequence[Initialization],
     hops: Hops | None,
     max_searches: int | None,
-    lag: int = 1,
+    workers: int = 1,
 ) -> Planner:
     """The tasks to hand out (module docstring)."""
     starts = [Task(s, 0) for s in [*inits, *first_start]]
     starts += [Task(s, i) for i in range(1, n_starts) for s in inits]
-    return Planner(starts, hops, max_searches, lag)
+    return Planner(starts, hops, max_searches, max(PLAN_AHEAD, workers))
 
 
 def cost(solution: Solution) -> float:
@@ -100,9 +112,10 @@ class Planner:
 
     so the two split the effort evenly until one of them keeps finding better minima (hops on landscapes
     whose good minima lie close together, starts where they lie apart), and far more hops than starts
-    where hops are cheap (a hop from a minimum that every search reaches costs a few iterations). Only
-    positions <= j - lag count for position j, and j is handed out once they are finished, so the choice
-    repeats for a seed and worker count whatever the timing."""
+    where hops are cheap (a hop from a minimum that every search reaches costs a few iterations). The
+    start task is the next one of the first strategy until two distinct minima are seen, then the next one
+    in order (module docstring). Only positions <= j - lag count for position j, and j is handed out once
+    they are finished, so the choice repeats for a seed whatever the timing."""
 
     def __init__(self, start_tasks: list[Task], hops: Hops | None, max_searches: int | None, lag: int):
         self.start_tasks, self.hops, self.lag = start_tasks, hops, max(1, lag)
@@ -111,27 +124,47 @@ class Planner:
         else:
             self.total = max_searches or 2 * len(start_tasks)
         self.tasks: list[Task] = []
-        self.taken = 0  # start tasks handed out
+        self.taken: set[int] = set()  # start tasks handed out, by index
 
-    def ready(self, j: int, prefix: int) -> bool:
+    def horizon(self, j: int, results: dict[int, Solution]) -> int:
+        """The positions below it decide position j: j - lag + 1, or j itself (every earlier solve) when none
+        of those converged and no start task may come next, so that a hop has a solution to start from."""
+        upto = max(0, j - self.lag + 1)
+        if self.hops is not None and best_of(results, upto) is None:
+            if not self._start_candidates({i: sol for i, sol in results.items() if i < upto}, may_hop=True):
+                return j
+        return upto
+
+    def ready(self, j: int, prefix: int, results: dict[int, Solution]) -> bool:
         """Whether position j can be decided, given how many positions from the first are finished."""
-        return self.hops is None or j == 0 or prefix >= j - self.lag + 1
+        return self.hops is None or j == 0 or prefix >= self.horizon(j, results)
 
-    def next(self, j: int, results: dict[int, Solution]) -> Task:
-        """Decide position j (== len(self.tasks)) from the results at positions <= j - lag."""
-        visible = {i: results[i] for i in range(j - self.lag + 1) if i in results}
-        hop = self.hops is not None and best_of(visible, j) is not None and self._hop_due(visible)
-        if not hop and self.taken < len(self.start_tasks):
-            task = self.start_tasks[self.taken]
-            self.taken += 1
+    def next(self, j: int, results: dict[int, Solution]) -> tuple[Task, int | None]:
+        """Decide position j (== len(self.tasks)) from the results below its horizon: the task and, for a
+        hop, the position of the solution it starts from (None if nothing converged: it starts from start 0)."""
+        visible = {i: results[i] for i in range(self.horizon(j, results)) if i in results}
+        base = best_of(visible, j) if self.hops is not None else None
+        waiting = self._start_candidates(visible, base is not None)
+        if waiting and not (base is not None and self._hop_due(visible)):
+            self.taken.add(waiting[0])
+            task, base = self.start_tasks[waiting[0]], None
         else:  # only with hops: without them there are never more positions than start tasks
             task = Task(self.hops.strategy)
         self.tasks.append(task)
-        return task
+        return task, base
+
+    def _start_candidates(self, visible: dict[int, Solution], may_hop: bool) -> list[int]:
+        """The start tasks not yet handed out that may come next, in order: with hops, only the first
+        strategy's while every search so far has reached one minimum (unless none of those is left and no hop
+        can run instead)."""
+        waiting = [i for i in range(len(self.start_tasks)) if i not in self.taken]
+        if self.hops is not None and census_of(list(visible.values()))[1] < 2:
+            probe = [i for i in waiting if self.start_tasks[i].strategy == self.start_tasks[0].strategy]
+            if probe or may_hop:
+                return probe
+        return waiting
 
     def _hop_due(self, visible: dict[int, Solution]) -> bool:
-        if self.taken >= len(self.start_tasks):
-            return True
         spent = {True: 0.0, False: 0.0}
         wins = {True: 0, False: 0}
         best = np.inf

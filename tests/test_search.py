@@ -1,6 +1,10 @@
 """The multi-start's stopping rule on a landscape whose minima are known (`known_problems.double_wells`)."""
 
 import itertools
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,7 +13,7 @@ from known_problems import double_wells
 import ocp
 from ocp.basins import posterior
 from ocp.multistart import multistart, random_starts
-from ocp.search_plan import Hops, plan
+from ocp.search_plan import PLAN_AHEAD, Hops, plan
 from ocp.strategies import Initialization, solve_with
 
 TILTS = (0.3, -0.2)
@@ -83,7 +87,7 @@ def test_a_budget_too_small_for_the_confidence_says_so_and_one_search_is_a_plain
 def test_without_hops_the_plan_is_the_portfolio_and_hops_follow_what_each_kind_found():
     inits = [Initialization("first_order"), Initialization("simulate")]
     portfolio = plan(3, inits, [Initialization("continuation_parameter")], None, None)
-    order = [portfolio.next(j, {}) for j in range(portfolio.total)]
+    order = [portfolio.next(j, {})[0] for j in range(portfolio.total)]
     assert [(t.start, t.strategy.strategy) for t in order] == [
         (0, "first_order"),
         (0, "simulate"),
@@ -113,20 +117,79 @@ def hopping(workers: int):
 
 
 def test_hops_start_from_the_best_so_far_and_repeat_for_a_seed():
-    """Each hop starts from the best converged solve at least `workers` positions before it; the same seed and
-    worker count give the same solves; every minimum a hop reaches is one of the four known ones."""
+    """Each hop starts from the best converged solve at least PLAN_AHEAD positions before it (all earlier ones
+    when none of those converged); the same seed gives the same solves, on one worker or two; every minimum a
+    hop reaches is one of the four known ones."""
     first, again = hopping(workers=1), hopping(workers=1)
     report = first.start["multistart"]
     assert report["objectives"] == again.start["multistart"]["objectives"]
-    objectives = report["objectives"]
+    objectives, succeeded = report["objectives"], report["succeeded"]
+    hops = 0
     for j, solve in enumerate(report["solves"]):
         if "hop_from" in solve:
-            base = solve["hop_from"]
-            assert base < j and objectives[base] == min(f for f in objectives[:j] if f == f)
+            hops += 1
+            window = [f for f, ok in zip(objectives[: max(0, j - PLAN_AHEAD + 1)], succeeded, strict=False) if ok]
+            window = window or [f for f, ok in zip(objectives[:j], succeeded, strict=False) if ok]
+            assert solve["hop_from"] < j and objectives[solve["hop_from"]] == min(window)
+    assert hops >= 30  # 4 start tasks, 40 searches
     values = sorted(sum(c) for c in itertools.product(*(well_minima(a) for a in TILTS)))
     assert first.objective == pytest.approx(values[0], abs=1e-8)
     seen = {round(f, 6) for f, ok in zip(objectives, report["succeeded"], strict=True) if ok}
     assert all(min(abs(f - v) for v in values) < 1e-6 for f in seen) and 2 <= len(seen) <= 4
     two, two_again = hopping(workers=2), hopping(workers=2)
-    assert two.start["multistart"]["objectives"] == two_again.start["multistart"]["objectives"]
-    assert two.objective == pytest.approx(values[0], abs=1e-8)
+    assert two.start["multistart"]["objectives"] == two_again.start["multistart"]["objectives"] == objectives
+
+
+def converged_at(objective: float) -> SimpleNamespace:
+    """What the planner reads of a finished solve: its objective, success and cost."""
+    return SimpleNamespace(objective=objective, success=True, iterations=5, start={}, first_order={})
+
+
+def test_the_plan_probes_with_the_first_strategy_until_two_minima_show():
+    """While every search reaches one minimum only the first strategy's start tasks (and hops) run; once a second
+    minimum is visible (PLAN_AHEAD positions later) the other strategies' start tasks follow in order."""
+    inits = [Initialization("first_order"), Initialization("simulate")]
+    planner = plan(6, inits, [], Hops(), 80)
+    results = {}
+    for j in range(40):
+        planner.next(j, results)
+        results[j] = converged_at(1.0)
+    assert {t.strategy.strategy for t in planner.tasks if not t.is_hop} == {"first_order"}
+    assert [t.start for t in planner.tasks if not t.is_hop] == list(range(6))  # every start probed, in order
+    for j in range(40, 80):
+        planner.next(j, results)
+        results[j] = converged_at(0.5 if j == 40 else 1.0)
+    late = [(j, t) for j, t in enumerate(planner.tasks) if not t.is_hop and t.strategy.strategy == "simulate"]
+    assert late and late[0][0] >= 40 + PLAN_AHEAD and late[0][1].start == 0
+
+
+_SOLVE = ocp.OCPSolver.solve
+
+
+def _solve_or_hang(self, *args, **kwargs):
+    """OCPSolver.solve, except from a start with controls of 10: then the process hangs (as inside an IPOPT
+    iteration that never ends) after writing its pid where the test can find it."""
+    guess = kwargs.get("initial_guess")
+    if guess is not None and guess.controls is not None and np.max(np.abs(guess.controls)) == 10.0:
+        Path(os.environ["HANG_PID_FILE"]).write_text(str(os.getpid()))
+        time.sleep(600)
+    return _SOLVE(self, *args, **kwargs)
+
+
+def test_a_solve_stuck_past_its_cutoff_is_given_up_and_its_process_ended(monkeypatch, tmp_path):
+    """Worker processes fork with the patched solver; the stuck one is ended, the others' solves are kept."""
+    import ocp.multistart as multistart_module
+
+    pid_file = tmp_path / "pid"
+    monkeypatch.setenv("HANG_PID_FILE", str(pid_file))
+    monkeypatch.setattr(ocp.OCPSolver, "solve", _solve_or_hang)
+    monkeypatch.setattr(multistart_module, "MIN_PATIENCE_S", 0.5)
+    monkeypatch.setattr(multistart_module, "OVERRUN_GRACE_S", 1.0)
+    starts = random_starts(ocp.InitialGuess(controls=np.full((1, 2), 0.01)), 1, 2, 6, 1.0, seed=0)
+    starts[1] = ocp.InitialGuess(controls=np.full((1, 2), 10.0))
+    best = multistart(double_wells(TILTS), METHOD, starts, init=Initialization("simulate"), workers=2, patience=10.0)
+    report = best.start["multistart"]
+    assert "given up" in report["errors"]["1"] and report["succeeded"] == [True, False, True, True, True, True]
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
