@@ -123,8 +123,9 @@ class FirstOrderPhase:
         if not np.isfinite(f0):
             return w0, FirstOrderReport(skipped="the objective is not finite at the start")
 
-        def progress(intermediate: scipy.optimize.OptimizeResult) -> None:
-            print(f"  {method} {progress.count:4d}  objective {intermediate.fun:.8e}", flush=True)
+        # scipy passes an OptimizeResult only to a callback whose parameter has exactly this name
+        def progress(intermediate_result: scipy.optimize.OptimizeResult) -> None:
+            print(f"  {method} {progress.count:4d}  objective {intermediate_result.fun:.8e}", flush=True)
             progress.count += 1
 
         progress.count = 1
