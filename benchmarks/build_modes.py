@@ -1,6 +1,6 @@
 """Build and solve time of the NLP as a CasADi MX graph (default) against one expanded SX graph.
 
-Instance: ../shared/benchdata/annulus_N400_K20.npz (annulus-L2, N = 400, K = 20,
+Instance: benchmarks/data/annulus_N400_K20.npz (annulus-L2, N = 400, K = 20,
 T = 5, lambda = 1e-3, RK4 x 1), from the instance's own initial controls, and a
 smaller N = 100 cut of it. Prints times and the ratios expanded / default,
 measured in this run.
@@ -22,7 +22,7 @@ from problems.datasets import Dataset
 from problems.l2 import l2_problem
 from problems.networks import NetworkDynamics
 
-INSTANCE = Path(__file__).resolve().parents[1].parent / "shared" / "benchdata" / "annulus_N400_K20.npz"
+INSTANCE = Path(__file__).resolve().parent / "data" / "annulus_N400_K20.npz"
 
 
 def run(data: Dataset, U0: np.ndarray, expand: bool) -> dict:

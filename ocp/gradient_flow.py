@@ -8,7 +8,7 @@ simulation, `transcription.py`) is minimised by explicit steps
 Why 1/h_k: with piecewise-constant controls dJ/dU_k = h_k (dJ/du)(t_k) + O(h^2),
 so the step is that of the gradient flow of u in L2(0, T) and eta means the
 same on every grid. For a ResNet of depth L on T = 1 it is the learning rate
-scaled by L of Marion et al. (SCIENCE.md, C). ``step_scaling: none`` is plain
+scaled by L of Marion et al. (docs/science.md, C). ``step_scaling: none`` is plain
 gradient descent on U. Free parameters take plain steps.
 
 The gradient is one CasADi function (reverse mode through the batched step),

@@ -1,1 +1,1 @@
-"""Learning problems posed as optimal control problems on top of `ocp` (see SCIENCE.md)."""
+"""Learning problems posed as optimal control problems on top of `ocp` (see docs/science.md)."""

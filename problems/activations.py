@@ -29,7 +29,7 @@ def smooth_relu(z):
 
 
 def gelu(z):
-    """z Phi(z), Phi the standard normal CDF (the ResNet experiments of SCIENCE.md, C)."""
+    """z Phi(z), Phi the standard normal CDF (the ResNet experiments of docs/science.md, C)."""
     return 0.5 * z * (1 + ca.erf(z / ca.sqrt(2.0)))
 
 

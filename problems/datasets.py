@@ -1,4 +1,4 @@
-"""Data sets: the concentric-sphere (annulus) set of SCIENCE.md, XOR, two spirals, and files (CSV, .npz)."""
+"""Data sets: the concentric-sphere (annulus) set of docs/science.md, XOR, two spirals, and files (CSV, .npz)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class Dataset:
 
 
 def _radial(rng: np.random.Generator, n: int, d: int, r_min: float, r_max: float) -> np.ndarray:
-    # Uniform in the shell: radius r_min + (r_max - r_min) U^(1/d) as in the authors' code (SCIENCE.md, A).
+    # Uniform in the shell: radius r_min + (r_max - r_min) U^(1/d) as in the authors' code (docs/science.md, A).
     direction = rng.normal(size=(n, d))
     direction /= np.linalg.norm(direction, axis=1, keepdims=True)
     radius = r_min + (r_max - r_min) * rng.uniform(size=(n, 1)) ** (1.0 / d)
@@ -99,7 +99,7 @@ def spirals(n: int, seed: int = 0, turns: float = 1.0, noise: float = 0.05) -> D
 
 
 def gaussian(n: int, dim: int, seed: int = 0) -> Dataset:
-    """Regression data for the ResNet experiments (SCIENCE.md, C): x ~ N(0, I_d) and the scalar target
+    """Regression data for the ResNet experiments (docs/science.md, C): x ~ N(0, I_d) and the scalar target
     y = sin(a . x), a ~ N(0, I_d / d) drawn once from the same seed (a smooth target of order one)."""
     rng = np.random.default_rng(seed)
     a = rng.normal(size=dim) / np.sqrt(dim)

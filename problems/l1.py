@@ -1,4 +1,4 @@
-"""Problem B, L1 sparsity (SCIENCE.md, B):
+"""Problem B, L1 sparsity (docs/science.md, B):
 
     min_u  int_0^T E(x(t)) dt + lambda ||u||_{L1(0,T)},   optionally ||u(t)||_1 <= M.
 
@@ -78,7 +78,7 @@ class L1Settings(LearningSettings):
 
 class L1ProblemType(LearningProblemType):
     name = "l1"
-    description = "B: running loss + lambda ||u||_L1, exact zeros and the stopping time T* (SCIENCE.md B)"
+    description = "B: running loss + lambda ||u||_L1, exact zeros and the stopping time T* (docs/science.md B)"
     settings = L1Settings
 
     def pose(self, train: Dataset, settings: L1Settings, run: RunSettings):

@@ -1,4 +1,4 @@
-"""Problem A1 (SCIENCE.md, A): min_u E(x(T)) + lambda ||u||^2_{L2(0,T)}.
+"""Problem A1 (docs/science.md, A): min_u E(x(T)) + lambda ||u||^2_{L2(0,T)}.
 
 E(x(T)) = (1/N) sum_i loss(g(P x_i(T)), y_i); lambda is a fixed NLP parameter,
 so a new lambda (or T) re-solves without rebuilding.
@@ -60,7 +60,7 @@ class L2Settings(LearningSettings):
 
 class L2ProblemType(LearningProblemType):
     name = "l2"
-    description = "A1: terminal loss + lambda ||u||^2_L2 (neural ODE classifier, SCIENCE.md A)"
+    description = "A1: terminal loss + lambda ||u||^2_L2 (neural ODE classifier, docs/science.md A)"
     settings = L2Settings
 
     def pose(self, train: Dataset, settings: L2Settings, run: RunSettings) -> tuple[ocp.Problem, Any]:

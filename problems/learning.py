@@ -156,7 +156,7 @@ class Classifier:
 
 
 def rescaled_guess(solution: ocp.Solution, T: float) -> ocp.InitialGuess:
-    """A start on [0, T] from a solution on [0, T0] (SCIENCE.md, A: u_T(t) = (T0/T) u(t T0/T)).
+    """A start on [0, T] from a solution on [0, T0] (docs/science.md, A: u_T(t) = (T0/T) u(t T0/T)).
 
     For homogeneous dynamics ("inside") the rescaled controls move
     every point along the same path, so x(T) and the loss are unchanged while

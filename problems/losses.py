@@ -1,4 +1,4 @@
-"""Output map and losses: E = (1/N) sum_i loss(g(P x_i), y_i) (SCIENCE.md, common setting)."""
+"""Output map and losses: E = (1/N) sum_i loss(g(P x_i), y_i) (docs/science.md, common setting)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Network dynamics x' = f(x, u) of SCIENCE.md, u(t) the stacked network parameters.
+"""Network dynamics x' = f(x, u) of docs/science.md, u(t) the stacked network parameters.
 
 inside:      x' = W sigma(x) + b              u = (W row-major, b),             nu = d^2 + d
 outside:     x' = sigma(W x + b)              u = (W row-major, b),             nu = d^2 + d
@@ -49,7 +49,7 @@ class NetworkDynamics:
         return np.atleast_2d(np.asarray(x, dtype=float))
 
     def readout(self, x: ca.SX, m: int) -> ca.SX:
-        """P x: the first m coordinates (SCIENCE.md's default P)."""
+        """P x: the first m coordinates (docs/science.md's default P)."""
         return x[:m]
 
     def interval_parameters(self, m: int) -> tuple:
@@ -85,7 +85,7 @@ class NetworkDynamics:
     def homogeneous(self) -> bool:
         """f(x, a u) = a f(x, u) for a > 0: the property the O(1/T) theory needs.
 
-        Only "inside" has it in all of u. SCIENCE.md lists "bottleneck" too, but
+        Only "inside" has it in all of u. The bottleneck is often listed too, but
         scaling W1 and b1 changes the argument of sigma, so the bottleneck is
         homogeneous only in its outer layer (W2, b2); tests check both facts.
         """

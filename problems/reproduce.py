@@ -1,4 +1,4 @@
-"""Reproduce the papers' claims (SCIENCE.md) from the shipped configs: one command per claim.
+"""Reproduce the papers' claims (docs/science.md) from the shipped configs: one command per claim.
 
     python -m problems.reproduce a1-decay   [--T 1 2 4 8 16]  [--out DIR]
     python -m problems.reproduce a1-scaling [--T 2 4 8]

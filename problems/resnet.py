@@ -1,4 +1,4 @@
-"""Problem C (SCIENCE.md, C): a deep ResNet posed as a discrete-time OCP.
+"""Problem C (docs/science.md, C): a deep ResNet posed as a discrete-time OCP.
 
     h_{k+1} = h_k + (T / L) V_{k+1} sigma(W_{k+1} h_k),   k = 0..L-1,   h_0 = x_i
 
@@ -138,7 +138,7 @@ class ResNetContext:
 
 class ResNetProblemType:
     name = "resnet"
-    description = "C: deep ResNet h + (1/L) V sigma(W h) as a discrete OCP, smooth or iid init (SCIENCE.md C)"
+    description = "C: deep ResNet h + (1/L) V sigma(W h) as a discrete OCP, smooth or iid init (docs/science.md C)"
     settings = ResNetSettings
 
     def build(self, settings: ResNetSettings, run: RunSettings) -> Setup:

@@ -1,4 +1,4 @@
-"""Metrics and figures of the ResNet problem (SCIENCE.md, C; Marion et al., Figures 1 and 2).
+"""Metrics and figures of the ResNet problem (docs/science.md, C; Marion et al., Figures 1 and 2).
 
 Per solve (`report`): the training loss over iterations; max_k ||Z_{k+1} - Z_k||_F
 at every recorded iteration (Z_k the weights of layer k, the rows of the

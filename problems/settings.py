@@ -16,7 +16,7 @@ from .spacetime import SpaceTimeDynamics
 
 @dataclass(frozen=True)
 class DataSettings:
-    """``data:``. source 'annulus' (SCIENCE.md), 'xor', 'spirals' or 'gaussian' (regression, `datasets.gaussian`)
+    """``data:``. source 'annulus' (docs/science.md), 'xor', 'spirals' or 'gaussian' (regression, `datasets.gaussian`)
     generates a set; 'file' reads ``path``.
 
     Test points: generated alongside, read from ``test_path``, or

@@ -1,4 +1,4 @@
-"""Continuous space-time networks (SCIENCE.md, A): a neural ODE whose width is a variable z in Omega,
+"""Continuous space-time networks (docs/science.md, A): a neural ODE whose width is a variable z in Omega,
 
     x_t(t, z) = int_Omega w(t, z, z') sigma(x(t, z')) dz' + b(t, z),
 

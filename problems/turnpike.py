@@ -1,4 +1,4 @@
-"""Problem A2, the turnpike (SCIENCE.md, A):
+"""Problem A2, the turnpike (docs/science.md, A):
 
     min_u  E(x(T)) + beta int_0^T (1/N) sum_i |P x_i(t) - y_i|_p^p dt + lambda ||u||^2_{L2(0,T)}.
 
@@ -100,7 +100,7 @@ class TurnpikeSettings(LearningSettings):
 
 class TurnpikeProblemType(LearningProblemType):
     name = "turnpike"
-    description = "A2: terminal loss + running l^p distance to the targets + lambda ||u||^2_L2 (SCIENCE.md A)"
+    description = "A2: terminal loss + running l^p distance to the targets + lambda ||u||^2_L2 (docs/science.md A)"
     settings = TurnpikeSettings
 
     def pose(self, train: Dataset, settings: TurnpikeSettings, run: RunSettings):

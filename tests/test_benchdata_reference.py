@@ -1,6 +1,6 @@
-"""The shared benchmark instance: plain multiple shooting from its start reproduces the measured reference.
+"""The reference instance (benchmarks/data): plain multiple shooting from its start reproduces the measured reference.
 
-../shared/benchdata/README.md: from U0, plain multiple shooting with IPOPT (MUMPS,
+benchmarks/data/README.md: from U0, plain multiple shooting with IPOPT (MUMPS,
 default options) converges in about 120 iterations to cost 0.3587 (loss 0.103,
 regularisation 0.255). Our transcription of the same discretised problem must
 land on the same KKT point.
@@ -16,11 +16,10 @@ from problems.datasets import Dataset
 from problems.l2 import l2_problem
 from problems.networks import NetworkDynamics
 
-INSTANCE = Path(__file__).resolve().parents[2] / "shared" / "benchdata" / "annulus_N400_K20.npz"
+INSTANCE = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "annulus_N400_K20.npz"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not INSTANCE.exists(), reason=f"benchmark instance not found at {INSTANCE}")
 def test_plain_multiple_shooting_reproduces_the_measured_reference():
     with np.load(INSTANCE) as raw:
         data, U0 = Dataset(raw["X"], raw["y"]), raw["U0"]

@@ -13,7 +13,7 @@ from problems.datasets import Dataset
 from problems.l2 import l2_problem
 from problems.networks import NetworkDynamics
 
-INSTANCE = Path(__file__).resolve().parents[2] / "shared" / "benchdata" / "annulus_N400_K20.npz"
+INSTANCE = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "annulus_N400_K20.npz"
 METHOD = ocp.MultipleShooting(K=12, integrator=ocp.RK4(2))
 
 
@@ -132,9 +132,8 @@ def test_negative_iteration_count_is_refused():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not INSTANCE.exists(), reason=f"benchmark instance not found at {INSTANCE}")
-def test_default_start_beats_the_plain_multiple_shooting_point_on_the_shared_instance():
-    """../shared/benchdata: plain multiple shooting from U0 stops at 0.3587 (tests/test_benchdata_reference.py).
+def test_default_start_beats_the_plain_multiple_shooting_point_on_the_reference_instance():
+    """benchmarks/data: plain multiple shooting from U0 stops at 0.3587 (tests/test_benchdata_reference.py).
 
     Measured with the default start (200 L-BFGS-B iterations, then IPOPT): 0.028831. Which local optimum
     L-BFGS-B's path ends near depends on rounding (0.0355 with another stopping tolerance), so the test asks
@@ -153,10 +152,10 @@ def test_default_start_beats_the_plain_multiple_shooting_point_on_the_shared_ins
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not INSTANCE.exists(), reason=f"benchmark instance not found at {INSTANCE}")
-def test_default_pipeline_reaches_the_target_on_the_shared_instance():
-    """The CLI's default pipeline on ../shared/benchdata: 8 starts (U0 and 7 draws at scale 1, seed 0), each
-    solved with first_order, simulate and adam, 500 iterations / 300 s / 10 x the median solve at most.
+def test_default_pipeline_reaches_the_target_on_the_reference_instance():
+    """The portfolio that was the CLI's default before the global search, on benchmarks/data: 8 starts (U0 and
+    7 draws at scale 1, seed 0), each solved with first_order, simulate and adam, 500 iterations / 300 s /
+    10 x the median solve at most.
 
     Target of the initialisation issue: <= 0.0265 (scipy L-BFGS-B's 0.02607 + 2 %), a KKT point.
     Measured: 0.0194774 (87 s wall on 2 cores; 24 of 24 converged, 6 solves reach it; U0 alone, first_order:

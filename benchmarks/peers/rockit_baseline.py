@@ -117,7 +117,7 @@ if __name__ == "__main__":  # python benchmarks/peers/rockit_baseline.py [N]  (N
     import sys
     from pathlib import Path
 
-    data = np.load(Path(__file__).resolve().parents[3] / "shared" / "benchdata" / "annulus_N400_K20.npz")
+    data = np.load(Path(__file__).resolve().parents[1] / "data" / "annulus_N400_K20.npz")
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     keep = np.r_[:33, 133:200] if n == 100 else np.arange(400)
     out = solve(data["X"][keep], data["y"][keep], data["U0"], T=5.0, K=20, lam=1e-3)

@@ -1,0 +1,22 @@
+"""The repository stands alone: nothing tracked refers to material beside it."""
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# spelled in parts so that this file does not match itself
+OUTSIDE = (".." + "/shared", "shared" + "/benchdata", "SCIENCE" + ".md")
+
+
+def test_no_tracked_file_refers_to_the_material_beside_the_repository():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert len(tracked) > 50  # the listing worked: the repository has far more files than that
+    offenders = []
+    for name in tracked:
+        path = ROOT / name
+        if not path.is_file():
+            continue
+        text = path.read_bytes().decode("utf-8", errors="ignore")
+        if any(mention in text for mention in OUTSIDE):
+            offenders.append(name)
+    assert offenders == []
