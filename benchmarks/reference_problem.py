@@ -1,6 +1,6 @@
 """The reference problem "annulus-L2" of the performance issue, shared by every benchmark.
 
-Annulus data (SCIENCE.md: 1/3 inner disc, label -1, first; 2/3 outer annulus, +1;
+Annulus data (docs/science.md: 1/3 inner disc, label -1, first; 2/3 outer annulus, +1;
 `problems.datasets.annulus` with seed 0), d = 2, inside dynamics
 x' = W(t) tanh(x) + b(t), u_k = [W00, W01, W10, W11, b0, b1] on K intervals,
 one RK4 step per interval, cost

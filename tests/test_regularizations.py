@@ -107,7 +107,7 @@ def test_l1_controls_stop_before_T_and_the_stopping_time_hardly_moves_with_T():
 
 
 def test_l2_on_0_T_with_lambda_is_l2_on_0_1_with_lambda_over_T():
-    """SCIENCE.md A1: for homogeneous dynamics, u_T(t) = u(t / T) / T maps one problem onto the other.
+    """docs/science.md A1: for homogeneous dynamics, u_T(t) = u(t / T) / T maps one problem onto the other.
     With RK4 and the same K the discrete problems are equivalent too: same objective, controls / T."""
     data, T, K, lam = annulus(30, seed=1), 4.0, 10, 1e-2
     U0 = start(K, 6, seed=2)
