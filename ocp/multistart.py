@@ -67,11 +67,12 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from .errors import ProblemError, SolveError
+from .errors import Interrupted, ProblemError, SolveError
 from .first_order import inapplicable_reason
 from .guess import InitialGuess
 from .method import MultipleShooting
 from .problem import Problem
+from .processes import end_pool, worker_setup
 from .search_plan import (
     Hops,
     StoppingRule,
@@ -209,21 +210,24 @@ def multistart(
         cutoffs = {kind: SimpleNamespace(value=float("inf")) for kind in (True, False)}
         clock = _Clock(cutoffs)
         solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded if patience is not None else None)
-        for j in range(planner.total):
-            if rule.verdict(results, errors):
-                break
-            guess = guess_for(j)
-            finished(j, _solve_task(guess, tasks[j], context, solver, clock))
+        try:
+            for j in range(planner.total):
+                if rule.verdict(results, errors):
+                    break
+                guess = guess_for(j)
+                finished(j, _solve_task(guess, tasks[j], context, solver, clock))
+        except KeyboardInterrupt:
+            rule.interrupt()
         rule.verdict(results, errors)
-        best = _best(rule.kept(results))
-        if options.check_optimality:
+        best = _best_or_interrupted(rule, results, errors)
+        if options.check_optimality and not rule.interrupted:
             best = replace(best, optimality=solver.check(best).as_dict())
     else:
         with ca.global_pickle_context():
             payload = pickle.dumps((problem, method, unchecked))
         # one writer (here), readers in the workers: patience moves them, the stopping rule sets them to 0
         cutoffs = {kind: _context().Value("d", float("inf"), lock=False) for kind in (True, False)}
-        pool = _Workers(workers, (payload, cutoffs))
+        pool = _Workers(workers, (payload, cutoffs, os.getpid()))
         upcoming = 0
 
         def hand_out() -> None:
@@ -236,27 +240,14 @@ def multistart(
                 upcoming += 1
 
         try:
-            hand_out()
-            while pool.running:
-                done, _ = wait(pool.running, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in done:
-                    j = pool.running.pop(future).position
-                    try:
-                        finished(j, future.result())
-                    except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
-                        errors[j] = f"{type(err).__name__}: {err}"
-                stuck = pool.overdue(lambda task: cutoffs[task.is_hop].value + OVERRUN_GRACE_S)
-                for j, waited in stuck:
-                    errors[j] = f"given up after {waited:.0f} s: an IPOPT iteration outran the cutoff"
-                if rule.verdict(results, errors):
-                    for cutoff in cutoffs.values():
-                        cutoff.value = 0.0  # the solves still running stop at their next IPOPT iteration
-                if stuck:  # its worker is busy for who knows how long: end it (after a stop, end them all)
-                    pool.end() if rule.reason else pool.restart()
-                hand_out()
+            try:
+                _run_pool(pool, hand_out, finished, rule, results, errors, cutoffs)
+            except KeyboardInterrupt:
+                rule.interrupt()
+                pool.end()
             rule.verdict(results, errors)
-            best = _best(rule.kept(results), errors)
-            if options.check_optimality:
+            best = _best_or_interrupted(rule, results, errors)
+            if options.check_optimality and not rule.interrupted:
                 best = replace(best, optimality=_check_in(pool.executor, best))
         finally:  # also on Ctrl-C: no worker process is left behind
             pool.end()
@@ -280,7 +271,38 @@ def multistart(
         **spread(objectives, succeeded),
         **rule.report(kept),
     }
-    return replace(best, start={**best.start, "multistart": report})
+    best = replace(best, start={**best.start, "multistart": report})
+    if rule.interrupted:
+        raise Interrupted(best)
+    return best
+
+
+def _run_pool(pool, hand_out, finished, rule, results, errors, cutoffs) -> None:
+    """Hand out local searches and collect them until the stopping rule ends the search."""
+    hand_out()
+    while pool.running:
+        done, _ = wait(pool.running, timeout=1.0, return_when=FIRST_COMPLETED)
+        for future in done:
+            j = pool.running.pop(future).position
+            try:
+                finished(j, future.result())
+            except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
+                errors[j] = f"{type(err).__name__}: {err}"
+        stuck = pool.overdue(lambda task: cutoffs[task.is_hop].value + OVERRUN_GRACE_S)
+        for j, waited in stuck:
+            errors[j] = f"given up after {waited:.0f} s: an IPOPT iteration outran the cutoff"
+        if rule.verdict(results, errors):
+            for cutoff in cutoffs.values():
+                cutoff.value = 0.0  # the solves still running stop at their next IPOPT iteration
+        if stuck:  # its worker is busy for who knows how long: replace the workers (after a stop, drop the rest)
+            pool.restart(resubmit=not rule.reason)
+        hand_out()
+
+
+def _best_or_interrupted(rule: StoppingRule, results: dict[int, Solution], errors: dict[int, str]) -> Solution:
+    if rule.interrupted and not results:
+        raise Interrupted(None)
+    return _best(rule.kept(results), errors)
 
 
 def _describe(task: Task, base: int | None, solution: Solution | None) -> dict[str, Any]:
@@ -332,8 +354,9 @@ class _Workers:
         late = [f for f, handed in self.running.items() if now - handed.since > limit(handed.task)]
         return [(handed.position, now - handed.since) for handed in map(self.running.pop, late)]
 
-    def restart(self) -> None:
-        again = list(self.running.values())
+    def restart(self, resubmit: bool = True) -> None:
+        """Fresh workers; with ``resubmit`` the solves that were running start again on them."""
+        again = list(self.running.values()) if resubmit else []
         self.end()
         self.executor = self._new()
         for handed in again:
@@ -342,17 +365,7 @@ class _Workers:
     def end(self) -> None:
         """Terminate every worker now, running or not, and forget their solves."""
         self.running.clear()
-        terminate = getattr(self.executor, "terminate_workers", None)  # Python >= 3.14
-        if terminate is not None:
-            terminate()
-        else:
-            processes = list((getattr(self.executor, "_processes", None) or {}).values())  # CPython 3.8-3.13
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.join(timeout=5.0)
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        end_pool(self.executor)
 
 
 def _check_in(pool: ProcessPoolExecutor, best: Solution) -> dict[str, Any]:
@@ -417,7 +430,8 @@ class _Clock:
 _WORKER: dict[str, Any] = {}  # the solver of this process, built once, and its clock
 
 
-def _init(payload: bytes, cutoffs) -> None:
+def _init(payload: bytes, cutoffs, parent: int) -> None:
+    worker_setup(parent)
     with ca.global_unpickle_context():
         problem, method, options = pickle.loads(payload)
     clock = _Clock(cutoffs)

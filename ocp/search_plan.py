@@ -14,20 +14,24 @@ Two kinds of local search share one ordered list of tasks:
   start and found nothing (`benchmarks/README.md`, "Global search"), which
   is why `Planner` weighs them by what they find.
 
-Order of the start tasks: start by start, each with every strategy (which
-strategy finds the best minimum differs from instance to instance: first_order
-on most A1 instances, plain IPOPT alone on overlapping blobs,
+Start tasks: every start with every strategy (which strategy finds the best
+minimum differs from instance to instance: first_order on most A1 instances,
+plain IPOPT on overlapping blobs, a checkerboard and spirals,
 `benchmarks/README.md`), start 0 also with the first-start strategies (a
-continuation). Without hops these are the tasks (all of them: the portfolio
-of earlier versions). With hops, `Planner` decides at each position whether
-the next start task or a hop comes, by what each kind has cost and found,
-until ``max_searches`` (default: twice the start tasks), and it escalates:
-while every search so far has reached the same minimum it takes only the
-start tasks of the first strategy (the cheap probe: first_order by default),
-and once two distinct minima are seen, every strategy in the order above. On
-a landscape with one minimum the search then never pays for the slower
-strategies (on two-moons data a plain IPOPT solve costs ten first_order
-hops); where several basins show, it runs the whole portfolio.
+continuation). Without hops they come start by start, and they are all the
+tasks (the portfolio of earlier versions). With hops they come strategy by
+strategy (every start with the first strategy, then start 0 with the second,
+the continuation, the other starts with the second, and so on), `Planner`
+decides at each position whether the next start task or a hop comes, by what
+each kind has cost and found, until ``max_searches`` (default: twice the
+start tasks), and it escalates: while every search so far has reached the
+same minimum it takes only the first strategy's start tasks (the cheap probe:
+first_order by default), and once two distinct minima are seen, the rest in
+order. On a landscape with one minimum the search then never pays for the
+slower strategies (on two-moons data a plain IPOPT solve costs ten
+first_order hops); where several basins show, the other strategies run on
+many starts rather than every strategy on a few (on the rugged instances the
+best minimum came from plain IPOPT on one start in 16).
 
 Positions are decided PLAN_AHEAD (or, with more workers, one per worker)
 ahead of the finished prefix: a hop at position j starts from the best
@@ -92,8 +96,12 @@ def plan(
     workers: int = 1,
 ) -> Planner:
     """The tasks to hand out (module docstring)."""
-    starts = [Task(s, 0) for s in [*inits, *first_start]]
-    starts += [Task(s, i) for i in range(1, n_starts) for s in inits]
+    if hops is None:  # the portfolio of earlier versions: start by start
+        starts = [Task(s, 0) for s in [*inits, *first_start]]
+        starts += [Task(s, i) for i in range(1, n_starts) for s in inits]
+    else:  # strategy by strategy, so that escalation reaches every strategy early, the continuation after one
+        starts = [Task(s, i) for s in inits for i in range(n_starts)]
+        starts[n_starts + 1 : n_starts + 1] = [Task(s, 0) for s in first_start]
     return Planner(starts, hops, max_searches, max(PLAN_AHEAD, workers))
 
 
@@ -142,10 +150,12 @@ class Planner:
     def next(self, j: int, results: dict[int, Solution]) -> tuple[Task, int | None]:
         """Decide position j (== len(self.tasks)) from the results below its horizon: the task and, for a
         hop, the position of the solution it starts from (None if nothing converged: it starts from start 0)."""
-        visible = {i: results[i] for i in range(self.horizon(j, results)) if i in results}
+        horizon = self.horizon(j, results)
+        visible = {i: results[i] for i in range(horizon) if i in results}
         base = best_of(visible, j) if self.hops is not None else None
         waiting = self._start_candidates(visible, base is not None)
-        if waiting and not (base is not None and self._hop_due(visible)):
+        pending = [self.tasks[i].is_hop for i in range(horizon, j)]  # decided, not yet seen
+        if waiting and not (base is not None and self._hop_due(visible, pending)):
             self.taken.add(waiting[0])
             task, base = self.start_tasks[waiting[0]], None
         else:  # only with hops: without them there are never more positions than start tasks
@@ -164,13 +174,17 @@ class Planner:
                 return probe
         return waiting
 
-    def _hop_due(self, visible: dict[int, Solution]) -> bool:
+    def _hop_due(self, visible: dict[int, Solution], pending: list[bool]) -> bool:
+        """The rule of the class docstring; a task decided but not yet seen (``pending``: whether each is a hop)
+        counts at the mean cost seen for its kind, so that the split does not lag PLAN_AHEAD positions."""
         spent = {True: 0.0, False: 0.0}
+        seen = {True: 0, False: 0}
         wins = {True: 0, False: 0}
         best = np.inf
         for i in sorted(visible):
             sol, is_hop = visible[i], self.tasks[i].is_hop
             spent[is_hop] += cost(sol)
+            seen[is_hop] += 1
             if not (sol.success and np.isfinite(sol.objective)):
                 continue
             if best == np.inf:
@@ -178,6 +192,9 @@ class Planner:
             elif sol.objective < best - DISTINCT_TOLERANCE * max(1.0, abs(best)):
                 wins[is_hop] += 1
                 best = sol.objective
+        overall = (spent[True] + spent[False]) / max(1, seen[True] + seen[False])
+        for is_hop in pending:
+            spent[is_hop] += spent[is_hop] / seen[is_hop] if seen[is_hop] else overall
         return spent[True] * (1 + wins[False]) < spent[False] * (1 + wins[True])
 
 
@@ -230,20 +247,32 @@ class StoppingRule:
     def __init__(self, n_tasks: int, confidence: float | None, time_budget: float | None, begin: float):
         self.n_tasks, self.confidence, self.time_budget, self.begin = n_tasks, confidence, time_budget, begin
         self.reason, self.prefix = "", n_tasks
+        self.checked = 0  # prefixes up to this one have been looked at
 
     def verdict(self, results: dict[int, Solution], errors: dict[int, str]) -> str:
         if self.reason:
             return self.reason
         prefix = finished_prefix(results, errors, self.n_tasks)
-        if self.confidence is not None and prefix:
-            n, w, _ = census_of([results[j] for j in range(prefix) if j in results])
+        # every prefix in turn: when two solves finish together the answer is still the first prefix that
+        # reaches the confidence, as with one worker
+        while self.confidence is not None and self.checked < prefix and not self.reason:
+            self.checked += 1
+            n, w, _ = census_of([results[j] for j in range(self.checked) if j in results])
             if estimate(n, w).probability_best_is_global >= self.confidence:
-                self.reason, self.prefix = "confidence reached", prefix
+                self.reason, self.prefix = "confidence reached", self.checked
         if not self.reason and prefix == self.n_tasks:
             self.reason = "every solve run" if self.confidence is None else "solve budget spent"
         if not self.reason and self.time_budget is not None and time.perf_counter() - self.begin > self.time_budget:
             self.reason = "time budget spent"
         return self.reason
+
+    def interrupt(self) -> None:
+        """Ctrl-C: every solve finished so far counts."""
+        self.reason, self.prefix = "interrupted", self.n_tasks
+
+    @property
+    def interrupted(self) -> bool:
+        return self.reason == "interrupted"
 
     def kept(self, results: dict[int, Solution]) -> dict[int, Solution]:
         return {j: sol for j, sol in results.items() if j < self.prefix}
