@@ -1,7 +1,15 @@
 """Command line: ``ocp solve CONFIG``, ``ocp sweep CONFIG``, ``ocp report DIR`` and ``ocp list``.
 
-Exit codes: 0 solved; 1 the solver did not converge or the report failed
-(results are still written); 2 invalid input (nothing is written).
+Exit codes (the README's table):
+
+- 0: solved;
+- 1: solver failure: the solver did not converge, no solve produced a
+  solution, or the report failed (whatever was computed is written);
+- 2: bad input: a config, data file, option or ``--out`` the toolkit refuses,
+  with a message naming it (nothing is written);
+- 130: interrupted (Ctrl-C): ``ocp solve`` writes the best solution of the
+  solves finished by then, status "interrupted"; a sweep keeps its finished
+  points and resumes from them.
 """
 
 from __future__ import annotations
@@ -12,11 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import registry
-from .errors import ConfigError, OcpError
-from .files import to_json, write_atomic
+from .errors import ConfigError, Interrupted, OcpError, SolveError
+from .files import prepare_output_dir, to_json, write_atomic
 from .run import read_config, solve_run
 
-EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -24,7 +32,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.verbose:
         run = replace(run, solver=replace(run.solver, verbose=True))
     setup = ptype.build(settings, run)  # may raise ConfigError (e.g. a missing data file): nothing written yet
-    out = Path(args.out or Path("results") / Path(args.config).stem)
+    out = prepare_output_dir(Path(args.out or Path("results") / Path(args.config).stem))
     problem = setup.problem
     staged = ""
     if problem.stages is not None:  # sizes per interval: say the range, not K numbers
@@ -35,41 +43,19 @@ def cmd_solve(args: argparse.Namespace) -> int:
         f"K={run.K}, T={run.T}, integrator={run.integrator}x{run.steps}",
         flush=True,
     )
-    solution = solve_run(run, setup)
-    _print_first_order(solution.first_order)
+    try:
+        solution = solve_run(run, setup)
+    except Interrupted as stop:
+        return _save_interrupted(stop.best, out, args, ptype, run, setup)
+    _print_first_order(solution)
     print(
         f"[ocp] {solution.status} after {solution.iterations} iterations in {solution.solve_time_s:.2f} s: "
         f"objective {solution.objective:.6g}",
         flush=True,
     )
     _print_optimality(solution.optimality)
-    out.mkdir(parents=True, exist_ok=True)
+    summary = _summary(solution, args, ptype, run, setup)
     solution.save(out / "solution.npz")
-    summary = {
-        "problem": ptype.name,
-        "config": str(Path(args.config)),
-        "status": solution.status,
-        "message": solution.message,
-        "success": solution.success,
-        "objective": solution.objective,
-        "costs": solution.costs,
-        "iterations": solution.iterations,
-        "build_time_s": solution.build_time_s,
-        "solve_time_s": solution.solve_time_s,
-        "constraint_violation": solution.constraint_violation,
-        "first_order": solution.first_order,
-        "second_order_ok": solution.optimality.get("second_order_ok"),
-        "first_order_gap": solution.optimality.get("first_order_gap"),
-        "optimality": solution.optimality,
-        "start": solution.start,
-        **({"training": solution.training} if solution.training else {}),
-        "T": solution.T,
-        "K": run.K,
-        "integrator": run.integrator,
-        "steps": run.steps,
-        "seed": run.seed,
-        **setup.summary,
-    }
     write_atomic(out / "summary.json", to_json(summary))  # written before the report, so a failing report loses nothing
     if "multistart" in solution.start:
         import matplotlib.pyplot as plt
@@ -94,6 +80,54 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _summary(solution, args: argparse.Namespace, ptype, run, setup) -> dict:
+    """What summary.json says of a solve (the problem type's report adds its own entries)."""
+    return {
+        "problem": ptype.name,
+        "config": str(Path(args.config)),
+        "status": solution.status,
+        "message": solution.message,
+        "success": solution.success,
+        "objective": solution.objective,
+        "costs": solution.costs,
+        "iterations": solution.iterations,
+        "build_time_s": solution.build_time_s,
+        "solve_time_s": solution.solve_time_s,
+        "constraint_violation": solution.constraint_violation,
+        "first_order": solution.first_order,
+        "second_order_ok": solution.optimality.get("second_order_ok"),
+        "first_order_gap": solution.optimality.get("first_order_gap"),
+        "optimality": solution.optimality,
+        "start": solution.start,
+        **({"training": solution.training} if solution.training else {}),
+        "T": solution.T,
+        "K": run.K,
+        "integrator": run.integrator,
+        "steps": run.steps,
+        "seed": run.seed,
+        **setup.summary,
+    }
+
+
+def _save_interrupted(best, out: Path, args: argparse.Namespace, ptype, run, setup) -> int:
+    """Ctrl-C during the search: the best of the finished solves is written, marked as interrupted."""
+    if best is None:
+        print("\n[ocp] interrupted before any solve finished: nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    report = best.start["multistart"]
+    finished = sum(1 for solve in report["solves"] if "time_s" in solve)
+    summary = _summary(best, args, ptype, run, setup) | {"status": "interrupted", "success": False}
+    summary["message"] = f"interrupted after {finished} finished local searches; this is the best of them"
+    best.save(out / "solution.npz")
+    write_atomic(out / "summary.json", to_json(summary))
+    print(
+        f"\n[ocp] interrupted: the best of {finished} finished local searches (objective {best.objective:.6g}, "
+        f"{best.status}) is in {out}/solution.npz and summary.json",
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import load_sweep, run_sweep
 
@@ -102,7 +136,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     config = load_sweep(args.config)
     if args.cold:
         config = replace(config, grid=replace(config.grid, warm_start=False))
-    out = Path(args.out or Path("results") / (Path(args.config).stem + ("-cold" if args.cold else "")))
+    default = Path("results") / (Path(args.config).stem + ("-cold" if args.cold else ""))
+    out = prepare_output_dir(Path(args.out or default))
     try:
         result = run_sweep(
             config,
@@ -114,7 +149,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         print(f"\n[sweep] interrupted: finished points are in {out}; run the same command to resume", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     s = result.summary
     print(
         f"[sweep] {s['finished']}/{s['points']} points ({result.solved_now} solved now), {s['failed']} failed; "
@@ -193,24 +228,32 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"ocp: config error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SolveError as err:
+        print(f"ocp: solver failure: {err}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
     except OcpError as err:
         print(f"ocp: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\nocp: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-def _print_first_order(report: dict) -> None:
+def _print_first_order(solution) -> None:
+    """What the first-order phase did in the kept solve (in a search, the solve whose optimum is kept)."""
+    report, strategy = solution.first_order, solution.start.get("strategy", "")
+    kept = " of the kept solve" if "multistart" in solution.start else ""
     if report.get("iterations"):
         print(
-            f"[ocp] first-order start: {report['iterations']} L-BFGS-B iterations in {report['time_s']:.2f} s, "
+            f"[ocp] first-order phase{kept}: {report['iterations']} {report.get('method') or 'L-BFGS-B'} "
+            f"iterations in {report['time_s']:.2f} s, "
             f"objective {report['objective_start']:.6g} -> {report['objective_end']:.6g}",
             flush=True,
         )
+    elif strategy and report.get("skipped", "").startswith("turned off"):
+        print(f"[ocp] first-order phase{kept}: none ({strategy} start)", flush=True)
     elif report.get("skipped"):
-        print(f"[ocp] first-order start skipped: {report['skipped']}", flush=True)
+        print(f"[ocp] first-order phase{kept} skipped: {report['skipped']}", flush=True)
 
 
 def _print_optimality(report: dict) -> None:
@@ -225,3 +268,7 @@ def _print_optimality(report: dict) -> None:
     )
     if report.get("warning"):
         print(f"[ocp] warning: {report['warning']}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

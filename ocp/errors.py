@@ -15,3 +15,13 @@ class ConfigError(OcpError, ValueError):
 
 class SolveError(OcpError, RuntimeError):
     """The solver could not produce a solution at all."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a multi-start: ``best`` is the best solution among the solves finished by then (its
+    ``start["multistart"]`` says which finished), None if none had. A KeyboardInterrupt, so code that
+    catches that still stops."""
+
+    def __init__(self, best) -> None:
+        super().__init__("interrupted")
+        self.best = best

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .files import write_npz_atomic
 
 _ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g", "snapshots")
 FORMAT_VERSION = 1
@@ -122,10 +123,7 @@ class Solution:
         meta = {k: v for k, v in self.summary().items() if k not in ("free_parameters", "parameters")}
         meta["format_version"] = FORMAT_VERSION
         arrays["metadata"] = np.array(json.dumps(meta))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
-            np.savez(tmp, **arrays)
-        os.replace(tmp.name, path)
+        write_npz_atomic(path, arrays)
         return path
 
     @classmethod

@@ -22,7 +22,6 @@ multi-start), writes a figure and ``fits.json`` into DIR (default
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 import ocp
 from ocp.analysis import Exponential, power_law
+from ocp.files import to_json, write_atomic
 from ocp.run import read_config, solve_run
 
 from . import plots
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out or Path("results") / "reproduce" / args.claim)
     out.mkdir(parents=True, exist_ok=True)
     result = CLAIMS[args.claim](args.T or DEFAULT_T[args.claim], out)
-    (out / "fits.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    write_atomic(out / "fits.json", to_json(result))
     print(f"[reproduce] wrote {out}/fits.json")
 
 

@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 
 from ..errors import ConfigError
+from ..processes import end_pool, worker_setup
 from .worker import Task, solve_point
 
 
@@ -41,6 +42,9 @@ class InProcess:
     def close(self) -> None:
         pass
 
+    def abort(self) -> None:
+        pass
+
 
 class LocalProcesses:
     """Worker processes on this machine (spawned: a fresh interpreter, no inherited CasADi state)."""
@@ -51,7 +55,9 @@ class LocalProcesses:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        return ProcessPoolExecutor(
+            self.workers, mp_context=get_context("spawn"), initializer=worker_setup, initargs=(os.getpid(),)
+        )
 
     def submit(self, task: Task) -> Future:
         return self._pool.submit(solve_point, task)
@@ -67,6 +73,10 @@ class LocalProcesses:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Ctrl-C: end the workers now (their points are solved again on resume)."""
+        end_pool(self._pool)
 
 
 class DaskCluster:
@@ -105,6 +115,9 @@ class DaskCluster:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+    def abort(self) -> None:
+        pass  # close() follows: the client's tasks are released with it and a local cluster's workers end
 
 
 def make_executor(kind: str, workers: int | None, address: str | None = None):

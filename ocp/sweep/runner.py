@@ -134,6 +134,9 @@ def run_sweep(
                 store.write_csv(list(records.values()), list(point.values))
                 progress.point(_line(point, record), failed=not record["success"])
                 submit_next(chains[point.chain])
+    except BaseException:  # Ctrl-C (or a bug): the finished points are recorded; end the workers without waiting
+        pool.abort()
+        raise
     finally:
         pool.close()
         progress.close()
