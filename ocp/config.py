@@ -35,10 +35,14 @@ _Loader.add_implicit_resolver(
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; a missing or malformed file is a `ConfigError`."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a config file")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
         data = yaml.load(path.read_text(), Loader=_Loader)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot be read ({err})") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})".replace("\n", " ")) from None
     if not isinstance(data, dict):

@@ -36,6 +36,7 @@ class FirstOrderReport:
 
     iterations: int = 0
     evaluations: int = 0
+    method: str = ""  # "L-BFGS-B" or "Adam"
     time_s: float = 0.0
     objective_start: float = float("nan")
     objective_end: float = float("nan")
@@ -150,6 +151,7 @@ class FirstOrderPhase:
         report = FirstOrderReport(
             iterations=int(result.nit),
             evaluations=evaluations,
+            method="Adam" if method == "adam" else "L-BFGS-B",
             time_s=time.perf_counter() - start,
             objective_start=f0,
             objective_end=float(result.fun) if better else f0,

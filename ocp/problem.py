@@ -38,11 +38,25 @@ class Bounds:
     ub: float | Sequence[float] | np.ndarray = np.inf
 
     def arrays(self, n: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-        lb = np.broadcast_to(np.asarray(self.lb, dtype=float), (n,)).copy()
-        ub = np.broadcast_to(np.asarray(self.ub, dtype=float), (n,)).copy()
+        lb, ub = _entries(self.lb, n, f"{what} lower bound"), _entries(self.ub, n, f"{what} upper bound")
+        if np.any(np.isnan(lb)) or np.any(np.isnan(ub)):
+            raise ProblemError(f"{what}: bounds may not be NaN (use -inf or inf for none)")
         if np.any(lb > ub):
             raise ProblemError(f"{what}: lower bound exceeds upper bound ({lb} > {ub})")
         return lb, ub
+
+
+def _entries(value, n: int, what: str) -> np.ndarray:
+    """``value`` as n floats: a scalar applies to all; anything else must have exactly n entries."""
+    try:
+        array = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ProblemError(f"{what}: expected numbers, got {value!r}") from None
+    if array.size == 1:
+        return np.full(n, array[0])
+    if array.size != n:
+        raise ProblemError(f"{what}: expected {n} entries (or one for all), got {array.size}")
+    return array.copy()
 
 
 @dataclass(frozen=True)
@@ -144,11 +158,13 @@ class Horizon:
 
     @classmethod
     def bounded(cls, lb: float, ub: float, guess: float | None = None) -> Horizon:
+        if guess is None and not np.isfinite(ub):
+            raise ProblemError(f"Horizon.bounded({lb}, {ub}): with no upper bound, give guess= (a starting T)")
         return cls(T=guess if guess is not None else 0.5 * (lb + ub), free=True, lb=lb, ub=ub)
 
     def __post_init__(self) -> None:
-        if not self.T > 0:
-            raise ProblemError(f"horizon T must be > 0, got {self.T}")
+        if not (self.T > 0 and np.isfinite(self.T)):
+            raise ProblemError(f"horizon T must be finite and > 0, got {self.T}")
         if self.free and not (0 <= self.lb <= self.T <= self.ub):
             raise ProblemError(f"free horizon needs 0 <= lb <= T <= ub, got lb={self.lb}, T={self.T}, ub={self.ub}")
 
@@ -159,6 +175,20 @@ class EnsembleData:
 
     symbol: ca.SX
     values: np.ndarray  # (B, nd)
+
+
+def _as_tuple(items, what: str, kind: type) -> tuple:
+    """A sequence of ``kind`` as a tuple; a single one is accepted as a sequence of one."""
+    if isinstance(items, kind):
+        return (items,)
+    try:
+        items = tuple(items)
+    except TypeError:
+        raise ProblemError(f"{what} must be a sequence of {kind.__name__}, got {type(items).__name__}") from None
+    wrong = [type(item).__name__ for item in items if not isinstance(item, kind)]
+    if wrong:
+        raise ProblemError(f"{what} must hold {kind.__name__} objects, got {wrong[0]}")
+    return items
 
 
 @dataclass(frozen=True)
@@ -216,10 +246,18 @@ class Problem:
         _as_column_symbol(self.control, "control")
         if self.time is not None:
             _as_column_symbol(self.time, "time")
-        object.__setattr__(self, "parameters", tuple(self.parameters))
-        object.__setattr__(self, "free_parameters", tuple(self.free_parameters))
+        if isinstance(self.dynamics, (list, tuple)):  # one expression per state entry: stack them
+            object.__setattr__(self, "dynamics", ca.vertcat(*self.dynamics))
+        object.__setattr__(self, "parameters", _as_tuple(self.parameters, "parameters", Parameter))
+        object.__setattr__(self, "free_parameters", _as_tuple(self.free_parameters, "free_parameters", FreeParameter))
         for name in ("path_constraints", "initial_constraints", "final_constraints"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+            object.__setattr__(self, name, _as_tuple(getattr(self, name), name, Constraint))
+        for name in ("running_costs", "terminal_costs", "l1_costs"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise ProblemError(
+                    f"{name} must map a name to an expression, e.g. {name}={{'effort': u**2}}; "
+                    f"got {type(getattr(self, name)).__name__}"
+                )
         object.__setattr__(self, "running_costs", dict(self.running_costs))
         object.__setattr__(self, "terminal_costs", dict(self.terminal_costs))
         l1 = {k: v if isinstance(v, L1Cost) else L1Cost(v) for k, v in self.l1_costs.items()}
@@ -228,6 +266,7 @@ class Problem:
             raise ProblemError(f"aggregate must be 'mean' or 'sum', got {self.aggregate!r}")
         self._check_shapes()
         self._check_symbols()
+        self._check_bounds_and_initial_state()
         if self.stages is not None:
             self.stages.check(self.nx, self.nu)
         for p in self.parameters:
@@ -346,6 +385,37 @@ class Problem:
         self.state_bounds.arrays(self.nx, "state_bounds")
         self.control_bounds.arrays(self.nu, "control_bounds")
 
+    def _check_bounds_and_initial_state(self) -> None:
+        """Sizes of bounds and constraint bounds, and an initial state that is finite and within the state
+        bounds (IPOPT would otherwise fail with NaN in its bounds, or report success with x(0) out of them)."""
+        state_lb, state_ub = self.state_bounds.arrays(self.nx, "state_bounds")
+        self.control_bounds.arrays(self.nu, "control_bounds")
+        for kind in ("path_constraints", "initial_constraints", "final_constraints"):
+            for i, c in enumerate(getattr(self, kind)):
+                Bounds(c.lb, c.ub).arrays(ca.SX(c.expr).numel(), f"{kind}[{i}]")
+        if self.initial_state is None:
+            return
+        try:
+            x0 = np.atleast_2d(np.asarray(self.initial_state, dtype=float))
+        except (TypeError, ValueError):
+            raise ProblemError(f"initial_state must be numbers, shape ({self.nx},) or (B, {self.nx})") from None
+        if x0.ndim != 2 or x0.shape[1] != self.nx:
+            raise ProblemError(f"initial_state must have shape ({self.nx},) or (B, {self.nx}), got {x0.shape}")
+        bad = np.argwhere(~np.isfinite(x0))
+        if bad.size:
+            b, i = bad[0]
+            raise ProblemError(
+                f"initial_state has {len(bad)} entries that are not finite numbers (None, NaN or inf), "
+                f"first: member {b}, entry {i}"
+            )
+        outside = np.argwhere((x0 < state_lb) | (x0 > state_ub))
+        if outside.size:
+            b, i = outside[0]
+            raise ProblemError(
+                f"initial_state lies outside state_bounds in {len(outside)} entries, first: member {b}, entry {i}: "
+                f"{x0[b, i]} not in [{state_lb[i]}, {state_ub[i]}]"
+            )
+
     def _check_symbols(self) -> None:
         inputs = self.symbols()
         named = {"dynamics": self.dynamics}
@@ -359,7 +429,10 @@ class Problem:
                 ca.Function("check", inputs, [ca.SX(expr)])
             except RuntimeError as err:
                 free = [s.name() for s in ca.symvar(ca.SX(expr)) if not _declared(s, inputs)]
-                raise ProblemError(f"{what} uses symbols the problem does not declare: {free}") from err
+                hint = ""
+                if self.horizon.symbol.name() in free:
+                    hint = " (the horizon's symbol of another Horizon? use this problem's horizon.symbol)"
+                raise ProblemError(f"{what} uses symbols the problem does not declare: {free}{hint}") from err
         for name, term in self.l1_costs.items():
             both = ca.vertcat(ca.vec(ca.SX(term.expr)), ca.SX(term.weight))
             timed = self.time is not None and ca.depends_on(both, self.time)

@@ -68,6 +68,6 @@ def get(name: str) -> ProblemType:
     types_ = problem_types()
     if name not in types_:
         raise ConfigError(
-            f"unknown problem type 'problem: {name}'; registered types: {', '.join(sorted(types_)) or 'none'}"
+            f"'problem': unknown problem type {name!r}; registered types: {', '.join(sorted(types_)) or 'none'}"
         )
     return types_[name]

@@ -11,8 +11,9 @@ from typing import Any
 
 from . import registry
 from .config import keys, load_yaml, parse
-from .errors import ConfigError
+from .errors import ConfigError, ProblemError
 from .gradient_flow import GradientFlow
+from .ipopt_options import check_ipopt_options
 from .multistart import effective_strategies, first_start_strategies, multistart, random_starts
 from .settings import RunSettings
 from .solution import Solution
@@ -44,6 +45,10 @@ def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.Probl
     settings = parse(ptype.settings, {k: v for k, v in data.items() if k in own_keys})
     run.initializations()  # a strategy's own checks (e.g. adam's learning rate)
     run.first_start_initializations()
+    try:
+        check_ipopt_options(run.solver.ipopt, where="solver.ipopt")
+    except ProblemError as err:
+        raise ConfigError(str(err)) from None
     return run, settings, ptype
 
 

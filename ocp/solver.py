@@ -20,6 +20,7 @@ from .errors import ProblemError, SolveError
 from .first_order import FirstOrderPhase, FirstOrderReport
 from .guess import InitialGuess, interpolate
 from .hessian import ensemble_hessian
+from .ipopt_options import check_ipopt_options
 from .method import MultipleShooting
 from .optimality import OptimalityCheck, OptimalityReport
 from .problem import Problem
@@ -57,6 +58,9 @@ class SolverOptions:
     def __post_init__(self) -> None:
         if not isinstance(self.first_order_iterations, int) or self.first_order_iterations < 0:
             raise ProblemError(f"first_order_iterations must be an integer >= 0, got {self.first_order_iterations!r}")
+        if not isinstance(self.ipopt, Mapping):
+            raise ProblemError(f"ipopt must be a mapping of IPOPT options, got {self.ipopt!r}")
+        check_ipopt_options(self.ipopt)
 
     def casadi_options(self, warm_start: bool = False) -> dict[str, Any]:
         ipopt = {
@@ -243,6 +247,11 @@ class OCPSolver:
         Adam steps of size ``learning_rate`` instead of L-BFGS-B
         (`first_order.py`); ``check_optimality`` likewise (False for a
         solve that only makes the start of another)."""
+        if initial_guess is not None and not isinstance(initial_guess, (InitialGuess, Solution)):
+            raise ProblemError(
+                "initial_guess must be an ocp.InitialGuess (e.g. InitialGuess(controls=U)) or a Solution, "
+                f"got {type(initial_guess).__name__}"
+            )
         iterations = self.options.first_order_iterations if first_order_iterations is None else first_order_iterations
         if iterations < 0:
             raise ProblemError(f"first_order_iterations must be >= 0, got {iterations}")

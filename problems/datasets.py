@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,22 +132,50 @@ def load(path: str | Path) -> Dataset:
     ``.npz``: arrays ``X`` (N, d) and ``y`` (N,) or (N, m) (``x`` also accepted).
     ``.csv``: one row per point, features first and the label in the last
     column; a non-numeric first row is taken as a header.
+    A file that cannot be read, has no points, or holds a value that is not a
+    finite number (NaN, inf, an empty cell) is a ValueError naming the row.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path}")
     if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            key = "X" if "X" in archive.files else "x"
-            if key not in archive.files or "y" not in archive.files:
-                raise ValueError(f"{path}: an .npz data file needs arrays 'X' and 'y', found {archive.files}")
-            return Dataset(archive[key], archive["y"])
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                key = "X" if "X" in archive.files else "x"
+                if key not in archive.files or "y" not in archive.files:
+                    raise ValueError(f"{path}: an .npz data file needs arrays 'X' and 'y', found {archive.files}")
+                x, y = np.asarray(archive[key], dtype=float), np.asarray(archive["y"], dtype=float)
+        except (OSError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(f"{path}: not a readable .npz file ({err})") from None
+        except ValueError as err:  # pickled objects, text that is not numbers
+            raise ValueError(f"{path}: not a numeric .npz data file ({err})") from None
+        return _checked(Dataset(x, y), path, first_row=0)
     if path.suffix == ".csv":
-        with path.open() as fh:
-            first = fh.readline()
-        header = any(c.isalpha() and c not in "eE" for c in first)
-        table = np.loadtxt(path, delimiter=",", skiprows=int(header), ndmin=2)
+        lines = path.read_text().splitlines()
+        header = bool(lines) and any(c.isalpha() and c not in "eE" for c in lines[0])
+        rows = [line for line in lines[int(header) :] if line.strip()]
+        if not rows:
+            raise ValueError(f"{path}: no data rows")
+        widths = {len(line.split(",")) for line in rows}
+        if len(widths) > 1:
+            raise ValueError(f"{path}: rows have different numbers of columns ({sorted(widths)})")
+        try:
+            table = np.loadtxt(rows, delimiter=",", ndmin=2)
+        except ValueError as err:  # a cell that is not a number (numpy counts rows after the header from 0)
+            raise ValueError(f"{path}: {err}") from None
         if table.shape[1] < 2:
             raise ValueError(f"{path}: a CSV data file needs feature columns and a label column")
-        return Dataset(table[:, :-1], table[:, -1])
+        return _checked(Dataset(table[:, :-1], table[:, -1]), path, first_row=1 + int(header))
     raise ValueError(f"{path}: unsupported data file type {path.suffix!r}; use .csv or .npz")
+
+
+def _checked(data: Dataset, path: Path, first_row: int) -> Dataset:
+    """At least two points, every value finite; ``first_row``: the file's number of point 0 (CSV lines)."""
+    if data.n < 2:
+        raise ValueError(f"{path}: {data.n} points; at least 2 are needed")
+    finite = np.isfinite(data.x).all(axis=1) & np.isfinite(data.y).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        where = f"line {bad[0] + first_row}" if first_row else f"point {bad[0]}"
+        raise ValueError(f"{path}: {bad.size} points have a value that is not a finite number, first at {where}")
+    return data

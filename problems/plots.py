@@ -22,22 +22,46 @@ def save_figure(fig, path: Path) -> Path:
     return path
 
 
-def _colours(y: np.ndarray) -> np.ndarray:
-    return labels(y)
+MAX_NAMED_CLASSES = 10  # up to this many labels get a colour each and a legend entry; more: a colour scale
+
+
+def _class_colours(values: np.ndarray) -> dict[float, tuple]:
+    """One qualitative colour per label value, the same in every figure of a run."""
+    palette = plt.get_cmap("tab10")
+    return {value: palette(i % 10) for i, value in enumerate(np.unique(values))}
+
+
+def _marker_handles(*entries: tuple[str, str]) -> list:
+    """Legend entries for marker shapes, in grey so that they do not read as a class colour."""
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], color="0.35", marker=marker, ls="", label=text) for marker, text in entries]
 
 
 def trajectories(states: np.ndarray, data: Dataset, path: Path, max_lines: int = 200) -> Path:
     """Trajectories x_i(t) in the plane of the first two coordinates, coloured by label."""
+    from matplotlib.lines import Line2D
+
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    c = _colours(data.y)
-    cmap = plt.get_cmap("coolwarm")
-    lo, hi = c.min(), c.max() if c.max() > c.min() else c.min() + 1
+    y = labels(data.y)
+    second = 1 % states.shape[2]
     step = max(1, len(states) // max_lines)
-    for traj, label in zip(states[::step], c[::step], strict=True):
-        ax.plot(traj[:, 0], traj[:, 1 % traj.shape[1]], color=cmap((label - lo) / (hi - lo)), lw=0.6, alpha=0.5)
-    ax.scatter(states[:, 0, 0], states[:, 0, 1 % states.shape[2]], c=c, cmap=cmap, s=8, marker="o", label="x(0)")
-    ax.scatter(states[:, -1, 0], states[:, -1, 1 % states.shape[2]], c=c, cmap=cmap, s=14, marker="x", label="x(T)")
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Trajectories (o start, x end)")
+    if np.unique(y).size <= MAX_NAMED_CLASSES:
+        colours = _class_colours(y)
+        colour_of = [colours[value] for value in y]
+        handles = [Line2D([], [], color=c, lw=2, label=f"label {value:g}") for value, c in colours.items()]
+    else:  # a continuous label: a colour scale
+        scale = plt.Normalize(y.min(), y.max())
+        colour_of = list(plt.get_cmap("coolwarm")(scale(y)))
+        fig.colorbar(plt.cm.ScalarMappable(norm=scale, cmap="coolwarm"), ax=ax, label="label")
+        handles = []
+    for i in range(0, len(states), step):
+        ax.plot(states[i, :, 0], states[i, :, second], color=colour_of[i], lw=0.6, alpha=0.5)
+    ax.scatter(states[:, 0, 0], states[:, 0, second], color=colour_of, s=8, marker="o")
+    ax.scatter(states[:, -1, 0], states[:, -1, second], color=colour_of, s=14, marker="x")
+    handles += _marker_handles(("o", "x(0), the input"), ("x", "x(T), the output"))
+    ax.legend(handles=handles, fontsize=8, loc="best")
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Trajectories")
     ax.set_aspect("equal", adjustable="datalim")
     return save_figure(fig, path)
 
@@ -61,30 +85,40 @@ def training_error(t: np.ndarray, error: np.ndarray, path: Path) -> Path:
 
 
 def decision_regions(predict, train: Dataset, test: Dataset, path: Path, resolution: int = 150) -> Path:
-    """Predicted class over the plane (first two coordinates; others set to 0) with the data."""
+    """Predicted class over the plane (first two coordinates; others set to 0) with the data, each class in
+    its own colour (region and points alike), train and test told apart by marker."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
     pts = np.vstack([train.x, test.x]) if test.n else train.x
     lo, hi = pts[:, :2].min(axis=0) - 0.3, pts[:, :2].max(axis=0) + 0.3
     g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.zeros((g0.size, train.dim))
     grid[:, 0], grid[:, 1 % train.dim] = g0.ravel(), g1.ravel()
-    classes = predict(grid).reshape(g0.shape)
+    predicted = np.asarray(predict(grid), dtype=float).reshape(g0.shape)
+    y_train, y_test = labels(train.y), labels(test.y) if test.n else np.zeros(0)
+    colours = _class_colours(np.concatenate([y_train, y_test, predicted.ravel()]))
+    values = list(colours)
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.contourf(g0, g1, classes, levels=np.unique(classes).size, cmap="coolwarm", alpha=0.3)
-    ax.scatter(train.x[:, 0], train.x[:, 1 % train.dim], c=_colours(train.y), cmap="coolwarm", s=10, label="train")
+    index = np.searchsorted(values, predicted)
+    ax.contourf(
+        g0, g1, index, levels=np.arange(len(values) + 1) - 0.5, cmap=ListedColormap(list(colours.values())), alpha=0.25
+    )
+    ax.scatter(train.x[:, 0], train.x[:, 1 % train.dim], color=[colours[v] for v in y_train], s=10, marker="o")
     if test.n:
         ax.scatter(
             test.x[:, 0],
             test.x[:, 1 % test.dim],
-            c=_colours(test.y),
-            cmap="coolwarm",
-            s=14,
+            color=[colours[v] for v in y_test],
+            s=16,
             marker="^",
             edgecolors="k",
-            linewidths=0.3,
-            label="test",
+            linewidths=0.4,
         )
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision regions")
-    ax.legend(loc="upper right", fontsize=8)
+    handles = [Patch(color=c, label=f"label {value:g}") for value, c in colours.items()]
+    handles += _marker_handles(("o", "train"), *([("^", "test")] if test.n else []))
+    ax.legend(handles=handles, loc="upper right", fontsize=8)
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision regions (shaded: predicted label)")
     ax.set_aspect("equal", adjustable="box")
     return save_figure(fig, path)
 
@@ -154,10 +188,10 @@ def power_law(curves, path: Path) -> Path:
 def space_time(t: np.ndarray, states: np.ndarray, grid_at_node, data: Dataset, path: Path) -> Path:
     """x(t, z) of a space-time network at its grid nodes (t_k, z_j), for the first point of each class:
     shows the width (the number of nodes) changing with depth under a width schedule."""
-    classes = np.unique(_colours(data.y))
+    classes = np.unique(labels(data.y))
     fig, axes = plt.subplots(1, len(classes), figsize=(5 * len(classes), 3.8), squeeze=False)
     for ax, c in zip(axes[0], classes, strict=True):
-        i = int(np.flatnonzero(_colours(data.y) == c)[0])
+        i = int(np.flatnonzero(labels(data.y) == c)[0])
         tz = [(t[k], z, states[i, k, j]) for k in range(len(t)) for j, z in enumerate(grid_at_node(k))]
         tt, zz, xx = (np.array(v) for v in zip(*tz, strict=True))
         image = ax.scatter(tt, zz, c=xx, cmap="viridis", s=18)
