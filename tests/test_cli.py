@@ -59,7 +59,7 @@ BAD_CONFIGS = [
     (with_changes(integrator="rk5"), "'integrator' must be one of 'euler', 'midpoint', 'rk4'"),
     (with_changes(data={"source": "file", "path": "no/such/file.npz"}), "'data.path': data file not found"),
     (with_changes(solver__verbose="yes"), "'solver.verbose' must be true or false"),
-    (with_changes(problem="l7"), "unknown problem type 'problem: l7'; registered types: l1, l2, resnet, turnpike"),
+    (with_changes(problem="l7"), "'problem': unknown problem type 'l7'; registered types: l1, l2, resnet, turnpike"),
     (with_changes(problem=DELETE), "missing required key 'problem'"),
     (with_changes(multistart__starts=0), "'multistart.starts' must be >= 1"),
     (with_changes(initialization__strategy="annealing"), "'initialization.strategy' must be one of 'first_order'"),

@@ -39,7 +39,7 @@ LQR_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("integrator", "K", "reference", "tol"), LQR_CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize(("integrator", "K", "reference", "tol"), LQR_CASES, ids=[f"{c[0]}-K{c[1]}" for c in LQR_CASES])
 def test_lqr_matches_riccati(integrator, K, reference, tol):
     sol = ocp.solve(lqr_problem(), ocp.MultipleShooting(K=K, integrator=integrator))
     expected = reference()

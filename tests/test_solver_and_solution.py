@@ -171,7 +171,7 @@ def test_failed_solve_reports_status_in_words():
             lambda x, u, z: dict(dynamics=x, running_costs={"c": ca.vertcat(u, u)}),
             "running_costs\\['c'\\] must be a scalar",
         ),
-        (lambda x, u, z: dict(dynamics=x, horizon=ocp.Horizon(T=-1.0)), "T must be > 0"),
+        (lambda x, u, z: dict(dynamics=x, horizon=ocp.Horizon(T=-1.0)), "T must be finite and > 0"),
         (lambda x, u, z: dict(dynamics=x, initial_state=[[1.0, 2.0]]), "initial_state must have 1 columns"),
     ],
 )
