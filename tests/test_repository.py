@@ -1,6 +1,7 @@
 """The repository stands alone: nothing tracked refers to material beside it."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,3 +21,17 @@ def test_no_tracked_file_refers_to_the_material_beside_the_repository():
         if any(mention in text for mention in OUTSIDE):
             offenders.append(name)
     assert offenders == []
+
+
+def test_test_ids_are_stable_across_runs():
+    """IDs name their parameters, not object addresses (which change from run to run)."""
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", str(ROOT / "tests")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    ids = [line for line in collected.splitlines() if "::" in line]
+    assert len(ids) > 200
+    assert [line for line in ids if " at 0x" in line or "object at" in line] == []

@@ -261,3 +261,52 @@ def test_a_free_horizon_without_an_upper_bound_needs_a_guess_and_a_guess_must_be
     assert ocp.Horizon.bounded(0.5, np.inf, guess=2.0).T == 2.0
     with pytest.raises(ocp.ProblemError, match="initial_guess must be an ocp.InitialGuess"):
         ocp.solve(double_integrator(), ocp.MultipleShooting(K=5), initial_guess={"controls": np.zeros((5, 1))})
+
+
+# --- what the outputs say ----------------------------------------------------------------------------------
+
+
+def test_a_sweeps_json_files_are_strict(tmp_path, capsys):
+    config = {**SMALL, "multistart": {"starts": 1}, "sweep": {"grid": {"lambda": [1e-3, 1e-2]}}}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["sweep", str(path), "--out", str(tmp_path / "sweep"), "--workers", "1"]) == 0
+    written = sorted((tmp_path / "sweep").rglob("*.json"))
+    assert len(written) >= 3  # sweep.json and one record per point
+    for name in written:
+        strict_json(name)
+
+
+def test_log_lines_say_which_first_order_method_ran_and_what_the_kept_solve_used(tmp_path, capsys):
+    single = {"starts": 1, "extra_strategies": []}
+    adam = {**SMALL, "multistart": single, "initialization": {"strategy": "adam", "iterations": 30}}
+    assert main(["solve", str(write(tmp_path, adam)), "--out", str(tmp_path / "adam")]) == 0
+    assert "first-order phase: 30 Adam iterations" in capsys.readouterr().out
+    plain = {**SMALL, "multistart": single, "initialization": {"strategy": "simulate"}}
+    assert main(["solve", str(write(tmp_path, plain)), "--out", str(tmp_path / "plain")]) == 0
+    out = capsys.readouterr().out
+    assert "first-order phase: none (simulate start)" in out and "turned off" not in out
+
+
+def test_plots_name_the_colour_of_each_label_and_keep_markers_grey(tmp_path, monkeypatch):
+    from problems import plots
+    from problems.datasets import annulus
+
+    figures = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or path)
+    data = annulus(40, seed=0)
+    train, test = data.split(10)
+    states = np.stack([data.x * (1 + t) for t in np.linspace(0.0, 1.0, 4)], axis=1)
+    plots.trajectories(states, data, tmp_path / "t.png")
+    plots.decision_regions(lambda g: np.where(np.linalg.norm(g, axis=1) > 0.75, 1.0, -1.0), train, test, tmp_path)
+    for fig, markers in zip(figures, (["x(0), the input", "x(T), the output"], ["train", "test"]), strict=True):
+        legend = fig.axes[0].get_legend()
+        texts = [t.get_text() for t in legend.get_texts()]
+        assert texts == ["label -1", "label 1", *markers]
+        handles = legend.legend_handles
+        label_colours = {
+            tuple(np.round(h.get_facecolor() if hasattr(h, "get_facecolor") else h.get_color(), 3)) for h in handles[:2]
+        }
+        assert len(label_colours) == 2  # two labels, two colours
+        for handle in handles[2:]:
+            assert handle.get_color() == "0.35"  # marker shapes in grey, not a label's colour
