@@ -1,5 +1,13 @@
 """ocp: optimal control problems transcribed by direct multiple shooting (CasADi) and solved by IPOPT."""
 
+import os
+
+# One OpenMP/BLAS thread per process unless the user set it: the toolkit runs its searches and sweeps in
+# worker processes, and IPOPT's linear algebra starting a thread per core in each of them oversubscribes
+# the machine (the default job's search: 64 s against 34 s on 2 cores, benchmarks/README.md). It must be
+# set before CasADi's IPOPT and its OpenMP runtime are loaded, hence here.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from .errors import ConfigError, OcpError, ProblemError, SolveError
 from .gradient_flow import GradientFlow, GradientFlowOptions
 from .guess import InitialGuess, interpolate
