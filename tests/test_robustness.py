@@ -310,3 +310,20 @@ def test_plots_name_the_colour_of_each_label_and_keep_markers_grey(tmp_path, mon
         assert len(label_colours) == 2  # two labels, two colours
         for handle in handles[2:]:
             assert handle.get_color() == "0.35"  # marker shapes in grey, not a label's colour
+
+
+def test_the_first_order_phase_runs_by_default_on_ensembles_only():
+    """SolverOptions() leaves a user's single-trajectory OCP to IPOPT alone and says why; an explicit setting
+    runs the phase there too; an ensemble gets the 200 L-BFGS-B iterations."""
+    method = ocp.MultipleShooting(K=20, integrator=ocp.RK4(1))
+    # the phase needs box constraints only: the target as a terminal cost instead of a constraint
+    free = double_integrator(final_constraints=(), terminal_costs={"miss": 10 * ca.sumsqr(X - np.array([1.0, 0.0]))})
+    single = ocp.solve(free, method)
+    assert single.first_order["iterations"] == 0 and "a single trajectory" in single.first_order["skipped"]
+    forced = ocp.solve(free, method, ocp.SolverOptions(first_order_iterations=50))
+    assert 0 < forced.first_order["iterations"] <= 50
+    ensemble = double_integrator(
+        initial_state=[[0.0, 0.0], [0.5, 0.0]], final_constraints=(), terminal_costs=dict(free.terminal_costs)
+    )
+    assert ocp.solve(ensemble, method).first_order["iterations"] > 0
+    assert single.objective == pytest.approx(forced.objective, rel=1e-8)  # the same optimum either way
