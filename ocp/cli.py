@@ -114,15 +114,17 @@ def _save_interrupted(best, out: Path, args: argparse.Namespace, ptype, run, set
     if best is None:
         print("\n[ocp] interrupted before any solve finished: nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    report = best.start["multistart"]
-    finished = sum(1 for solve in report["solves"] if "time_s" in solve)
+    report = best.start.get("multistart")
+    if report is None:  # one solve, stopped at an iteration
+        what = f"IPOPT's last iterate after {best.iterations} iterations"
+    else:
+        what = f"the best of {sum(1 for solve in report['solves'] if 'time_s' in solve)} finished local searches"
     summary = _summary(best, args, ptype, run, setup) | {"status": "interrupted", "success": False}
-    summary["message"] = f"interrupted after {finished} finished local searches; this is the best of them"
+    summary["message"] = f"interrupted; this is {what}"
     best.save(out / "solution.npz")
     write_atomic(out / "summary.json", to_json(summary))
     print(
-        f"\n[ocp] interrupted: the best of {finished} finished local searches (objective {best.objective:.6g}, "
-        f"{best.status}) is in {out}/solution.npz and summary.json",
+        f"\n[ocp] interrupted: {what} (objective {best.objective:.6g}) is in {out}/solution.npz and summary.json",
         file=sys.stderr,
     )
     return EXIT_INTERRUPTED

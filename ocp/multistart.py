@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -72,7 +73,7 @@ from .first_order import inapplicable_reason
 from .guess import InitialGuess
 from .method import MultipleShooting
 from .problem import Problem
-from .processes import end_pool, worker_setup
+from .processes import end_pool, sigint_flag, worker_setup
 from .search_plan import (
     Hops,
     StoppingRule,
@@ -209,15 +210,21 @@ def multistart(
     if workers <= 1:
         cutoffs = {kind: SimpleNamespace(value=float("inf")) for kind in (True, False)}
         clock = _Clock(cutoffs)
-        solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded if patience is not None else None)
-        try:
-            for j in range(planner.total):
-                if rule.verdict(results, errors):
-                    break
-                guess = guess_for(j)
-                finished(j, _solve_task(guess, tasks[j], context, solver, clock))
-        except KeyboardInterrupt:
-            rule.interrupt()
+        solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded)
+        # CasADi swallows a KeyboardInterrupt raised inside IPOPT (the solve just fails), so Ctrl-C sets a
+        # flag instead, which stops IPOPT at its next iteration and the search after it
+        with sigint_flag() as clock.interrupted:
+            try:
+                for j in range(planner.total):
+                    if rule.verdict(results, errors):
+                        break
+                    guess = guess_for(j)
+                    solution = _solve_task(guess, tasks[j], context, solver, clock)
+                    if clock.interrupted.is_set():
+                        raise KeyboardInterrupt  # the solve was cut short: not a finished local search
+                    finished(j, solution)
+            except KeyboardInterrupt:
+                rule.interrupt()
         rule.verdict(results, errors)
         best = _best_or_interrupted(rule, results, errors)
         if options.check_optimality and not rule.interrupted:
@@ -419,12 +426,14 @@ class _Clock:
         self.cutoffs = cutoffs
         self.started = time.perf_counter()
         self.is_hop = False
+        self.interrupted = threading.Event()  # set by Ctrl-C where this process handles it (`sigint_flag`)
 
     def start(self, is_hop: bool) -> None:
         self.started, self.is_hop = time.perf_counter(), is_hop
 
     def exceeded(self) -> bool:
-        return time.perf_counter() - self.started > self.cutoffs[self.is_hop].value
+        over = time.perf_counter() - self.started > self.cutoffs[self.is_hop].value
+        return over or self.interrupted.is_set()
 
 
 _WORKER: dict[str, Any] = {}  # the solver of this process, built once, and its clock

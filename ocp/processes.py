@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 PARENT_POLL_S = 1.0  # how often a worker checks that its parent is alive
 PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -64,3 +65,18 @@ def end_pool(executor: ProcessPoolExecutor) -> None:
         for process in processes:
             process.join(timeout=5.0)
     executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def sigint_flag():
+    """Within the block, Ctrl-C sets the returned Event instead of raising KeyboardInterrupt (outside the main
+    thread, where Python handles no signals, the Event is simply never set). The caller checks it."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -11,10 +11,11 @@ from typing import Any
 
 from . import registry
 from .config import keys, load_yaml, parse
-from .errors import ConfigError, ProblemError
+from .errors import ConfigError, Interrupted, ProblemError
 from .gradient_flow import GradientFlow
 from .ipopt_options import check_ipopt_options
 from .multistart import effective_strategies, first_start_strategies, multistart, random_starts
+from .processes import sigint_flag
 from .settings import RunSettings
 from .solution import Solution
 from .solver import OCPSolver
@@ -73,12 +74,15 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
     if is_single_solve(run, problem):
         built = ""
-        if solver is None:
-            solver = OCPSolver(problem, run.method(), run.solver.options())
-            built = f"built the NLP in {solver.build_time_s:.2f} s; "
-        print(f"[ocp] {built}solving ({inits[0].strategy} start){hint} ...")
-        parameters = {p.name: p.value for p in problem.parameters}
-        solution = solve_with(solver, inits[0], parameters=parameters, T=run.T, initial_guess=setup.initial_guess)
+        with sigint_flag() as asked:  # CasADi swallows a KeyboardInterrupt inside IPOPT: stop it by a flag
+            if solver is None:
+                solver = OCPSolver(problem, run.method(), run.solver.options(), stop_when=asked.is_set)
+                built = f"built the NLP in {solver.build_time_s:.2f} s; "
+            print(f"[ocp] {built}solving ({inits[0].strategy} start){hint} ...")
+            parameters = {p.name: p.value for p in problem.parameters}
+            solution = solve_with(solver, inits[0], parameters=parameters, T=run.T, initial_guess=setup.initial_guess)
+        if asked.is_set():
+            raise Interrupted(solution)  # IPOPT's last iterate: the best this solve has
         for stage in solution.start["stages"][:-1]:
             print(f"[ocp]   stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
         return solution

@@ -327,3 +327,24 @@ def test_the_first_order_phase_runs_by_default_on_ensembles_only():
     )
     assert ocp.solve(ensemble, method).first_order["iterations"] > 0
     assert single.objective == pytest.approx(forced.objective, rel=1e-8)  # the same optimum either way
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_ctrl_c_stops_a_single_solve_and_writes_its_last_iterate(tmp_path):
+    """One solve in this process: CasADi would swallow the KeyboardInterrupt and go on; the flag stops IPOPT."""
+    config = {**SMALL, "data": {"source": "annulus", "n_train": 400, "n_test": 20}, "K": 40}
+    config |= {"multistart": {"starts": 1, "extra_strategies": []}, "initialization": {"strategy": "simulate"}}
+    config["solver"] = {"max_iter": 100000, "tol": 1e-14, "ipopt": {"acceptable_iter": 0}}
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "ocp", "solve", str(write(tmp_path, config)), "--out", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    for line in proc.stdout:
+        if "solving (simulate start)" in line:
+            break
+    time.sleep(3.0)  # inside IPOPT
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    stderr = proc.stderr.read()
+    assert "interrupted: IPOPT's last iterate" in stderr and "Traceback" not in stderr
+    summary = strict_json(out / "summary.json")
+    assert summary["status"] == "interrupted" and summary["iterations"] >= 1
