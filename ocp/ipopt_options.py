@@ -20,8 +20,9 @@ import casadi as ca
 from .errors import ProblemError
 
 
-def check_ipopt_options(options: Mapping[str, Any], where: str = "ipopt") -> None:
-    """ProblemError naming the first option IPOPT refuses (``where`` says where the options came from)."""
+def check_ipopt_options(options: Mapping[str, Any]) -> None:
+    """ProblemError naming the first option IPOPT refuses, as ``ipopt.NAME``."""
+    where = "ipopt"
     for name, value in options.items():
         if not isinstance(name, str):
             raise ProblemError(f"{where}: option names must be strings, got {name!r}")

@@ -9,7 +9,7 @@ CasADi's pickle context) and solves the starts it is given.
 
 Several strategies (a portfolio): every start is solved with each of them,
 since which strategy finds the best optimum differs from instance to instance
-(`benchmarks/README.md`, "strategies.py"), start by start. ``first_start``
+(`benchmarks/README.md`, "strategies.py"); without hops start by start. ``first_start``
 strategies are solved once more, from start 0 only, right after start 0's
 others: a continuation in lambda is deterministic in its stages and costs
 about 1.5 plain solves, and on L1 problems it alone held the best optimum of
@@ -27,8 +27,8 @@ counts as not converged. IPOPT looks at the clock only between iterations,
 and one iteration can take minutes (a start at N = 200 on two-moons data:
 iterations of 15-110 s while MUMPS refactorises with ever larger
 regularisation), so a solve still running OVERRUN_GRACE_S after its cutoff
-is given up (an error for its position) and its worker process is ended
-once the search is over. Replayed on the recorded solve times of the 18
+is given up (an error for its position) and the worker processes are
+replaced at once, the other running solves handed to the new ones. Replayed on the recorded solve times of the 18
 instances of `benchmarks/strategies.py`, P = 10 stops 7 of the 288 simulate
 and adam solves, none of which held its instance's best optimum, and saves
 29 % of the default portfolio's time.
@@ -250,8 +250,7 @@ def multistart(
             try:
                 _run_pool(pool, hand_out, finished, rule, results, errors, cutoffs)
             except KeyboardInterrupt:
-                rule.interrupt()
-                pool.end()
+                rule.interrupt()  # the workers are ended below; nothing more is asked of them
             rule.verdict(results, errors)
             best = _best_or_interrupted(rule, results, errors)
             if options.check_optimality and not rule.interrupted:

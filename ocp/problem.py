@@ -372,9 +372,11 @@ class Problem:
                 raise ProblemError(f"l1_costs[{name!r}].weight must be a scalar")
             if term.bound is not None and not term.bound >= 0:
                 raise ProblemError(f"l1_costs[{name!r}].bound must be >= 0, got {term.bound}")
-        B = self.batch_size
-        x0 = self.initial_states()
-        if x0 is not None and x0.shape[1] != self.nx:
+        try:
+            B, x0 = self.batch_size, self.initial_states()
+        except (TypeError, ValueError):
+            raise ProblemError(f"initial_state must be numbers, shape ({self.nx},) or (B, {self.nx})") from None
+        if x0 is not None and (x0.ndim != 2 or x0.shape[1] != self.nx):
             raise ProblemError(f"initial_state must have {self.nx} columns (one per state), got shape {x0.shape}")
         if self.ensemble_data is not None:
             values = np.atleast_2d(np.asarray(self.ensemble_data.values, dtype=float))
@@ -393,14 +395,9 @@ class Problem:
         for kind in ("path_constraints", "initial_constraints", "final_constraints"):
             for i, c in enumerate(getattr(self, kind)):
                 Bounds(c.lb, c.ub).arrays(ca.SX(c.expr).numel(), f"{kind}[{i}]")
-        if self.initial_state is None:
+        x0 = self.initial_states()  # its shape is checked in _check_shapes
+        if x0 is None:
             return
-        try:
-            x0 = np.atleast_2d(np.asarray(self.initial_state, dtype=float))
-        except (TypeError, ValueError):
-            raise ProblemError(f"initial_state must be numbers, shape ({self.nx},) or (B, {self.nx})") from None
-        if x0.ndim != 2 or x0.shape[1] != self.nx:
-            raise ProblemError(f"initial_state must have shape ({self.nx},) or (B, {self.nx}), got {x0.shape}")
         bad = np.argwhere(~np.isfinite(x0))
         if bad.size:
             b, i = bad[0]

@@ -13,7 +13,6 @@ from . import registry
 from .config import keys, load_yaml, parse
 from .errors import ConfigError, Interrupted, ProblemError
 from .gradient_flow import GradientFlow
-from .ipopt_options import check_ipopt_options
 from .multistart import effective_strategies, first_start_strategies, multistart, random_starts
 from .processes import sigint_flag
 from .settings import RunSettings
@@ -47,9 +46,9 @@ def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.Probl
     run.initializations()  # a strategy's own checks (e.g. adam's learning rate)
     run.first_start_initializations()
     try:
-        check_ipopt_options(run.solver.ipopt, where="solver.ipopt")
+        run.solver.options()  # SolverOptions' own checks, IPOPT's verdict on its options among them
     except ProblemError as err:
-        raise ConfigError(str(err)) from None
+        raise ConfigError(f"solver.{err}") from None
     return run, settings, ptype
 
 

@@ -37,9 +37,10 @@ Positions are decided PLAN_AHEAD (or, with more workers, one per worker)
 ahead of the finished prefix: a hop at position j starts from the best
 converged solve among positions <= j - lag (`Planner.horizon`: all earlier
 ones when none of those converged and no start task is left), and position j
-is decided only once those are finished. The choices, like everything else, are therefore the
-same for a given seed whatever the timing and for any number of workers up to
-PLAN_AHEAD, and a worker rarely waits behind a slow solve.
+is decided only once those are finished. The choices, like everything else,
+are therefore the same for a given seed whatever the timing and for any
+number of workers up to PLAN_AHEAD, and a worker rarely waits behind a slow
+solve.
 """
 
 from __future__ import annotations

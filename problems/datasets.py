@@ -149,11 +149,12 @@ def load(path: str | Path) -> Dataset:
             raise ValueError(f"{path}: not a readable .npz file ({err})") from None
         except ValueError as err:  # pickled objects, text that is not numbers
             raise ValueError(f"{path}: not a numeric .npz data file ({err})") from None
-        return _checked(Dataset(x, y), path, first_row=0)
+        return _checked(Dataset(x, y), path)
     if path.suffix == ".csv":
         lines = path.read_text().splitlines()
         header = bool(lines) and any(c.isalpha() and c not in "eE" for c in lines[0])
-        rows = [line for line in lines[int(header) :] if line.strip()]
+        numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()][int(header) :]
+        rows = [line for _, line in numbered]
         if not rows:
             raise ValueError(f"{path}: no data rows")
         widths = {len(line.split(",")) for line in rows}
@@ -165,17 +166,17 @@ def load(path: str | Path) -> Dataset:
             raise ValueError(f"{path}: {err}") from None
         if table.shape[1] < 2:
             raise ValueError(f"{path}: a CSV data file needs feature columns and a label column")
-        return _checked(Dataset(table[:, :-1], table[:, -1]), path, first_row=1 + int(header))
+        return _checked(Dataset(table[:, :-1], table[:, -1]), path, [n for n, _ in numbered])
     raise ValueError(f"{path}: unsupported data file type {path.suffix!r}; use .csv or .npz")
 
 
-def _checked(data: Dataset, path: Path, first_row: int) -> Dataset:
-    """At least two points, every value finite; ``first_row``: the file's number of point 0 (CSV lines)."""
+def _checked(data: Dataset, path: Path, line_numbers: list[int] | None = None) -> Dataset:
+    """At least two points, every value finite; ``line_numbers``: each point's line in a text file."""
     if data.n < 2:
         raise ValueError(f"{path}: {data.n} points; at least 2 are needed")
     finite = np.isfinite(data.x).all(axis=1) & np.isfinite(data.y).all(axis=1)
     if not finite.all():
         bad = np.flatnonzero(~finite)
-        where = f"line {bad[0] + first_row}" if first_row else f"point {bad[0]}"
+        where = f"line {line_numbers[bad[0]]}" if line_numbers else f"point {bad[0]}"
         raise ValueError(f"{path}: {bad.size} points have a value that is not a finite number, first at {where}")
     return data
