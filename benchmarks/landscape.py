@@ -41,6 +41,9 @@ sys.path.insert(0, str(HERE))
 
 STARTS = 16
 CONTINUATION_STARTS = 4
+# the portfolio of earlier versions ("today") gave up a solve after patience x the median of all finished
+# solves and at least 10 s; the replay keeps that rule (the search now keeps one median per kind, 3 s floor)
+TODAY_MIN_PATIENCE_S = 10.0
 MAX_ITER, MAX_SECONDS = 500, 300.0
 
 
@@ -179,7 +182,6 @@ def schedule(solves: list[dict], order: list[int], workers: int, confidence: flo
     ``workers`` at a time, patience cutting slow solves, the stopping rule on the finished prefix.
     Returns (kept solve indices, wall seconds, estimate)."""
     from ocp.basins import estimate
-    from ocp.multistart import MIN_PATIENCE_S
     from ocp.search_plan import spread
 
     clock, running, done, durations = 0.0, [], {}, []  # running: (finish time, task position, index)
@@ -204,7 +206,7 @@ def schedule(solves: list[dict], order: list[int], workers: int, confidence: flo
             done[position] = solves[index]["success"]
         clock = max(clock, finish)
         durations.append(finish - began)
-        cutoff = max(MIN_PATIENCE_S, patience * float(np.median(durations)))
+        cutoff = max(TODAY_MIN_PATIENCE_S, patience * float(np.median(durations)))
         prefix = 0
         while prefix in done:
             prefix += 1

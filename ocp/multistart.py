@@ -22,8 +22,9 @@ Patience: a random start now and then wanders where IPOPT corrects the
 Hessian's inertia at every iteration and one iteration costs 10-40 times the
 usual (measured: 773 s for one start at N = 100 where the others took 2-16 s).
 With ``patience`` P, a solve still running after P times the median duration
-of the solves finished so far (and at least MIN_PATIENCE_S) is stopped and
-counts as not converged. IPOPT looks at the clock only between iterations,
+of the finished solves of its kind (hops, or starts solved with the same
+strategy: a plain IPOPT start costs ten first_order probes on two-moons data)
+and at least MIN_PATIENCE_S is stopped and counts as not converged. IPOPT looks at the clock only between iterations,
 and one iteration can take minutes (a start at N = 200 on two-moons data:
 iterations of 15-110 s while MUMPS refactorises with ever larger
 regularisation), so a solve still running OVERRUN_GRACE_S after its cutoff
@@ -88,7 +89,7 @@ from .solution import Solution
 from .solver import OCPSolver, SolverOptions
 from .strategies import PHASE_STRATEGIES, Initialization, applicable, solve_with
 
-MIN_PATIENCE_S = 10.0  # patience never stops a solve sooner: short solves' durations are mostly noise
+MIN_PATIENCE_S = 3.0  # patience never stops a solve sooner: short solves' durations are mostly noise
 OVERRUN_GRACE_S = 5.0  # a solve past its cutoff by this much is given up: it is inside one long iteration
 
 
@@ -184,7 +185,8 @@ def multistart(
     ipopt = dict(options.ipopt) | ({"max_wall_time": float(max_seconds)} if max_seconds is not None else {})
     # the check runs once, on the kept solution
     unchecked = replace(options, check_optimality=False, max_iter=max_iter or options.max_iter, ipopt=ipopt)
-    durations: dict[bool, list[float]] = {True: [], False: []}  # by kind: hops are far shorter than starts
+    kinds = {task.kind for task in planner.start_tasks} | {"hop"}
+    durations: dict[str, list[float]] = {kind: [] for kind in kinds}  # by Task.kind: hops are far shorter
     rule = StoppingRule(planner.total, confidence, time_budget, begin)
 
     def guess_for(j: int) -> InitialGuess | None:
@@ -200,15 +202,15 @@ def multistart(
 
     def finished(j: int, solution: Solution) -> None:
         results[j] = labelled(solution, tasks[j], bases.get(j))
-        kind = durations[tasks[j].is_hop]
+        kind = durations[tasks[j].kind]
         kind.append(solution.start["time_s"])
         if patience is not None and not rule.reason:  # once the search is over the cutoffs stay at 0
-            cutoffs[tasks[j].is_hop].value = max(MIN_PATIENCE_S, patience * float(np.median(kind)))
+            cutoffs[tasks[j].kind].value = max(MIN_PATIENCE_S, patience * float(np.median(kind)))
         if progress:
             progress(-1 if tasks[j].is_hop else tasks[j].start, results[j])
 
     if workers <= 1:
-        cutoffs = {kind: SimpleNamespace(value=float("inf")) for kind in (True, False)}
+        cutoffs = {kind: SimpleNamespace(value=float("inf")) for kind in kinds}
         clock = _Clock(cutoffs)
         solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded)
         # CasADi swallows a KeyboardInterrupt raised inside IPOPT (the solve just fails), so Ctrl-C sets a
@@ -233,7 +235,7 @@ def multistart(
         with ca.global_pickle_context():
             payload = pickle.dumps((problem, method, unchecked))
         # one writer (here), readers in the workers: patience moves them, the stopping rule sets them to 0
-        cutoffs = {kind: _context().Value("d", float("inf"), lock=False) for kind in (True, False)}
+        cutoffs = {kind: _context().Value("d", float("inf"), lock=False) for kind in kinds}
         pool = _Workers(workers, (payload, cutoffs, os.getpid()))
         upcoming = 0
 
@@ -294,7 +296,7 @@ def _run_pool(pool, hand_out, finished, rule, results, errors, cutoffs) -> None:
                 finished(j, future.result())
             except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
                 errors[j] = f"{type(err).__name__}: {err}"
-        stuck = pool.overdue(lambda task: cutoffs[task.is_hop].value + OVERRUN_GRACE_S)
+        stuck = pool.overdue(lambda task: cutoffs[task.kind].value + OVERRUN_GRACE_S)
         for j, waited in stuck:
             errors[j] = f"given up after {waited:.0f} s: an IPOPT iteration outran the cutoff"
         if rule.verdict(results, errors):
@@ -419,19 +421,19 @@ def _context():
 
 class _Clock:
     """How long the current solve has run, against the multi-start's moving cutoffs (s), one per kind of
-    task (``cutoffs[is_hop].value``)."""
+    task (``cutoffs[Task.kind].value``)."""
 
     def __init__(self, cutoffs) -> None:
         self.cutoffs = cutoffs
         self.started = time.perf_counter()
-        self.is_hop = False
+        self.kind = "hop"
         self.interrupted = threading.Event()  # set by Ctrl-C where this process handles it (`sigint_flag`)
 
-    def start(self, is_hop: bool) -> None:
-        self.started, self.is_hop = time.perf_counter(), is_hop
+    def start(self, kind: str) -> None:
+        self.started, self.kind = time.perf_counter(), kind
 
     def exceeded(self) -> bool:
-        over = time.perf_counter() - self.started > self.cutoffs[self.is_hop].value
+        over = time.perf_counter() - self.started > self.cutoffs[self.kind].value
         return over or self.interrupted.is_set()
 
 
@@ -456,5 +458,5 @@ def _solve_task(
 ) -> Solution:
     if solver is None:
         solver, clock = _WORKER["solver"], _WORKER["clock"]
-    clock.start(task.is_hop)
+    clock.start(task.kind)
     return solve_with(solver, task.strategy, parameters=context["parameters"], T=context["T"], initial_guess=guess)

@@ -87,6 +87,12 @@ class Task:
     def is_hop(self) -> bool:
         return self.start is None
 
+    @property
+    def kind(self) -> str:
+        """What patience compares a solve with: hops with hops, starts with starts of the same strategy (a
+        plain IPOPT start costs ten first_order probes on two-moons data)."""
+        return "hop" if self.is_hop else self.strategy.strategy
+
 
 def plan(
     n_starts: int,
