@@ -22,6 +22,7 @@ from pathlib import Path
 from . import registry
 from .errors import ConfigError, Interrupted, OcpError, SolveError
 from .files import prepare_output_dir, to_json, write_atomic
+from .logs import show_messages
 from .run import read_config, solve_run
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -58,11 +59,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     solution.save(out / "solution.npz")
     write_atomic(out / "summary.json", to_json(summary))  # written before the report, so a failing report loses nothing
     if "multistart" in solution.start:
-        import matplotlib.pyplot as plt
-
         from .plotting import plot_landscape
 
-        plt.close(plot_landscape(solution.start["multistart"], out / "landscape.png"))
+        plot_landscape(solution.start["multistart"], out / "landscape.png")
     try:
         summary |= ptype.report(setup, run, solution, out)
     except Exception as err:  # a problem type's plotting or analysis: keep the solution, say what failed
@@ -225,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    show_messages()  # the library logs; the command line prints its messages on stdout
     try:
         return args.func(args)
     except ConfigError as err:

@@ -32,6 +32,14 @@ def build_key(problem: Problem, method: MultipleShooting, options: Any) -> str:
     return digest.hexdigest()[:16]
 
 
+def nlp_key(problem: Problem, method: MultipleShooting) -> str:
+    """Identifies the NLP's variables and constraints (the build key without the solver options, which
+    change how it is solved, not what it is): a solution of one warm-starts a solve of the other only if
+    the keys are equal. Equal sizes are not enough: another problem of the same size orders or means
+    its variables differently."""
+    return build_key(problem, method, None)
+
+
 def _feed(digest, value: Any) -> None:
     update = digest.update
     if isinstance(value, Parameter):  # its value is set per solve

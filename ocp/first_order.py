@@ -18,6 +18,7 @@ keeps). Otherwise it is skipped and the solution says why.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass
 
@@ -25,6 +26,7 @@ import casadi as ca
 import numpy as np
 import scipy.optimize
 
+from .applicability import condensed_obstacle
 from .method import MultipleShooting
 from .problem import Problem
 from .transcription import Layout, transcribe
@@ -48,16 +50,11 @@ class FirstOrderReport:
 
 
 def inapplicable_reason(problem: Problem) -> str:
-    """Why the phase cannot run on ``problem`` ('' when it can)."""
-    if problem.path_constraints or problem.initial_constraints or problem.final_constraints:
-        return "the problem has path, initial or final constraints (L-BFGS-B keeps box constraints only)"
-    if problem.l1_costs:
-        return "the problem has L1 costs (their slack constraints are not box constraints)"
-    lb, ub = problem.state_bounds.arrays(problem.nx, "state_bounds")
-    if np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)):
-        return "the problem has finite state bounds (L-BFGS-B keeps box constraints only)"
-    return ""
+    """Why the phase cannot run on ``problem`` ('' when it can; `applicability.py`)."""
+    return condensed_obstacle(problem, "L-BFGS-B", any_l1_cost=True, free_horizon=False)
 
+
+log = logging.getLogger("ocp")  # the verbose iteration lines (`logs.py`)
 
 FIRST_ORDER_METHODS = ("lbfgs", "adam")
 
@@ -126,7 +123,7 @@ class FirstOrderPhase:
 
         # scipy passes an OptimizeResult only to a callback whose parameter has exactly this name
         def progress(intermediate_result: scipy.optimize.OptimizeResult) -> None:
-            print(f"  {method} {progress.count:4d}  objective {intermediate_result.fun:.8e}", flush=True)
+            log.info(f"  {method} {progress.count:4d}  objective {intermediate_result.fun:.8e}")
             progress.count += 1
 
         progress.count = 1

@@ -26,6 +26,7 @@ the last finite iterate is returned).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
+from .applicability import condensed_obstacle
 from .errors import ProblemError
 from .guess import InitialGuess, interpolate
 from .method import MultipleShooting
@@ -74,18 +76,12 @@ class GradientFlowOptions:
             raise ProblemError(f"gradient_flow record_every must be an integer >= 0, got {self.record_every!r}")
 
 
+log = logging.getLogger("ocp")  # the verbose iteration lines (`logs.py`)
+
+
 def inapplicable_reason(problem: Problem) -> str:
-    """Why gradient descent cannot run on ``problem`` ('' when it can)."""
-    if problem.path_constraints or problem.initial_constraints or problem.final_constraints:
-        return "the problem has path, initial or final constraints (gradient descent keeps box bounds only)"
-    if any(c.bound is not None for c in problem.l1_costs.values()):
-        return "an L1 cost has a bound (a constraint, not a box)"
-    lb, ub = problem.state_bounds.arrays(problem.nx, "state_bounds")
-    if np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)):
-        return "the problem has finite state bounds (gradient descent keeps box bounds only)"
-    if problem.horizon.free:
-        return "the final time is free (gradient descent here runs on a fixed horizon)"
-    return ""
+    """Why gradient descent cannot run on ``problem`` ('' when it can; `applicability.py`)."""
+    return condensed_obstacle(problem, "gradient descent", any_l1_cost=False, free_horizon=True)
 
 
 class GradientFlow:
@@ -176,7 +172,7 @@ class GradientFlow:
             if callback is not None:
                 callback(steps, f)
             if opts.verbose and (steps % max(1, opts.record_every) == 0 or steps == opts.iterations):
-                print(f"  gradient_flow {steps:6d}  objective {f:.8e}  step {norm:.3e}", flush=True)
+                log.info(f"  gradient_flow {steps:6d}  objective {f:.8e}  step {norm:.3e}")
             if opts.record_every and steps % opts.record_every == 0:
                 record(steps)
             if norm < opts.tol:

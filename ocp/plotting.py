@@ -1,13 +1,23 @@
-"""Plots of any solution: states and controls over time."""
+"""Plots of any solution: states and controls over time; the landscape of a search.
+
+Figures are made as `matplotlib.figure.Figure` objects, not through pyplot, so
+that drawing never selects or switches a backend: a notebook keeps its own
+(and shows the returned figure), a worker process without a display needs
+none, and nothing has to be closed.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+
+def subplots(*grid: int, figsize: tuple[float, float], **kwargs):
+    """``plt.subplots`` without pyplot: a new Figure and its axes."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **kwargs)
 
 
 def plot_solution(solution, path: str | Path | None = None, max_members: int = 50):
@@ -16,9 +26,9 @@ def plot_solution(solution, path: str | Path | None = None, max_members: int = 5
     Returns the matplotlib figure; with ``path`` it is also written there (PNG, PDF, ...).
     """
     nx, nu = solution.states.shape[2], solution.controls.shape[1]
-    fig, axes = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    fig, axes = subplots(2, 1, figsize=(7, 6), sharex=True)
     step = max(1, solution.batch_size // max_members)
-    colours = plt.get_cmap("tab10")
+    colours = matplotlib.colormaps["tab10"]
     for i in range(nx):
         for b, member in enumerate(solution.states[::step]):
             axes[0].plot(
@@ -49,7 +59,7 @@ def plot_landscape(report: dict, path: str | Path | None = None):
         for f, ok, solve in zip(report["objectives"], report["succeeded"], solves, strict=True)
         if ok and f == f
     )
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     for is_hop, colour, label in ((False, "tab:blue", "start task"), (True, "tab:orange", "hop")):
         xs = [k + 1 for k, (_, hop) in enumerate(points) if hop == is_hop]
         ax.plot(xs, [points[k - 1][0] for k in xs], "o", ms=5, color=colour, label=f"{label} ({len(xs)})")

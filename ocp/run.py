@@ -6,6 +6,7 @@ Shared by the CLI (`cli.py`), the sweep runner (`sweep/`) and scripts such as
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -19,6 +20,8 @@ from .settings import RunSettings
 from .solution import Solution
 from .solver import OCPSolver
 from .strategies import solve_with
+
+log = logging.getLogger("ocp")  # shown by the CLI (`logs.py`)
 
 
 def read_config(path: str) -> tuple[RunSettings, Any, registry.ProblemType]:
@@ -69,7 +72,7 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     problem, starts = setup.problem, run.multistart.starts
     inits = effective_strategies(run.initializations(), problem)
     if len(inits) < len(run.initializations()):
-        print("[ocp] the first-order phase does not apply here: first_order and adam start as simulate does")
+        log.info("the first-order phase does not apply here: first_order and adam start as simulate does")
     hint = "" if run.solver.verbose else " (--verbose shows every iteration)"
     if is_single_solve(run, problem):
         built = ""
@@ -77,13 +80,13 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
             if solver is None:
                 solver = OCPSolver(problem, run.method(), run.solver.options(), stop_when=asked.is_set)
                 built = f"built the NLP in {solver.build_time_s:.2f} s; "
-            print(f"[ocp] {built}solving ({inits[0].strategy} start){hint} ...")
+            log.info(f"{built}solving ({inits[0].strategy} start){hint} ...")
             parameters = {p.name: p.value for p in problem.parameters}
             solution = solve_with(solver, inits[0], parameters=parameters, T=run.T, initial_guess=setup.initial_guess)
         if asked.is_set():
             raise Interrupted(solution)  # IPOPT's last iterate: the best this solve has
         for stage in solution.start["stages"][:-1]:
-            print(f"[ocp]   stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
+            log.info(f"  stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
         return solution
     guesses = random_starts(setup.initial_guess, run.K, problem.nu, starts, run.multistart.scale, run.seed)
     workers = run.multistart.workers or None
@@ -97,17 +100,16 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     tasks = f"{starts} starts x ({names}){more} = {solves} start tasks"
     if ms.hops:
         tasks += " and hops from the best so far"
-    print(f"[ocp] search: {tasks}{budget}{until}; one NLP build per worker ...", flush=True)
+    log.info(f"search: {tasks}{budget}{until}; one NLP build per worker ...")
     begin, finished = time.perf_counter(), []
 
     def progress(start: int, sol: Solution) -> None:
         finished.append(start)
         status = "stopped (patience or search over)" if sol.status == "User_Requested_Stop" else sol.status
         where = f"start {start} ({sol.start['strategy']})" if start >= 0 else f"hop from solve {sol.start['hop_from']}"
-        print(
-            f"[ocp]   {where}: {status}, objective "
+        log.info(
+            f"  {where}: {status}, objective "
             f"{sol.objective:.6g} ({len(finished)} done, {time.perf_counter() - begin:.0f} s)",
-            flush=True,
         )
 
     solution = multistart(
@@ -125,15 +127,14 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
     )
     report = solution.start["multistart"]
     if report["converged"] == 0:
-        print(f"[ocp] multi-start: no local search converged; keeping the lowest objective ({_found_by(report)})")
+        log.info(f"multi-start: no local search converged; keeping the lowest objective ({_found_by(report)})")
         return solution
-    print(
-        f"[ocp] multi-start: best from {_found_by(report)}; objectives best "
+    log.info(
+        f"multi-start: best from {_found_by(report)}; objectives best "
         f"{report['best']:.6g}, median {report['median']:.6g}, worst {report['worst']:.6g}; "
         f"{report['distinct']} distinct optima among {report['converged']} converged",
-        flush=True,
     )
-    print(f"[ocp] {search_line(report)}", flush=True)
+    log.info(search_line(report))
     return solution
 
 
@@ -160,18 +161,15 @@ def _train(run: RunSettings, setup: registry.Setup) -> Solution:
     options = run.gradient_flow.options(verbose=run.solver.verbose)
     trainer = GradientFlow(setup.problem, run.method(), options)
     every = max(1, options.iterations // 10)
-    print(
-        f"[ocp] built the gradient in {trainer.build_time_s:.2f} s; gradient flow: {options.iterations} steps, "
+    log.info(
+        f"built the gradient in {trainer.build_time_s:.2f} s; gradient flow: {options.iterations} steps, "
         f"learning rate {options.learning_rate:g} ({options.step_scaling} scaling) ...",
-        flush=True,
     )
     begin = time.perf_counter()
 
     def progress(iteration: int, objective: float) -> None:
         if iteration % every == 0:
-            print(
-                f"[ocp]   step {iteration}: objective {objective:.6g} ({time.perf_counter() - begin:.0f} s)", flush=True
-            )
+            log.info(f"  step {iteration}: objective {objective:.6g} ({time.perf_counter() - begin:.0f} s)")
 
     parameters = {p.name: p.value for p in setup.problem.parameters}
     return trainer.train(parameters=parameters, T=run.T, initial_guess=setup.initial_guess, callback=progress)

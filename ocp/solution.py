@@ -53,6 +53,8 @@ class Solution:
     training : the gradient flow's record (`ocp.gradient_flow`): objective per
         iteration, recorded iterations and their cost terms; ``snapshots`` holds
         the controls at those iterations.
+    nlp_key : the NLP that produced ``primal`` and the multipliers (`fingerprint.nlp_key`; '' where none
+        did): an `OCPSolver` warm-starts from a solution with its own key and interpolates any other.
     """
 
     t: np.ndarray
@@ -79,6 +81,7 @@ class Solution:
     start: Mapping[str, Any] = field(default_factory=dict)
     training: Mapping[str, Any] = field(default_factory=dict)
     snapshots: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    nlp_key: str = ""
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:

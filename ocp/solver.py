@@ -17,6 +17,7 @@ import numpy as np
 
 from .allocator import retained_heap
 from .errors import ProblemError, SolveError
+from .fingerprint import nlp_key
 from .first_order import FirstOrderPhase, FirstOrderReport, inapplicable_reason
 from .guess import InitialGuess, interpolate
 from .hessian import ensemble_hessian
@@ -145,6 +146,7 @@ class OCPSolver:
         self.method = method or MultipleShooting()
         self.options = options or SolverOptions()
         self.nlp: TranscribedNLP = transcribe(problem, self.method)
+        self.nlp_key = nlp_key(problem, self.method)  # which solutions warm-start this NLP
         fn = ca.Function("nlp", [self.nlp.w, self.nlp.p], [self.nlp.f, self.nlp.g], ["x", "p"], ["f", "g"])
         terms = ca.Function("terms", [self.nlp.w, self.nlp.p], [self.nlp.terms])
         self._nlp_function = fn.expand() if self.options.expand else fn
@@ -235,6 +237,11 @@ class OCPSolver:
         put(w, layout.states, states.transpose(1, 0, 2))
         return w
 
+    def warm_starts_from(self, solution: Solution) -> bool:
+        """Whether ``solution`` came from this NLP (equal `nlp_key`): its primal point and multipliers
+        then start IPOPT as they are; any other solution is interpolated onto this grid."""
+        return solution.nlp_key == self.nlp_key and solution.primal.size == self.nlp.layout.size
+
     def _free_values(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return parameter_values(self.problem, w[self.nlp.layout.free_parameters], which="free")
 
@@ -274,7 +281,7 @@ class OCPSolver:
         p = self._nlp_parameters(parameters, T, data)
         lbx, ubx = self._bounds(initial_state)
         args: dict[str, Any] = {"p": p, "lbx": lbx, "ubx": ubx, "lbg": self.nlp.lbg, "ubg": self.nlp.ubg}
-        warm = isinstance(initial_guess, Solution) and initial_guess.primal.size == self.nlp.layout.size
+        warm = isinstance(initial_guess, Solution) and self.warm_starts_from(initial_guess)
         if warm:
             args |= {
                 "x0": initial_guess.primal,
@@ -365,6 +372,7 @@ class OCPSolver:
             timings={k: float(v) for k, v in stats.items() if k.startswith("t_wall_")},
             first_order=first_order.as_dict(),
             optimality=optimality.as_dict(),
+            nlp_key=self.nlp_key,
         )
 
 

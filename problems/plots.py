@@ -5,20 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
+from ocp.plotting import subplots
 
-from .datasets import Dataset  # noqa: E402
-from .losses import labels  # noqa: E402
+from .datasets import Dataset
+from .losses import labels
 
 
 def save_figure(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -27,7 +25,7 @@ MAX_NAMED_CLASSES = 10  # up to this many labels get a colour each and a legend 
 
 def _class_colours(values: np.ndarray) -> dict[float, tuple]:
     """One qualitative colour per label value, the same in every figure of a run."""
-    palette = plt.get_cmap("tab10")
+    palette = matplotlib.colormaps["tab10"]
     return {value: palette(i % 10) for i, value in enumerate(np.unique(values))}
 
 
@@ -42,7 +40,7 @@ def trajectories(states: np.ndarray, data: Dataset, path: Path, max_lines: int =
     """Trajectories x_i(t) in the plane of the first two coordinates, coloured by label."""
     from matplotlib.lines import Line2D
 
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = subplots(figsize=(5.5, 5))
     y = labels(data.y)
     second = 1 % states.shape[2]
     step = max(1, len(states) // max_lines)
@@ -51,9 +49,9 @@ def trajectories(states: np.ndarray, data: Dataset, path: Path, max_lines: int =
         colour_of = [colours[value] for value in y]
         handles = [Line2D([], [], color=c, lw=2, label=f"label {value:g}") for value, c in colours.items()]
     else:  # a continuous label: a colour scale
-        scale = plt.Normalize(y.min(), y.max())
-        colour_of = list(plt.get_cmap("coolwarm")(scale(y)))
-        fig.colorbar(plt.cm.ScalarMappable(norm=scale, cmap="coolwarm"), ax=ax, label="label")
+        scale = matplotlib.colors.Normalize(y.min(), y.max())
+        colour_of = list(matplotlib.colormaps["coolwarm"](scale(y)))
+        fig.colorbar(matplotlib.cm.ScalarMappable(norm=scale, cmap="coolwarm"), ax=ax, label="label")
         handles = []
     for i in range(0, len(states), step):
         ax.plot(states[i, :, 0], states[i, :, second], color=colour_of[i], lw=0.6, alpha=0.5)
@@ -68,7 +66,7 @@ def trajectories(states: np.ndarray, data: Dataset, path: Path, max_lines: int =
 
 def control_norm(t: np.ndarray, norms: np.ndarray, path: Path) -> Path:
     """||u(t)|| (piecewise constant) over t."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     ax.stairs(norms, t, baseline=None, lw=1.5)
     ax.set(xlabel="t", ylabel="||u(t)||", title="Control norm")
     ax.grid(alpha=0.3)
@@ -77,7 +75,7 @@ def control_norm(t: np.ndarray, norms: np.ndarray, path: Path) -> Path:
 
 def training_error(t: np.ndarray, error: np.ndarray, path: Path) -> Path:
     """E(x(t)) on the grid, log scale."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     ax.semilogy(t, error, "o-", ms=3)
     ax.set(xlabel="t", ylabel="E(x(t))", title="Training error along the flow")
     ax.grid(alpha=0.3, which="both")
@@ -99,7 +97,7 @@ def decision_regions(predict, train: Dataset, test: Dataset, path: Path, resolut
     y_train, y_test = labels(train.y), labels(test.y) if test.n else np.zeros(0)
     colours = _class_colours(np.concatenate([y_train, y_test, predicted.ravel()]))
     values = list(colours)
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = subplots(figsize=(5.5, 5))
     index = np.searchsorted(values, predicted)
     ax.contourf(
         g0, g1, index, levels=np.arange(len(values) + 1) - 0.5, cmap=ListedColormap(list(colours.values())), alpha=0.25
@@ -126,8 +124,8 @@ def decision_regions(predict, train: Dataset, test: Dataset, path: Path, resolut
 def turnpike(curves, path: Path) -> Path:
     """The turnpike picture: tracking error and ||u(t)|| against t, semilog, one colour per horizon T,
     with the fitted C exp(-mu t) over its window dashed. ``curves``: (T, t, tracking, norms, fits)."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True)
-    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(1, len(curves))))
+    fig, (top, bottom) = subplots(2, 1, figsize=(6.5, 6), sharex=True)
+    colours = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, max(1, len(curves))))
     for (T, t, tracking, norms, fits), colour in zip(curves, colours, strict=True):
         top.semilogy(t, tracking, "o-", ms=2.5, color=colour, label=f"T = {T:g}, mu = {fits['tracking'].mu:.2f}")
         bottom.stairs(
@@ -153,8 +151,8 @@ def turnpike(curves, path: Path) -> Path:
 def stopping_times(curves, path: Path) -> Path:
     """||u(t)|| against t with the stopping time T* marked, one colour per horizon.
     ``curves``: (T, t, norms, T_star or None)."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(1, len(curves))))
+    fig, ax = subplots(figsize=(6.5, 3.8))
+    colours = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, max(1, len(curves))))
     for (T, t, norms, T_star), colour in zip(curves, colours, strict=True):
         label = f"T = {T:g}, T* = {T_star:.3g}" if T_star is not None else f"T = {T:g}, no T*"
         ax.stairs(norms, t, baseline=None, color=colour, lw=1.4, label=label)
@@ -169,7 +167,7 @@ def stopping_times(curves, path: Path) -> Path:
 def power_law(curves, path: Path) -> Path:
     """Final training error against T, log-log, each curve with its fitted C T^-alpha dashed.
     ``curves``: (label, T, error, fit or None)."""
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig, ax = subplots(figsize=(6, 4.2))
     for label, T, error, fit in curves:
         (points,) = ax.loglog(T, error, "o", label=label)
         if fit is not None:
@@ -189,7 +187,7 @@ def space_time(t: np.ndarray, states: np.ndarray, grid_at_node, data: Dataset, p
     """x(t, z) of a space-time network at its grid nodes (t_k, z_j), for the first point of each class:
     shows the width (the number of nodes) changing with depth under a width schedule."""
     classes = np.unique(labels(data.y))
-    fig, axes = plt.subplots(1, len(classes), figsize=(5 * len(classes), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(classes), figsize=(5 * len(classes), 3.8), squeeze=False)
     for ax, c in zip(axes[0], classes, strict=True):
         i = int(np.flatnonzero(labels(data.y) == c)[0])
         tz = [(t[k], z, states[i, k, j]) for k in range(len(t)) for j, z in enumerate(grid_at_node(k))]

@@ -32,6 +32,7 @@ import numpy as np
 import ocp
 from ocp.analysis import Exponential, power_law
 from ocp.files import to_json, write_atomic
+from ocp.logs import show_messages
 from ocp.run import read_config, solve_run
 
 from . import plots
@@ -163,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--T", type=float, nargs="+", help="horizons (default: see the module docstring)")
     parser.add_argument("--out", help="output directory (default: results/reproduce/CLAIM)")
     args = parser.parse_args(argv)
+    show_messages()  # the solves' progress lines, as the CLI shows them
     out = Path(args.out or Path("results") / "reproduce" / args.claim)
     out.mkdir(parents=True, exist_ok=True)
     result = CLAIMS[args.claim](args.T or DEFAULT_T[args.claim], out)

@@ -15,22 +15,23 @@ deepest network, as a function of k / L (Figure 1 right).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import ocp
+from ocp.analysis import power_law
+from ocp.plotting import subplots
+from ocp.registry import Setup
+from ocp.settings import RunSettings
 
-import ocp  # noqa: E402
-from ocp.analysis import power_law  # noqa: E402
-from ocp.registry import Setup  # noqa: E402
-from ocp.settings import RunSettings  # noqa: E402
+from .plots import save_figure
 
-from .plots import save_figure  # noqa: E402
+log = logging.getLogger("problems.resnet")  # shown by the CLI as [resnet] (`ocp/logs.py`)
 
 COEFFICIENTS = 3  # weight coefficients drawn per matrix in Figure 2
 
@@ -76,10 +77,9 @@ def _ipopt_from(setup: Setup, run: RunSettings, solution: ocp.Solution) -> dict[
     solver = ocp.OCPSolver(setup.problem, run.method(), options)
     parameters = {p.name: p.value for p in setup.problem.parameters}
     optimum = solver.solve(parameters=parameters, T=run.T, initial_guess=ocp.InitialGuess(controls=solution.controls))
-    print(
-        f"[resnet] IPOPT from the trained weights: {optimum.status} after {optimum.iterations} iterations, "
+    log.info(
+        f"IPOPT from the trained weights: {optimum.status} after {optimum.iterations} iterations, "
         f"objective {optimum.objective:.6g} (gradient flow: {solution.objective:.6g})",
-        flush=True,
     )
     return {
         "ipopt_objective": optimum.objective,
@@ -90,7 +90,7 @@ def _ipopt_from(setup: Setup, run: RunSettings, solution: ocp.Solution) -> dict[
 
 
 def _training_loss(objective: Sequence[float], path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = subplots(figsize=(5, 3.5))
     ax.semilogy(np.arange(len(objective)), objective)
     ax.set(xlabel="iteration", ylabel="training objective", title="gradient flow")
     ax.grid(True, which="both", alpha=0.3)
@@ -102,7 +102,7 @@ def _weights_vs_layer(snapshots: np.ndarray, checkpoints: Sequence[int], shape, 
     L = snapshots.shape[1]
     s = (np.arange(L) + 0.5) / L
     picks = np.linspace(0, len(snapshots) - 1, min(4, len(snapshots))).round().astype(int)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
+    fig, axes = subplots(1, 2, figsize=(10, 3.8), sharex=True)
     first_w = shape.d * shape.m  # W starts after V in each layer's controls
     for ax, offset, name in ((axes[0], 0, "V"), (axes[1], first_w, "W")):
         for j, index in enumerate(picks):
@@ -127,7 +127,7 @@ def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir
         curves.setdefault(label, []).append(r)
     curves = {k: sorted(v, key=lambda r: r["K"]) for k, v in curves.items()}
     path = out_dir / "max_increment_vs_L.png"
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = subplots(figsize=(5.5, 4))
     for j, (label, points) in enumerate(curves.items()):
         L = np.array([r["K"] for r in points], dtype=float)
         checkpoints = points[0]["checkpoints"]
@@ -160,7 +160,7 @@ def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir
 
 def _distances(curves: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path | None:
     """Figure 1 right: ||Z^L(k/L) - Z^{L_max}(k/L)||_F for every L below the deepest, from the stored solutions."""
-    fig, panels = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
+    fig, panels = subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
     drawn = False
     for ax, (label, points) in zip(panels[0], curves.items(), strict=True):
         stored = [out_dir / "points" / r["point"] / "solution.npz" for r in points]
@@ -172,7 +172,7 @@ def _distances(curves: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path |
             ax.semilogy(
                 s,
                 np.maximum(distance, 1e-16),
-                color=plt.cm.viridis(j / max(1, len(points) - 2)),
+                color=matplotlib.colormaps["viridis"](j / max(1, len(points) - 2)),
                 lw=1,
                 label=f"L = {r['K']}",
             )
@@ -181,6 +181,5 @@ def _distances(curves: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path |
         ax.legend(fontsize=7, ncol=2)
         drawn = True
     if not drawn:
-        plt.close(fig)
         return None
     return save_figure(fig, out_dir / "distance_to_deepest.png")

@@ -17,16 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from ocp.analysis import power_law
+from ocp.plotting import subplots
 
-from ocp.analysis import power_law  # noqa: E402
-
-from . import plots  # noqa: E402
-from .plots import save_figure  # noqa: E402
+from . import plots
+from .plots import save_figure
 
 
 def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir: Path) -> dict[str, Any]:
@@ -79,7 +76,7 @@ def _error_vs_T(curves, out_dir: Path, result: dict) -> None:
 
 
 def _mu_vs_T(curves, out_dir: Path, result: dict) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     table = {}
     for label, rows in curves.items():
         T = [r["T"] for r in rows]
@@ -95,7 +92,7 @@ def _mu_vs_T(curves, out_dir: Path, result: dict) -> None:
 
 
 def _stopping_vs_T(curves, out_dir: Path, result: dict) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = subplots(figsize=(5.5, 4))
     T_all = []
     for label, rows in curves.items():
         T = [r["T"] for r in rows]
@@ -117,7 +114,7 @@ def _finish(fig, ax, out_dir: Path, name: str, result: dict) -> None:
 
 
 def _vs_lambda(curves, out_dir: Path, result: dict) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    fig, axes = subplots(1, 3, figsize=(12, 3.8))
     keys = (
         ("final_training_error", "E(x(T))"),
         ("regularization", "regularisation"),

@@ -15,8 +15,7 @@ says so (``warm_given_up``).
 
 from __future__ import annotations
 
-import contextlib
-import io
+import logging
 import math
 import tempfile
 import time
@@ -26,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from ..fingerprint import build_key
+from ..logs import collected
 from ..run import is_single_solve, parse_config, solve_run
 from ..solution import Solution
 from ..solver import OCPSolver
 
+log = logging.getLogger("ocp.sweep")  # collected into the point's log (`logs.py`)
 _SOLVERS: dict[str, OCPSolver] = {}  # this process's builds, by build key
 _DEADLINE = [float("inf")]  # the running warm solve stops after this perf_counter() time
 
@@ -61,11 +62,10 @@ class Outcome:
 def solve_point(task: Task) -> Outcome:
     """Solve one point; every failure becomes an Outcome with a message, never an exception."""
     begin = time.perf_counter()
-    buffer = io.StringIO()
     built, warm = False, task.warm_from is not None
     extra: dict[str, Any] = {}
     try:
-        with contextlib.redirect_stdout(buffer):
+        with collected() as buffer:
             run, settings, ptype = parse_config(task.config)
             if task.single_process:
                 run = replace(run, multistart=replace(run.multistart, workers=1))
@@ -84,19 +84,19 @@ def solve_point(task: Task) -> Outcome:
             solver = _SOLVERS[key]
             solution = None
             if warm:
-                same_shape = task.warm_from.primal.size == solver.nlp.layout.size
+                same_nlp = solver.warm_starts_from(task.warm_from)
                 _DEADLINE[0] = time.perf_counter() + task.warm_limit_s
                 try:
                     solution = solver.solve(
                         T=run.T,
                         parameters=parameters,
                         initial_guess=task.warm_from,
-                        first_order_iterations=None if same_shape else 0,
+                        first_order_iterations=None if same_nlp else 0,
                     )
                 finally:
                     _DEADLINE[0] = float("inf")
                 if solution.status == "User_Requested_Stop":
-                    print(f"[sweep] warm start given up after {solution.solve_time_s:.1f} s; solving cold")
+                    log.info(f"warm start given up after {solution.solve_time_s:.1f} s; solving cold")
                     extra["warm_given_up"] = solution.solve_time_s
                     solution, warm = None, False
             if solution is None:
@@ -104,8 +104,8 @@ def solve_point(task: Task) -> Outcome:
                 built = built or not is_single_solve(run, problem)  # a multi-start builds in its own workers
     except Exception as err:  # a point's failure is recorded; the sweep goes on
         message = f"{type(err).__name__}: {err}"
-        log = buffer.getvalue() + traceback.format_exc()
-        return Outcome(task.point_id, None, "error", message, warm, built, time.perf_counter() - begin, log)
+        text = buffer.getvalue() + traceback.format_exc()
+        return Outcome(task.point_id, None, "error", message, warm, built, time.perf_counter() - begin, text)
     return _finished(task, ptype, setup, run, solution, warm, built, extra, begin, buffer)
 
 
