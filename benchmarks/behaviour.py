@@ -45,9 +45,9 @@ def fingerprint(solution) -> dict[str, float]:
 
 def single_solves(path: Path) -> dict[str, dict[str, float]]:
     """Each strategy of the config's search, from start 0, one solve each."""
-    from ocp.config import load_yaml
-    from ocp.run import parse_config, solve_run
-    from ocp.strategies import applicable
+    from ocp.run.config import load_yaml
+    from ocp.run.solve import parse_config, solve_run
+    from ocp.search.strategies import applicable
 
     run, settings, ptype = parse_config(load_yaml(path))
     if run.solver.name == "gradient_flow":
@@ -69,8 +69,8 @@ def single_solves(path: Path) -> dict[str, dict[str, float]]:
 
 def whole_search(path: Path) -> dict[str, dict[str, float]]:
     """The config's search on one worker with patience off: every local search, in order."""
-    from ocp.config import load_yaml
-    from ocp.run import parse_config, solve_run
+    from ocp.run.config import load_yaml
+    from ocp.run.solve import parse_config, solve_run
 
     run, settings, ptype = parse_config(load_yaml(path))
     run = replace(run, multistart=replace(run.multistart, workers=1, patience=None))
@@ -95,7 +95,7 @@ def sweep(path: Path) -> dict[str, dict[str, float]]:
 
 
 def is_sweep(path: Path) -> bool:
-    from ocp.config import load_yaml
+    from ocp.run.config import load_yaml
 
     data = load_yaml(path)
     return "sweep" in data or "base" in data

@@ -31,7 +31,7 @@ from peers.toolkit import EVALUATION_TIMERS  # noqa: E402
 from reference_problem import instance  # noqa: E402
 
 import ocp  # noqa: E402
-from ocp.allocator import retained_heap  # noqa: E402
+from ocp.solvers.allocator import retained_heap  # noqa: E402
 from problems.datasets import Dataset  # noqa: E402
 from problems.l2 import l2_problem  # noqa: E402
 from problems.networks import NetworkDynamics  # noqa: E402

@@ -46,9 +46,9 @@ def recorded_best(kind: str, spec: tuple[str, int, int]) -> float | None:
 
 def run_instance(kind: str, spec: tuple[str, int, int], workers: int) -> dict:
     import ocp
-    from ocp.multistart import effective_strategies, multistart, random_starts
-    from ocp.settings import RunSettings
-    from ocp.strategies import Initialization, solve_with
+    from ocp.run.settings import RunSettings
+    from ocp.search.multistart import effective_strategies, multistart, random_starts
+    from ocp.search.strategies import Initialization, solve_with
     from problems.datasets import generate
     from problems.learning import random_controls
 

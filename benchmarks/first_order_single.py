@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/first_order_single.py [--repeats 3]
 
-The phase (200 L-BFGS-B steps on the condensed objective, `ocp/first_order.py`)
+The phase (200 L-BFGS-B steps on the condensed objective, `ocp/solvers/first_order.py`)
 was made for ensembles, where it moves IPOPT's start out of the flat region
 around small random weights. On a classic single-trajectory OCP the user's
 guess is usually good already. Two problems with box-bounded controls (where

@@ -5,7 +5,7 @@
 For every instance recorded by `landscape.py collect` (its pool of 52 solves
 per instance: 16 starts x first_order, simulate and adam, and four
 continuations in lambda), in one process: one plain IPOPT solve from start 0
-(the unit of cost), then the default search of `ocp.settings.MultistartSettings`
+(the unit of cost), then the default search of `ocp.run.settings.MultistartSettings`
 (stopping rule, hops, budget) on 2 worker processes, timed. "Today" is the
 portfolio of earlier versions (starts 0-7 x 3 strategies + one continuation,
 `confidence: null, hops: 0`), replayed from the pool with its 2-worker
@@ -32,10 +32,10 @@ from landscape import instances, load_pools, name_of, pose_instance, run_policy 
 
 
 def run_instance(spec, workers: int) -> dict:
-    from ocp.multistart import effective_strategies, multistart, random_starts
-    from ocp.settings import RunSettings
-    from ocp.solver import OCPSolver
-    from ocp.strategies import Initialization, solve_with
+    from ocp.run.settings import RunSettings
+    from ocp.search.multistart import effective_strategies, multistart, random_starts
+    from ocp.search.strategies import Initialization, solve_with
+    from ocp.solvers.ipopt import OCPSolver
 
     problem, method, guess, options = pose_instance(spec)
     settings = RunSettings(problem=spec[0], K=method.K, seed=spec[3])
@@ -127,7 +127,7 @@ def main() -> None:
         rows.append(run_instance(spec, args.workers))
         out.write_text(json.dumps(rows, indent=1))
         print(f"done {name}: {rows[-1]['objective']:.6g} in {rows[-1]['wall_s']:.0f} s", flush=True)
-    from ocp.settings import MultistartSettings
+    from ocp.run.settings import MultistartSettings
 
     print(tables(rows, pools, MultistartSettings().confidence or 0.95))
 

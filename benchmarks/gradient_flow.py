@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 python benchmarks/gradient_flow.py [--depths 16 64 256] [--steps 50]
 
 The ResNet of configs/resnet_smooth.yaml (n = 100, d = 16, m = 32, GELU,
-smooth start, learning rate 0.1 x L): `ocp.gradient_flow.GradientFlow` (one
+smooth start, learning rate 0.1 x L): `ocp.solvers.gradient_flow.GradientFlow` (one
 CasADi reverse-mode gradient of the condensed cost) against full-batch
 gradient descent in PyTorch (autograd, float64, the same data, start and
 step). Both must follow the same iterates: the script reports the largest
@@ -21,7 +21,7 @@ import numpy as np
 
 def casadi_run(L: int, steps: int, data, start: np.ndarray, lr: float):
     import ocp
-    from ocp.gradient_flow import GradientFlow, GradientFlowOptions
+    from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
     from problems.resnet import resnet_problem
 
     problem = resnet_problem(data, 32, "gelu")

@@ -5,7 +5,7 @@
 
 For every instance: S random starts (start 0 the CLI's guess, controls 0.3 x
 N(0, 1) seeded by the instance seed; starts i >= 1 at scale 1.0 seeded by
-(seed, i), exactly `ocp.multistart.random_starts`), each solved with
+(seed, i), exactly `ocp.search.multistart.random_starts`), each solved with
 first_order, simulate and adam (IPOPT capped at 500 iterations and 300 s,
 as the multi-start caps them), plus a continuation in lambda from the first
 few starts. Every solve records its objective, success, wall time, IPOPT
@@ -110,7 +110,7 @@ def pose_instance(spec):
     tol = {"tol": 1e-10} if kind == "l1" else {}
     options = ocp.SolverOptions(check_optimality=False, max_iter=MAX_ITER, ipopt={"max_wall_time": MAX_SECONDS, **tol})
     if data == "default":
-        from ocp.run import read_config
+        from ocp.run.solve import read_config
 
         run, settings, ptype = read_config(str(ROOT / "configs" / "annulus_l2.yaml"))
         setup = ptype.build(settings, run)
@@ -126,8 +126,8 @@ def pose_instance(spec):
 
 def collect(spec) -> str:
     import ocp
-    from ocp.multistart import effective_strategies, random_starts
-    from ocp.strategies import Initialization, solve_with
+    from ocp.search.multistart import effective_strategies, random_starts
+    from ocp.search.strategies import Initialization, solve_with
 
     out = HERE / "results" / "landscape" / f"{name_of(spec)}.json"
     if out.exists():
@@ -178,11 +178,11 @@ def load_pools() -> list[dict]:
 
 
 def schedule(solves: list[dict], order: list[int], workers: int, confidence: float | None, patience: float = 10.0):
-    """Replay the multi-start's loop (`ocp.multistart`) on recorded solves: tasks handed out in ``order`` to
+    """Replay the multi-start's loop (`ocp.search.multistart`) on recorded solves: tasks handed out in ``order`` to
     ``workers`` at a time, patience cutting slow solves, the stopping rule on the finished prefix.
     Returns (kept solve indices, wall seconds, estimate)."""
-    from ocp.basins import estimate
-    from ocp.search_plan import spread
+    from ocp.search.basins import estimate
+    from ocp.search.plan import spread
 
     clock, running, done, durations = 0.0, [], {}, []  # running: (finish time, task position, index)
     queue = list(enumerate(order))
@@ -221,10 +221,10 @@ def schedule(solves: list[dict], order: list[int], workers: int, confidence: flo
 
 
 def task_order(pool: dict, n_starts: int, strategies: tuple[str, ...], continuation: bool, permutation=None):
-    """Indices of the recorded solves in the multi-start's order without hops (`ocp.search_plan.plan`);
+    """Indices of the recorded solves in the multi-start's order without hops (`ocp.search.plan.plan`);
     ``permutation`` renames starts 1.. (another draw of random starts)."""
-    from ocp.search_plan import plan
-    from ocp.strategies import Initialization
+    from ocp.search.plan import plan
+    from ocp.search.strategies import Initialization
 
     where = {(s["start"], s["strategy"]): j for j, s in enumerate(pool["solves"])}
     have = [Initialization(s) for s in strategies if (0, s) in where]

@@ -12,9 +12,9 @@ is the CLI's: controls 0.3 x N(0, 1) seeded by the instance seed, states
 simulated.
 
 Methods, each from that start:
-- IPOPT strategies (`ocp.strategies`): first_order, adam, simulate (plain
+- IPOPT strategies (`ocp.search.strategies`): first_order, adam, simulate (plain
   IPOPT), coarse_grid, continuation_T, continuation_lambda;
-- multi-start (`ocp.multistart`, scale 1.0): best of 4 and of 8 starts with
+- multi-start (`ocp.search.multistart`, scale 1.0): best of 4 and of 8 starts with
   first_order, the same with simulate and with adam (each start capped at
   START_MAX_ITER IPOPT iterations, as a multi-start caps them), and the
   portfolios (PORTFOLIOS: every start solved with each member strategy, the
@@ -25,7 +25,7 @@ Methods, each from that start:
   (3000 iterations at most), PyTorch L-BFGS (20 s budget) and Adam (10 s).
 
 On l1 the first-order phase cannot run (slack constraints), so first_order
-and adam are the simulate solve (`ocp.multistart.effective_strategies`) and
+and adam are the simulate solve (`ocp.search.multistart.effective_strategies`) and
 are not run again; there is no first-order reference either (scipy needs
 the phase, the PyTorch model is A1's), so l1 compares IPOPT strategies
 only. Turnpike has scipy L-BFGS-B but no PyTorch reference.
@@ -97,9 +97,9 @@ def pose(kind: str, data):
 def run_instance(spec: tuple[str, int, int], done: dict | None = None, kind: str = "l2") -> dict:
     """Every method on one instance; methods already in ``done`` (an earlier run's result) are not run again."""
     import ocp
-    from ocp.first_order import inapplicable_reason
-    from ocp.multistart import random_starts
-    from ocp.strategies import PHASE_STRATEGIES, Initialization, solve_with
+    from ocp.search.multistart import random_starts
+    from ocp.search.strategies import PHASE_STRATEGIES, Initialization, solve_with
+    from ocp.solvers.first_order import inapplicable_reason
     from problems.datasets import generate
     from problems.learning import random_controls
 
@@ -213,7 +213,7 @@ def with_portfolios(result: dict) -> dict:
 
 
 def patience_replay(results: list[dict], patience: float = 10.0, floor_s: float = 10.0) -> str:
-    """The default portfolio as `ocp.multistart`'s ``patience`` would have cut it, replayed on the recorded
+    """The default portfolio as `ocp.search.multistart`'s ``patience`` would have cut it, replayed on the recorded
     solve times: a simulate or adam solve longer than max(floor, patience x the median of the instance's
     24 solve times) is dropped and costs that cutoff. An approximation: the multi-start uses the running
     median of the solves finished so far, and first_order solves count at their mean (only their sum is

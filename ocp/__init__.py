@@ -8,16 +8,16 @@ import os
 # set before CasADi's IPOPT and its OpenMP runtime are loaded, hence here.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from .errors import ConfigError, OcpError, ProblemError, SolveError
-from .gradient_flow import GradientFlow, GradientFlowOptions
-from .guess import InitialGuess, interpolate
-from .integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, integrator
-from .method import MultipleShooting
-from .problem import Bounds, Constraint, EnsembleData, FreeParameter, Horizon, L1Cost, Parameter, Problem
-from .simulation import simulate
-from .solution import Solution
-from .solver import OCPSolver, SolverOptions, solve
-from .stages import Stages
+from ocp.errors import ConfigError, OcpError, ProblemError, SolveError
+from ocp.nlp.simulation import simulate
+from ocp.problem.guess import InitialGuess, interpolate
+from ocp.problem.integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, integrator
+from ocp.problem.method import MultipleShooting
+from ocp.problem.problem import Bounds, Constraint, EnsembleData, FreeParameter, Horizon, L1Cost, Parameter, Problem
+from ocp.problem.stages import Stages
+from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
+from ocp.solvers.ipopt import OCPSolver, SolverOptions, solve
+from ocp.solvers.solution import Solution
 
 __all__ = [
     "RK4",

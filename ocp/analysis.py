@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import ProblemError
+from ocp.errors import ProblemError
 
 MIDDLE = (0.2, 0.8)  # default window of `exponential`, as fractions of [t_0, t_end]
 

@@ -19,11 +19,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from . import registry
-from .errors import ConfigError, Interrupted, OcpError, SolveError
-from .files import prepare_output_dir, to_json, write_atomic
-from .logs import show_messages
-from .run import read_config, solve_run
+from ocp.errors import ConfigError, Interrupted, OcpError, SolveError
+from ocp.files import prepare_output_dir, to_json, write_atomic
+from ocp.logs import show_messages
+from ocp.run import registry
+from ocp.run.solve import read_config, solve_run
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -59,7 +59,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     solution.save(out / "solution.npz")
     write_atomic(out / "summary.json", to_json(summary))  # written before the report, so a failing report loses nothing
     if "multistart" in solution.start:
-        from .plotting import plot_landscape
+        from ocp.plotting import plot_landscape
 
         plot_landscape(solution.start["multistart"], out / "landscape.png")
     try:
@@ -130,7 +130,7 @@ def _save_interrupted(best, out: Path, args: argparse.Namespace, ptype, run, set
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import load_sweep, run_sweep
+    from ocp.sweep import load_sweep, run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
@@ -168,8 +168,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .sweep import SweepStore, report
-    from .sweep.config import from_summary
+    from ocp.sweep import SweepStore, report
+    from ocp.sweep.config import from_summary
 
     store = SweepStore(args.directory)
     summary = store.read_summary()

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from ocp.errors import ConfigError
 
 
 def prepare_output_dir(path: Path, flag: str = "--out") -> Path:

@@ -27,9 +27,9 @@ import casadi as ca
 
 import ocp
 from ocp.analysis import stopping_time
-from ocp.config import at_least
-from ocp.registry import Setup
-from ocp.settings import RunSettings
+from ocp.run.config import at_least
+from ocp.run.registry import Setup
+from ocp.run.settings import RunSettings
 
 from . import plots
 from .datasets import Dataset

@@ -12,7 +12,7 @@ from typing import Any
 import casadi as ca
 
 import ocp
-from ocp.settings import RunSettings
+from ocp.run.settings import RunSettings
 
 from .datasets import Dataset
 from .learning import ensemble_problem, learning_symbols

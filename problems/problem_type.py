@@ -13,8 +13,8 @@ from typing import Any
 
 import ocp
 from ocp.errors import ConfigError
-from ocp.registry import Setup
-from ocp.settings import RunSettings
+from ocp.run.registry import Setup
+from ocp.run.settings import RunSettings
 
 from . import plots
 from .datasets import Dataset

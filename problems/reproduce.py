@@ -33,7 +33,7 @@ import ocp
 from ocp.analysis import Exponential, power_law
 from ocp.files import to_json, write_atomic
 from ocp.logs import show_messages
-from ocp.run import read_config, solve_run
+from ocp.run.solve import read_config, solve_run
 
 from . import plots
 from .turnpike import tracking_along_trajectory

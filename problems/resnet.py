@@ -12,7 +12,7 @@ plus lambda ||u||^2_L2 (default 0: the paper trains the loss alone).
 Initialisations (Marion et al.): ``smooth``, V_k = 0 and every W_k the same
 N(0, 1/d) draw; ``iid``, independent draws per layer (W N(0, 1/d), V N(0, 1/m)).
 Trained by `solver: gradient_flow` (full-batch gradient descent, learning
-rate scaled by L: `ocp/gradient_flow.py`) or solved by IPOPT like every
+rate scaled by L: `ocp/solvers/gradient_flow.py`) or solved by IPOPT like every
 other problem. Metrics and figures: `resnet_report.py`.
 """
 
@@ -26,10 +26,10 @@ import casadi as ca
 import numpy as np
 
 import ocp
-from ocp.config import at_least
 from ocp.errors import ConfigError
-from ocp.registry import Setup
-from ocp.settings import RunSettings
+from ocp.run.config import at_least
+from ocp.run.registry import Setup
+from ocp.run.settings import RunSettings
 
 from .activations import activation
 from .datasets import Dataset

@@ -26,8 +26,8 @@ import numpy as np
 import ocp
 from ocp.analysis import power_law
 from ocp.plotting import subplots
-from ocp.registry import Setup
-from ocp.settings import RunSettings
+from ocp.run.registry import Setup
+from ocp.run.settings import RunSettings
 
 from .plots import save_figure
 

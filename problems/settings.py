@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ocp.config import at_least
 from ocp.errors import ConfigError
+from ocp.run.config import at_least
 
 from .datasets import Dataset, generate, load
 from .networks import NetworkDynamics

@@ -4,7 +4,7 @@
 
 The running term is the l^p distance (to the power p) of each point to its
 target set P^{-1}(y_i) = {x : P x = y_i}; it is integrated by the integrator's
-own quadrature (`ocp.transcription.step_function`), not a left-endpoint sum.
+own quadrature (`ocp.nlp.transcription.step_function`), not a left-endpoint sum.
 Claim: the tracking error and ||u(t)|| decay like C exp(-mu t) with mu
 independent of T; `analyse` fits mu over the middle of [0, T].
 """
@@ -20,10 +20,10 @@ import numpy as np
 
 import ocp
 from ocp.analysis import exponential
-from ocp.config import at_least
 from ocp.errors import ConfigError
-from ocp.registry import Setup
-from ocp.settings import RunSettings
+from ocp.run.config import at_least
+from ocp.run.registry import Setup
+from ocp.run.settings import RunSettings
 
 from . import plots
 from .datasets import Dataset

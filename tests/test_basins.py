@@ -1,10 +1,10 @@
-"""The Bayesian stopping rule (`ocp/basins.py`) against hand-computed values and its own posterior."""
+"""The Bayesian stopping rule (`ocp/search/basins.py`) against hand-computed values and its own posterior."""
 
 import math
 
 import pytest
 
-from ocp.basins import estimate, posterior, searches_needed
+from ocp.search.basins import estimate, posterior, searches_needed
 
 
 def test_closed_forms_match_hand_computed_values():

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ocp.cli import main
-from ocp.run import parse_config
+from ocp.run.solve import parse_config
 
 SMALL = {
     "problem": "l2",
@@ -277,7 +277,7 @@ SHIPPED = sorted(p for p in CONFIGS.glob("*.yaml") if p not in SWEEPS)
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_every_shipped_config_validates_and_builds(path):
     """Each config parses, its strategies are valid and its problem builds (no solve: that is the README's job)."""
-    from ocp.run import read_config
+    from ocp.run.solve import read_config
 
     run, settings, ptype = read_config(str(path))
     setup = ptype.build(settings, run)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import ocp
-from ocp.method import PARALLELIZATIONS
-from ocp.transcription import transcribe
+from ocp.nlp.transcription import transcribe
+from ocp.problem.method import PARALLELIZATIONS
 
 X0 = np.array([[1.0, 0.0], [0.5, -0.5], [-0.3, 0.8]])
 TARGETS = np.array([[0.2], [-0.1], [0.4]])

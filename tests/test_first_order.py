@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import ocp
-from ocp.first_order import inapplicable_reason
-from ocp.transcription import transcribe
+from ocp.nlp.transcription import transcribe
+from ocp.solvers.first_order import inapplicable_reason
 from problems.datasets import Dataset
 from problems.l2 import l2_problem
 from problems.networks import NetworkDynamics
@@ -83,7 +83,7 @@ def test_phase_keeps_the_optimum_of_an_unconstrained_problem():
 
 def test_adam_reaches_the_projected_minimiser_of_a_bounded_quadratic():
     """min (z0 - 3)^2 + 10 (z1 + 1)^2 on [-2, 2]^2: the minimiser is (2, -1), on the bound in z0."""
-    from ocp.first_order import _adam
+    from ocp.solvers.first_order import _adam
 
     def cost_and_gradient(z):
         return float((z[0] - 3) ** 2 + 10 * (z[1] + 1) ** 2), np.array([2 * (z[0] - 3), 20 * (z[1] + 1)])
@@ -97,7 +97,7 @@ def test_adam_reaches_the_projected_minimiser_of_a_bounded_quadratic():
 
 def test_adam_keeps_the_last_finite_iterate():
     """A cost that is not finite beyond z = 1: Adam stops there and returns the iterate before."""
-    from ocp.first_order import _adam
+    from ocp.solvers.first_order import _adam
 
     def cost_and_gradient(z):
         return (float(-z[0]), np.array([-1.0])) if z[0] < 1.0 else (np.inf, np.zeros(1))
@@ -161,8 +161,8 @@ def test_default_pipeline_reaches_the_target_on_the_reference_instance():
     Measured: 0.0194774 (87 s wall on 2 cores; 24 of 24 converged, 6 solves reach it; U0 alone, first_order:
     0.028831).
     """
-    from ocp.multistart import multistart, random_starts
-    from ocp.settings import RunSettings
+    from ocp.run.settings import RunSettings
+    from ocp.search.multistart import multistart, random_starts
 
     run = RunSettings(problem="l2")  # the defaults every config starts from
     with np.load(INSTANCE) as raw:

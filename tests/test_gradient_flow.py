@@ -6,7 +6,7 @@ import pytest
 from known_problems import steering
 
 import ocp
-from ocp.gradient_flow import GradientFlow, GradientFlowOptions
+from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
 from problems.datasets import generate
 from problems.l1 import l1_problem
 from problems.l2 import l2_problem

@@ -8,8 +8,8 @@ import pytest
 from test_ensemble import METHOD, ensemble_problem
 
 import ocp
-from ocp.hessian import ensemble_hessian
-from ocp.transcription import transcribe
+from ocp.nlp.hessian import ensemble_hessian
+from ocp.nlp.transcription import transcribe
 
 
 def casadi_hessian(nlp) -> ca.Function:

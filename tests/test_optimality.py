@@ -7,7 +7,7 @@ from test_first_order import METHOD as FREE_TIME_METHOD
 from test_first_order import free_time_ensemble
 
 import ocp
-from ocp.optimality import OptimalityCheck
+from ocp.solvers.optimality import OptimalityCheck
 
 K = 4
 H = 1.0 / K

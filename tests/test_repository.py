@@ -35,3 +35,25 @@ def test_test_ids_are_stable_across_runs():
     ids = [line for line in collected.splitlines() if "::" in line]
     assert len(ids) > 200
     assert [line for line in ids if " at 0x" in line or "object at" in line] == []
+
+
+LAYERS = ("problem", "nlp", "solvers", "search", "run", "sweep")  # bottom up (docs/architecture.md)
+
+
+def test_each_layer_of_ocp_imports_only_the_layers_below_it():
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "ocp").rglob("*.py")):
+        parts = path.relative_to(ROOT / "ocp").parts
+        layer = parts[0] if len(parts) > 1 else None
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                if name.split(".")[0] == "problems":
+                    offenders.append(f"{path.name} imports {name} (ocp never imports problems)")
+                target = name.split(".")[1] if name.startswith("ocp.") else None
+                if layer in LAYERS and target in LAYERS and LAYERS.index(target) > LAYERS.index(layer):
+                    offenders.append(f"ocp/{'/'.join(parts)} imports {name}")
+    assert offenders == []

@@ -10,7 +10,7 @@ from scipy.special import erf
 import ocp
 from ocp.analysis import power_law
 from ocp.cli import main
-from ocp.gradient_flow import GradientFlow, GradientFlowOptions
+from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
 from problems.datasets import generate
 from problems.resnet import ResNetShape, initial_weights, resnet_problem
 from problems.resnet_report import distance_to_reference, max_increment

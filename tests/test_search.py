@@ -11,10 +11,10 @@ import pytest
 from known_problems import double_wells
 
 import ocp
-from ocp.basins import posterior
-from ocp.multistart import multistart, random_starts
-from ocp.search_plan import PLAN_AHEAD, Hops, plan
-from ocp.strategies import Initialization, solve_with
+from ocp.search.basins import posterior
+from ocp.search.multistart import multistart, random_starts
+from ocp.search.plan import PLAN_AHEAD, Hops, plan
+from ocp.search.strategies import Initialization, solve_with
 
 TILTS = (0.3, -0.2)
 METHOD = ocp.MultipleShooting(K=1, integrator=ocp.Euler(1))
@@ -178,7 +178,7 @@ def _solve_or_hang(self, *args, **kwargs):
 
 def test_a_solve_stuck_past_its_cutoff_is_given_up_and_its_process_ended(monkeypatch, tmp_path):
     """Worker processes fork with the patched solver; the stuck one is ended, the others' solves are kept."""
-    import ocp.multistart as multistart_module
+    import ocp.search.multistart as multistart_module
 
     pid_file = tmp_path / "pid"
     monkeypatch.setenv("HANG_PID_FILE", str(pid_file))

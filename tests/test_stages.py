@@ -138,6 +138,6 @@ def test_mismatched_stages_are_refused_with_the_cause():
     with pytest.raises(ocp.ProblemError, match="per-interval parameter 'c' has 4 values but the method has K = 5"):
         ocp.simulate(weighted, ocp.MultipleShooting(K=5), np.ones((5, 2)))
     with pytest.raises(ocp.ProblemError, match="coarse_grid"):
-        from ocp.strategies import Initialization, solve_with
+        from ocp.search.strategies import Initialization, solve_with
 
         solve_with(ocp.OCPSolver(problem, ocp.MultipleShooting(K=K)), Initialization("coarse_grid"))

@@ -5,8 +5,8 @@ import pytest
 from known_problems import steering
 
 import ocp
-from ocp.multistart import multistart, random_starts, spread
-from ocp.strategies import Initialization, solve_with
+from ocp.search.multistart import multistart, random_starts, spread
+from ocp.search.strategies import Initialization, solve_with
 from problems.datasets import generate
 from problems.l2 import l2_problem
 from problems.learning import random_controls
@@ -199,7 +199,7 @@ def test_patience_gives_up_a_solve_far_slower_than_the_finished_ones(monkeypatch
     """Start 0 is the optimum (IPOPT confirms it in a few iterations), starts 1-3 are random draws that
     need tens of iterations; with patience 1 and no floor the cutoff is the quick solve's duration, so
     the later starts are given up (the 2 workers start two solves at once: the second waits for the cutoff)."""
-    import ocp.multistart as ms
+    import ocp.search.multistart as ms
 
     problem, method, guess = small_learning_problem()
     plain = ocp.SolverOptions(first_order_iterations=0, check_optimality=False)

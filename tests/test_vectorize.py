@@ -4,7 +4,7 @@ import casadi as ca
 import numpy as np
 import pytest
 
-from ocp.vectorize import batched, replayable
+from ocp.nlp.vectorize import batched, replayable
 
 B = 7
 

@@ -74,10 +74,10 @@ def solve(
     ocp.add_objective(loss_expr + reg_expr)
     ocp.set_initial(x, states0.reshape(K + 1, 2 * N).T)  # (2N, K+1): the K+1 nodes of the control grid
     ocp.set_initial(u, U0.T)  # (6, K)
-    ocp.method(MultipleShooting(N=K, M=1, intg="rk"))
+    ocp.problem.method(MultipleShooting(N=K, M=1, intg="rk"))
     opts = {"print_level": 0, "sb": "yes", **(ipopt_options or {})}
     nlp_opts = {"print_time": False, **{"ipopt." + k: v for k, v in opts.items()}}
-    ocp.solver("ipopt", nlp_opts)
+    ocp.solvers.ipopt("ipopt", nlp_opts)
     # Rockit is lazy: ocp.solve() transcribes (deep copy of the Ocp, integrator Function, shooting
     # variables, gap constraints, placeholders -> an Opti), then Opti.solve() bakes the NLP and builds
     # the IPOPT nlpsol (Jacobian and Hessian graphs) before iterating, all inside one call. To put all

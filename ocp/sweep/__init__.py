@@ -8,10 +8,10 @@ chains on an executor (`executors.py`) with points solved by `worker.py`,
 and `store.py` writes the directory.
 """
 
-from .config import SweepConfig, load_sweep
-from .grid import Grid, Point, parse_grid
-from .runner import SweepResult, report, run_sweep
-from .store import SweepStore
+from ocp.sweep.config import SweepConfig, load_sweep
+from ocp.sweep.grid import Grid, Point, parse_grid
+from ocp.sweep.runner import SweepResult, report, run_sweep
+from ocp.sweep.store import SweepStore
 
 __all__ = [
     "Grid",

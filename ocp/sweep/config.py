@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import load_yaml
-from ..errors import ConfigError
-from ..run import parse_config
-from .grid import Grid, Point, parse_grid
+from ocp.errors import ConfigError
+from ocp.run.config import load_yaml
+from ocp.run.solve import parse_config
+from ocp.sweep.grid import Grid, Point, parse_grid
 
 
 @dataclass(frozen=True)

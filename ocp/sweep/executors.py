@@ -12,9 +12,9 @@ import os
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 
-from ..errors import ConfigError
-from ..processes import end_pool, worker_setup
-from .worker import Task, solve_point
+from ocp.errors import ConfigError
+from ocp.processes import end_pool, worker_setup
+from ocp.sweep.worker import Task, solve_point
 
 
 class InProcess:

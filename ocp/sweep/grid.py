@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ocp.errors import ConfigError
 
 SWEEP_KEYS = ("grid", "chain", "order", "warm_start")
 SPECS = ("range", "linspace", "logspace", "rule")

@@ -26,15 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import registry
-from ..errors import ConfigError
-from ..solution import Solution
-from .config import SweepConfig, validate_point
-from .executors import make_executor
-from .grid import Point
-from .progress import Progress
-from .store import SweepStore
-from .worker import Outcome, Task
+from ocp.errors import ConfigError
+from ocp.run import registry
+from ocp.solvers.solution import Solution
+from ocp.sweep.config import SweepConfig, validate_point
+from ocp.sweep.executors import make_executor
+from ocp.sweep.grid import Point
+from ocp.sweep.progress import Progress
+from ocp.sweep.store import SweepStore
+from ocp.sweep.worker import Outcome, Task
 
 RETRIES_AFTER_WORKER_DEATH = 1
 MIN_WARM_LIMIT_S = 10.0  # a warm solve is never given up sooner (short solves' times are mostly noise)

@@ -19,9 +19,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from ..files import to_json, write_atomic
-from ..solution import Solution
+from ocp.errors import ConfigError
+from ocp.files import to_json, write_atomic
+from ocp.solvers.solution import Solution
 
 CSV_FIRST = ("point", "status", "success", "objective", "loss", "regularization", "iterations", "solve_time_s")
 

@@ -1,7 +1,7 @@
 """Solving one sweep point where a worker runs it (a local process, a Dask worker, or in-process).
 
 A worker receives a config mapping (never a CasADi object), builds the
-problem, and keeps one `OCPSolver` per build key (`ocp/fingerprint.py`) for
+problem, and keeps one `OCPSolver` per build key (`ocp/nlp/fingerprint.py`) for
 as long as the process lives: the points of a sweep over T or lambda share
 one build. A chain's first point is solved with the config's own pipeline
 (strategy or multi-start); the next ones are warm-started from their
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..fingerprint import build_key
-from ..logs import collected
-from ..run import is_single_solve, parse_config, solve_run
-from ..solution import Solution
-from ..solver import OCPSolver
+from ocp.logs import collected
+from ocp.nlp.fingerprint import build_key
+from ocp.run.solve import is_single_solve, parse_config, solve_run
+from ocp.solvers.ipopt import OCPSolver
+from ocp.solvers.solution import Solution
 
 log = logging.getLogger("ocp.sweep")  # collected into the point's log (`logs.py`)
 _SOLVERS: dict[str, OCPSolver] = {}  # this process's builds, by build key

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .config import at_least, open_interval, positive
-from .gradient_flow import GradientFlowOptions
-from .integrators import integrator
-from .method import MultipleShooting
-from .search_plan import Hops
-from .solver import SolverOptions
-from .strategies import Initialization
+from ocp.problem.integrators import integrator
+from ocp.problem.method import MultipleShooting
+from ocp.run.config import at_least, open_interval, positive
+from ocp.search.plan import Hops
+from ocp.search.strategies import Initialization
+from ocp.solvers.gradient_flow import GradientFlowOptions
+from ocp.solvers.ipopt import SolverOptions
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class SolverSettings:
 
 @dataclass(frozen=True)
 class GradientFlowSettings:
-    """The ``gradient_flow:`` section (`ocp/gradient_flow.py`), read when ``solver: gradient_flow``."""
+    """The ``gradient_flow:`` section (`ocp/solvers/gradient_flow.py`), read when ``solver: gradient_flow``."""
 
     learning_rate: float = positive(0.1)
     iterations: int = at_least(0, 1000)
@@ -64,7 +64,7 @@ StrategyName = Literal["first_order", "adam", "simulate", "coarse_grid", "contin
 
 @dataclass(frozen=True)
 class InitializationSettings:
-    """The ``initialization:`` section: the strategy that makes the start (`ocp/strategies.py`)."""
+    """The ``initialization:`` section: the strategy that makes the start (`ocp/search/strategies.py`)."""
 
     strategy: StrategyName = "first_order"
     stages: int = at_least(1, 3)
@@ -81,7 +81,7 @@ class InitializationSettings:
 
 @dataclass(frozen=True)
 class MultistartSettings:
-    """The ``multistart:`` section (`ocp/multistart.py`): start 0 is the problem's own guess,
+    """The ``multistart:`` section (`ocp/search/multistart.py`): start 0 is the problem's own guess,
     starts 1.. draw controls ``scale`` x N(0, 1) seeded by (seed, i).
 
     The start tasks of the search (hops and the stopping rule: the fields below) are eight starts, each
@@ -106,13 +106,13 @@ class MultistartSettings:
     first_start_strategies: tuple[StrategyName, ...] = ("continuation_parameter",)
     max_iter: int = at_least(1, 500)  # IPOPT iterations per solve before a start is given up
     max_seconds: float = positive(300.0)  # wall time per solve before a start is given up
-    # a solve running longer than patience x the median finished solve is given up (`ocp/multistart.py`)
+    # a solve running longer than patience x the median finished solve is given up (`ocp/search/multistart.py`)
     patience: float = at_least(1.0, 10.0)
-    # stop once the probability that the best minimum found is the global one reaches this (`ocp/basins.py`);
+    # stop once the probability that the best minimum found is the global one reaches this (`ocp/search/basins.py`);
     # null runs to the budget (with hops: false and max_searches: null, the portfolio of earlier versions)
     confidence: float | None = open_interval(0.0, 1.0, 0.95)
     time_budget: float | None = positive(None)  # seconds for the whole search
-    # basin hopping (`ocp/search_plan.py`): local searches that restart from the best solution so far with its
+    # basin hopping (`ocp/search/plan.py`): local searches that restart from the best solution so far with its
     # controls moved by hop_scale x their rms x N(0, 1), beside the start tasks; false solves the starts alone
     hops: bool = True
     hop_scale: float = positive(1.0)
@@ -120,7 +120,7 @@ class MultistartSettings:
     max_searches: int | None = at_least(1, 24)
 
     def search_arguments(self) -> dict[str, Any]:
-        """The keyword arguments of `ocp.multistart.multistart` these settings make (caps, patience,
+        """The keyword arguments of `ocp.search.multistart.multistart` these settings make (caps, patience,
         stopping rule, hops, budget)."""
         return {
             "max_iter": self.max_iter,

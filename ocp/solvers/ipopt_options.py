@@ -17,7 +17,7 @@ from typing import Any
 
 import casadi as ca
 
-from .errors import ProblemError
+from ocp.errors import ProblemError
 
 
 def check_ipopt_options(options: Mapping[str, Any]) -> None:

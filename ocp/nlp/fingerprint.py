@@ -19,8 +19,8 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from .method import MultipleShooting
-from .problem import Horizon, Parameter, Problem
+from ocp.problem.method import MultipleShooting
+from ocp.problem.problem import Horizon, Parameter, Problem
 
 
 def build_key(problem: Problem, method: MultipleShooting, options: Any) -> str:

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 import casadi as ca
 import numpy as np
 
-from .errors import ProblemError
-from .method import MultipleShooting
-from .problem import Constraint, Problem
-from .stages import Stages
-from .vectorize import batched, replayable
+from ocp.errors import ProblemError
+from ocp.nlp.vectorize import batched, replayable
+from ocp.problem.method import MultipleShooting
+from ocp.problem.problem import Constraint, Problem
+from ocp.problem.stages import Stages
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 import casadi as ca
 import numpy as np
 
-from .errors import ProblemError
-from .method import MultipleShooting
-from .problem import Parameter, Problem
-from .transcription import check_stages, step_function
+from ocp.errors import ProblemError
+from ocp.nlp.transcription import check_stages, step_function
+from ocp.problem.method import MultipleShooting
+from ocp.problem.problem import Parameter, Problem
 
 
 def parameter_vector(problem: Problem, values: Mapping[str, object] | None = None, *, which: str = "all") -> np.ndarray:

@@ -10,16 +10,16 @@ import logging
 import time
 from typing import Any
 
-from . import registry
-from .config import keys, load_yaml, parse
-from .errors import ConfigError, Interrupted, ProblemError
-from .gradient_flow import GradientFlow
-from .multistart import effective_strategies, first_start_strategies, multistart, random_starts
-from .processes import sigint_flag
-from .settings import RunSettings
-from .solution import Solution
-from .solver import OCPSolver
-from .strategies import solve_with
+from ocp.errors import ConfigError, Interrupted, ProblemError
+from ocp.processes import sigint_flag
+from ocp.run import registry
+from ocp.run.config import keys, load_yaml, parse
+from ocp.run.settings import RunSettings
+from ocp.search.multistart import effective_strategies, first_start_strategies, multistart, random_starts
+from ocp.search.strategies import solve_with
+from ocp.solvers.gradient_flow import GradientFlow
+from ocp.solvers.ipopt import OCPSolver
+from ocp.solvers.solution import Solution
 
 log = logging.getLogger("ocp")  # shown by the CLI (`logs.py`)
 

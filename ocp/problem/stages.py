@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ProblemError
+from ocp.errors import ProblemError
 
 
 def _indices(entries: Sequence[int] | np.ndarray, size: int, what: str) -> np.ndarray:

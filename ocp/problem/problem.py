@@ -20,8 +20,8 @@ from typing import Literal
 import casadi as ca
 import numpy as np
 
-from .errors import ProblemError
-from .stages import Stages
+from ocp.errors import ProblemError
+from ocp.problem.stages import Stages
 
 
 def _as_column_symbol(sym: ca.SX, what: str) -> ca.SX:
@@ -104,7 +104,7 @@ class Parameter:
     ``continuation``: a weight worth continuing in from large values down to
     its own (e.g. a regularisation lambda); the ``continuation_parameter``
     strategy uses it when no parameter is named, and the CLI's multi-start
-    adds one such solve from start 0 (`ocp/strategies.py`, `ocp/multistart.py`).
+    adds one such solve from start 0 (`ocp/search/strategies.py`, `ocp/search/multistart.py`).
     ``per_interval``: ``value`` is (K, size), one value per control interval
     (piecewise constant in time like the controls, e.g. the quadrature weights
     of a grid that moves with depth, `stages.py`); terminal costs and the last

@@ -15,21 +15,21 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from .allocator import retained_heap
-from .errors import ProblemError, SolveError
-from .fingerprint import nlp_key
-from .first_order import FirstOrderPhase, FirstOrderReport, inapplicable_reason
-from .guess import InitialGuess, interpolate
-from .hessian import ensemble_hessian
-from .ipopt_options import check_ipopt_options
-from .method import MultipleShooting
-from .optimality import OptimalityCheck, OptimalityReport
-from .problem import Problem
-from .simulation import parameter_values, parameter_vector, simulate
-from .solution import Solution
-from .status import SUCCESS_CODES, describe
-from .stopping import StopWhen
-from .transcription import Layout, TranscribedNLP, put, take, transcribe
+from ocp.errors import ProblemError, SolveError
+from ocp.nlp.fingerprint import nlp_key
+from ocp.nlp.hessian import ensemble_hessian
+from ocp.nlp.simulation import parameter_values, parameter_vector, simulate
+from ocp.nlp.transcription import Layout, TranscribedNLP, put, take, transcribe
+from ocp.problem.guess import InitialGuess, interpolate
+from ocp.problem.method import MultipleShooting
+from ocp.problem.problem import Problem
+from ocp.solvers.allocator import retained_heap
+from ocp.solvers.first_order import FirstOrderPhase, FirstOrderReport, inapplicable_reason
+from ocp.solvers.ipopt_options import check_ipopt_options
+from ocp.solvers.optimality import OptimalityCheck, OptimalityReport
+from ocp.solvers.solution import Solution
+from ocp.solvers.status import SUCCESS_CODES, describe
+from ocp.solvers.stopping import StopWhen
 
 ENSEMBLE_FIRST_ORDER = 200  # the default phase on ensembles (`benchmarks/README.md`, first-order start)
 

@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ProblemError
-from .guess import InitialGuess
-from .problem import Problem
-from .solution import Solution
-from .solver import OCPSolver
+from ocp.errors import ProblemError
+from ocp.problem.guess import InitialGuess
+from ocp.problem.problem import Problem
+from ocp.solvers.ipopt import OCPSolver
+from ocp.solvers.solution import Solution
 
 STRATEGIES = ("first_order", "adam", "simulate", "coarse_grid", "continuation_T", "continuation_parameter")
 PHASE_STRATEGIES = ("first_order", "adam")  # differ from simulate only by the first-order phase before IPOPT

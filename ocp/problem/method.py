@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ProblemError
-from .integrators import RK4, ExplicitRungeKutta
+from ocp.errors import ProblemError
+from ocp.problem.integrators import RK4, ExplicitRungeKutta
 
 PARALLELIZATIONS = ("vectorized", "serial", "thread")
 

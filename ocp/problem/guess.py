@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ProblemError
+from ocp.errors import ProblemError
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .problem import Problem
+from ocp.problem.problem import Problem
 
 
 def condensed_obstacle(problem: Problem, who: str, *, any_l1_cost: bool, free_horizon: bool) -> str:

@@ -26,10 +26,10 @@ import casadi as ca
 import numpy as np
 import scipy.optimize
 
-from .applicability import condensed_obstacle
-from .method import MultipleShooting
-from .problem import Problem
-from .transcription import Layout, transcribe
+from ocp.nlp.transcription import Layout, transcribe
+from ocp.problem.method import MultipleShooting
+from ocp.problem.problem import Problem
+from ocp.solvers.applicability import condensed_obstacle
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import yaml
 
-from .errors import ConfigError
+from ocp.errors import ConfigError
 
 
 class _Loader(yaml.SafeLoader):

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, replace
 import casadi as ca
 import numpy as np
 
-from .first_order import FirstOrderPhase
+from ocp.solvers.first_order import FirstOrderPhase
 
 GAP_TOLERANCE = 1e-6  # relative improvement above which the returned point is flagged
 CURVATURE_TOLERANCE = 1e-6  # relative to the largest |eigenvalue|

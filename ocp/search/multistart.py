@@ -16,7 +16,7 @@ about 1.5 plain solves, and on L1 problems it alone held the best optimum of
 2 of 12 instances, which 8 starts of the portfolio missed by 16-22 %
 (`benchmarks/README.md`). With ``hops``, basin hops from the best solution so
 far are handed out between these start tasks; the order and the choice
-between the two kinds are `search_plan.py`'s.
+between the two kinds are `plan.py`'s.
 
 Patience: a random start now and then wanders where IPOPT corrects the
 Hessian's inertia at every iteration and one iteration costs 10-40 times the
@@ -69,13 +69,12 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from .errors import Interrupted, ProblemError, SolveError
-from .first_order import inapplicable_reason
-from .guess import InitialGuess
-from .method import MultipleShooting
-from .problem import Problem
-from .processes import end_pool, sigint_flag, worker_setup
-from .search_plan import (
+from ocp.errors import Interrupted, ProblemError, SolveError
+from ocp.problem.guess import InitialGuess
+from ocp.problem.method import MultipleShooting
+from ocp.problem.problem import Problem
+from ocp.processes import end_pool, sigint_flag, worker_setup
+from ocp.search.plan import (
     Hops,
     StoppingRule,
     Task,
@@ -85,9 +84,10 @@ from .search_plan import (
     plan,
     spread,
 )
-from .solution import Solution
-from .solver import OCPSolver, SolverOptions
-from .strategies import PHASE_STRATEGIES, Initialization, applicable, solve_with
+from ocp.search.strategies import PHASE_STRATEGIES, Initialization, applicable, solve_with
+from ocp.solvers.first_order import inapplicable_reason
+from ocp.solvers.ipopt import OCPSolver, SolverOptions
+from ocp.solvers.solution import Solution
 
 MIN_PATIENCE_S = 3.0  # patience never stops a solve sooner: short solves' durations are mostly noise
 OVERRUN_GRACE_S = 5.0  # a solve past its cutoff by this much is given up: it is inside one long iteration
@@ -151,7 +151,7 @@ def multistart(
     ``time_budget``: seconds for the whole search, after which nothing more is
     started and running solves are stopped.
     ``hops``, ``max_searches``, ``seed``: basin hopping and the length of the
-    task list (`search_plan.py`); the hops' perturbations are seeded by ``seed``.
+    task list (`plan.py`); the hops' perturbations are seeded by ``seed``.
     ``progress(start, solution)`` is called as each solve finishes (start -1
     for a hop). The returned solution's ``start["multistart"]`` holds every
     solve's start, strategy and objective, the `spread` and the estimate.

@@ -22,7 +22,7 @@ import casadi as ca
 import numpy as np
 import scipy.sparse as sparse
 
-from .transcription import TranscribedNLP
+from ocp.nlp.transcription import TranscribedNLP
 
 _NO_CUTOFF = 2**30  # star_coloring's cutoff on the number of colours
 

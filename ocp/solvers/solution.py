@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .files import write_npz_atomic
+from ocp.files import write_npz_atomic
 
 _ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g", "snapshots")
 FORMAT_VERSION = 1
@@ -45,12 +45,12 @@ class Solution:
     status : IPOPT's return code; ``message`` says it in words; ``success``.
     solve_time_s : everything after the build: the first-order start and IPOPT.
     timings : IPOPT's own timers (``t_wall_*``).
-    first_order : the report of the L-BFGS-B start (`ocp.first_order`).
-    optimality : the check of the returned point (`ocp.optimality`):
+    first_order : the report of the L-BFGS-B start (`ocp.solvers.first_order`).
+    optimality : the check of the returned point (`ocp.solvers.optimality`):
         ``second_order_ok``, ``smallest_eigenvalue``, ``first_order_gap``, ``warning``.
     start : how the start was made when a strategy or multi-start produced the
-        solution (`ocp.strategies`, `ocp.multistart`): stages, spread, total time.
-    training : the gradient flow's record (`ocp.gradient_flow`): objective per
+        solution (`ocp.search.strategies`, `ocp.search.multistart`): stages, spread, total time.
+    training : the gradient flow's record (`ocp.solvers.gradient_flow`): objective per
         iteration, recorded iterations and their cost terms; ``snapshots`` holds
         the controls at those iterations.
     nlp_key : the NLP that produced ``primal`` and the multipliers (`fingerprint.nlp_key`; '' where none
@@ -104,7 +104,7 @@ class Solution:
 
     def plot(self, path: str | os.PathLike | None = None):
         """States and controls over time (a matplotlib figure; written to ``path`` if given)."""
-        from .plotting import plot_solution
+        from ocp.plotting import plot_solution
 
         return plot_solution(self, path)
 

@@ -35,16 +35,16 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from .applicability import condensed_obstacle
-from .errors import ProblemError
-from .guess import InitialGuess, interpolate
-from .method import MultipleShooting
-from .problem import Problem
-from .simulation import parameter_values, parameter_vector, simulate
-from .solution import Solution
-from .solver import box_bounds, nlp_parameters
-from .status import describe
-from .transcription import put, take, transcribe
+from ocp.errors import ProblemError
+from ocp.nlp.simulation import parameter_values, parameter_vector, simulate
+from ocp.nlp.transcription import put, take, transcribe
+from ocp.problem.guess import InitialGuess, interpolate
+from ocp.problem.method import MultipleShooting
+from ocp.problem.problem import Problem
+from ocp.solvers.applicability import condensed_obstacle
+from ocp.solvers.ipopt import box_bounds, nlp_parameters
+from ocp.solvers.solution import Solution
+from ocp.solvers.status import describe
 
 STEP_SCALINGS = ("interval", "none")
 

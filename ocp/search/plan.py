@@ -52,11 +52,11 @@ from typing import Any
 
 import numpy as np
 
-from .basins import estimate
-from .errors import ProblemError
-from .guess import InitialGuess
-from .solution import Solution
-from .strategies import Initialization
+from ocp.errors import ProblemError
+from ocp.problem.guess import InitialGuess
+from ocp.search.basins import estimate
+from ocp.search.strategies import Initialization
+from ocp.solvers.solution import Solution
 
 DISTINCT_TOLERANCE = 1e-6  # relative difference of objectives counted as another optimum
 # positions decided ahead of the finished prefix: larger lets workers run on past a slow solve, but hops

@@ -16,11 +16,11 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import ConfigError
-from .guess import InitialGuess
-from .problem import Problem
-from .settings import RunSettings
-from .solution import Solution
+from ocp.errors import ConfigError
+from ocp.problem.guess import InitialGuess
+from ocp.problem.problem import Problem
+from ocp.run.settings import RunSettings
+from ocp.solvers.solution import Solution
 
 GROUP = "ocp.problems"
 
@@ -39,7 +39,7 @@ class ProblemType(Protocol):
     """The contract a registered problem type fulfils.
 
     1. ``settings`` is a frozen dataclass of the config keys the type owns (every
-       top-level key not in `RunSettings`); `ocp.config.parse` validates them.
+       top-level key not in `RunSettings`); `ocp.run.config.parse` validates them.
     2. ``build`` turns validated settings into a `Setup` without solving; bad
        input (e.g. a missing data file) raises `ConfigError` naming the field.
     3. ``report`` receives the solution, returns extra ``summary.json`` fields and
