@@ -61,7 +61,7 @@ def single_solves(path: Path) -> dict[str, dict[str, float]]:
             multistart=replace(run.multistart, starts=1, extra_strategies=(), first_start_strategies=()),
         )
         setup = ptype.build(settings, one)
-        if not applicable(setup.problem, one.initialization.initialization()):
+        if not applicable(setup.problem, one.initializations()[0]):
             continue  # the search leaves it out too (a continuation where no parameter is marked)
         found[name] = fingerprint(solve_run(one, setup))
     return found

@@ -28,7 +28,7 @@ def casadi_run(L: int, steps: int, data, start: np.ndarray, lr: float):
     method = ocp.MultipleShooting(K=L, integrator=ocp.Euler())
     flow = GradientFlow(problem, method, GradientFlowOptions(lr, steps, record_every=0))
     begin = time.perf_counter()
-    sol = flow.train(initial_guess=ocp.InitialGuess(controls=start))
+    sol = flow.solve(initial_guess=ocp.InitialGuess(controls=start))
     return np.array(sol.training["objective"]), (time.perf_counter() - begin) / steps, flow.build_time_s
 
 

@@ -24,6 +24,7 @@ from ocp.files import prepare_output_dir, to_json, write_atomic
 from ocp.logs import show_messages
 from ocp.run import registry
 from ocp.run.solve import read_config, solve_run
+from ocp.solvers.status import Status
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -84,18 +85,8 @@ def _summary(solution, args: argparse.Namespace, ptype, run, setup) -> dict:
     return {
         "problem": ptype.name,
         "config": str(Path(args.config)),
-        "status": solution.status,
-        "message": solution.message,
-        "success": solution.success,
-        "objective": solution.objective,
-        "costs": solution.costs,
-        "iterations": solution.iterations,
-        "build_time_s": solution.build_time_s,
-        "solve_time_s": solution.solve_time_s,
-        "constraint_violation": solution.constraint_violation,
+        **solution.scalars(),
         "first_order": solution.first_order,
-        "second_order_ok": solution.optimality.get("second_order_ok"),
-        "first_order_gap": solution.optimality.get("first_order_gap"),
         "optimality": solution.optimality,
         "start": solution.start,
         **({"training": solution.training} if solution.training else {}),
@@ -118,7 +109,7 @@ def _save_interrupted(best, out: Path, args: argparse.Namespace, ptype, run, set
         what = f"IPOPT's last iterate after {best.iterations} iterations"
     else:
         what = f"the best of {sum(1 for solve in report['solves'] if 'time_s' in solve)} finished local searches"
-    summary = _summary(best, args, ptype, run, setup) | {"status": "interrupted", "success": False}
+    summary = _summary(best, args, ptype, run, setup) | {"status": Status.INTERRUPTED, "success": False}
     summary["message"] = f"interrupted; this is {what}"
     best.save(out / "solution.npz")
     write_atomic(out / "summary.json", to_json(summary))

@@ -27,7 +27,7 @@ import casadi as ca
 
 import ocp
 from ocp.analysis import stopping_time
-from ocp.run.config import at_least
+from ocp.options import at_least
 from ocp.run.registry import Setup
 from ocp.run.settings import RunSettings
 

@@ -27,7 +27,7 @@ import numpy as np
 
 import ocp
 from ocp.errors import ConfigError
-from ocp.run.config import at_least
+from ocp.options import at_least
 from ocp.run.registry import Setup
 from ocp.run.settings import RunSettings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from ocp.errors import ConfigError
-from ocp.run.config import at_least
+from ocp.options import at_least
 
 from .datasets import Dataset, generate, load
 from .networks import NetworkDynamics

@@ -95,3 +95,50 @@ def test_one_applicability_rule_with_each_methods_own_exceptions():
     assert "L1 costs" in phase_reason(l1) and flow_reason(l1) == ""  # the flow takes the subgradient
     assert phase_reason(free) == "" and "free" in flow_reason(free)  # the flow runs on a fixed horizon
     assert "state bounds" in phase_reason(bounded) and "state bounds" in flow_reason(bounded)
+
+
+def test_both_solvers_keep_the_solver_contract():
+    from ocp.solvers.contract import Solver
+
+    problem, method = scalar_problem("decay"), ocp.MultipleShooting(K=6)
+    for solver in (ocp.OCPSolver(problem, method), ocp.GradientFlow(problem, method, ocp.GradientFlowOptions(0.1, 50))):
+        assert isinstance(solver, Solver)
+        solution = solver.solve(T=1.5)
+        assert solution.T == 1.5 and solution.success and solution.status.success
+        assert solution.message == solution.status.message  # one table says both
+
+
+def test_a_status_is_its_code_and_carries_what_a_user_reads(tmp_path):
+    import json
+
+    from ocp.solvers.status import Status
+
+    assert Status("Solve_Succeeded") is Status.SOLVE_SUCCEEDED == "Solve_Succeeded"
+    assert Status.MAXIMUM_ITERATIONS_EXCEEDED.message.startswith("Reached the maximum number of iterations")
+    assert not Status.DIVERGED.success and Status.ITERATIONS_DONE.success
+    odd = Status("Some_New_Ipopt_Code")  # a code the table does not know is still a Status
+    assert odd == "Some_New_Ipopt_Code" and not odd.success and "Some_New_Ipopt_Code" in odd.message
+    assert json.dumps({"status": Status.INTERRUPTED}) == '{"status": "interrupted"}'
+    solution = ocp.solve(scalar_problem("drift"), ocp.MultipleShooting(K=4))
+    loaded = ocp.Solution.load(solution.save(tmp_path / "s.npz"))
+    assert loaded.status is Status.SOLVE_SUCCEEDED
+
+
+def test_the_config_sections_are_the_librarys_option_classes():
+    from ocp.run.solve import parse_config
+
+    config = {"problem": "l2", "solver": {"max_iter": 50}, "gradient_flow": {"iterations": 5}}
+    config |= {"initialization": {"strategy": "adam", "iterations": 20}}
+    run, _, _ = parse_config(config)
+    assert isinstance(run.solver.options(), ocp.SolverOptions) and run.solver.options().max_iter == 50
+    assert isinstance(run.gradient_flow, ocp.GradientFlowOptions) and run.gradient_flow.iterations == 5
+    from ocp.search.strategies import Initialization
+
+    assert run.initialization == Initialization("adam", iterations=20)
+    # the same declared rule refuses the same value through the API and through a config
+    with pytest.raises(ocp.ProblemError, match="solver max_iter must be an integer >= 0, got -1"):
+        ocp.SolverOptions(max_iter=-1)
+    with pytest.raises(ocp.ConfigError, match="'solver.max_iter' must be >= 0, got -1"):
+        parse_config({"problem": "l2", "solver": {"max_iter": -1}})
+    with pytest.raises(ocp.ConfigError, match="unknown key 'gradient_flow.verbose'"):  # set by the program only
+        parse_config({"problem": "l2", "gradient_flow": {"verbose": True}})

@@ -16,7 +16,7 @@ from problems.networks import NetworkDynamics
 
 def test_gradient_flow_reaches_the_analytic_optimum_of_a_convex_problem():
     flow = GradientFlow(steering(), ocp.MultipleShooting(K=8, integrator=ocp.Euler()), GradientFlowOptions(0.2, 300))
-    sol = flow.train(initial_guess=ocp.InitialGuess(controls=0.0))
+    sol = flow.solve(initial_guess=ocp.InitialGuess(controls=0.0))
     assert sol.success and sol.status == "Iterations_Done" and sol.iterations == 300
     assert sol.objective == pytest.approx(0.5 / 2.5, rel=1e-10)
     assert sol.controls == pytest.approx(1 / 2.5, rel=1e-8)
@@ -29,8 +29,8 @@ def test_interval_scaling_makes_the_step_independent_of_the_grid():
     problem = steering()
     for K in (4, 16):
         method = ocp.MultipleShooting(K=K, integrator=ocp.Euler())
-        scaled = GradientFlow(problem, method, GradientFlowOptions(0.01, 1)).train()
-        plain = GradientFlow(problem, method, GradientFlowOptions(0.01, 1, step_scaling="none")).train()
+        scaled = GradientFlow(problem, method, GradientFlowOptions(0.01, 1)).solve()
+        plain = GradientFlow(problem, method, GradientFlowOptions(0.01, 1, step_scaling="none")).solve()
         assert scaled.controls == pytest.approx(0.02, rel=1e-12)
         assert plain.controls == pytest.approx(0.02 * 2.0 / K, rel=1e-12)
 
@@ -40,7 +40,7 @@ def test_small_steps_decrease_the_loss_monotonically_on_a_learning_problem():
     problem, _ = l2_problem(data, NetworkDynamics("inside", "tanh"), T=3.0, lam=1e-3)
     method = ocp.MultipleShooting(K=8)
     start = ocp.InitialGuess(controls=random_controls(8, problem.nu, 0.3, seed=2))
-    sol = GradientFlow(problem, method, GradientFlowOptions(0.02, 200, record_every=50)).train(initial_guess=start)
+    sol = GradientFlow(problem, method, GradientFlowOptions(0.02, 200, record_every=50)).solve(initial_guess=start)
     objective = np.array(sol.training["objective"])
     assert objective.size == 201 and np.all(np.diff(objective) <= 0)
     assert objective[-1] < 0.8 * objective[0]
@@ -57,7 +57,7 @@ def test_ipopt_from_the_same_start_ends_at_or_below_the_gradient_flow_endpoint()
     problem, _ = l2_problem(data, NetworkDynamics("inside", "tanh"), T=3.0, lam=1e-3)
     method = ocp.MultipleShooting(K=6)
     start = ocp.InitialGuess(controls=random_controls(6, problem.nu, 0.3, seed=1))
-    trained = GradientFlow(problem, method, GradientFlowOptions(0.05, 300)).train(initial_guess=start)
+    trained = GradientFlow(problem, method, GradientFlowOptions(0.05, 300)).solve(initial_guess=start)
     optimum = ocp.OCPSolver(problem, method).solve(initial_guess=start)
     assert optimum.success
     assert optimum.objective <= trained.objective
@@ -73,9 +73,9 @@ def test_l1_costs_enter_as_absolute_values_and_match_ipopt_at_its_point():
     optimum = ocp.OCPSolver(problem, method, ocp.SolverOptions(tol=1e-10)).solve(
         initial_guess=ocp.InitialGuess(controls=0.1)
     )
-    at_optimum = GradientFlow(problem, method, GradientFlowOptions(1e-3, 0)).train(initial_guess=optimum)
+    at_optimum = GradientFlow(problem, method, GradientFlowOptions(1e-3, 0)).solve(initial_guess=optimum)
     assert at_optimum.objective == pytest.approx(optimum.objective, rel=1e-6)
-    trained = GradientFlow(problem, method, GradientFlowOptions(1e-2, 100)).train(initial_guess=optimum)
+    trained = GradientFlow(problem, method, GradientFlowOptions(1e-2, 100)).solve(initial_guess=optimum)
     assert trained.objective >= optimum.objective * (1 - 1e-6)  # descent from a minimum finds nothing lower
 
 
@@ -89,7 +89,7 @@ def test_divergence_keeps_the_last_finite_iterate_and_says_so():
         initial_state=[0.0],
         terminal_costs={"miss": -(x**2)},
     )
-    sol = GradientFlow(blowup, ocp.MultipleShooting(K=2, integrator=ocp.Euler()), GradientFlowOptions(10.0, 50)).train()
+    sol = GradientFlow(blowup, ocp.MultipleShooting(K=2, integrator=ocp.Euler()), GradientFlowOptions(10.0, 50)).solve()
     assert sol.status == "Diverged" and not sol.success
     assert np.isfinite(sol.objective) and sol.iterations < 50
     assert "lower the learning rate" in sol.message
@@ -98,7 +98,7 @@ def test_divergence_keeps_the_last_finite_iterate_and_says_so():
 def test_clipping_caps_the_step_norm():
     problem = steering()
     method = ocp.MultipleShooting(K=4, integrator=ocp.Euler())
-    sol = GradientFlow(problem, method, GradientFlowOptions(1.0, 1, clip=0.1)).train()
+    sol = GradientFlow(problem, method, GradientFlowOptions(1.0, 1, clip=0.1)).solve()
     assert np.linalg.norm(sol.controls) == pytest.approx(0.1, rel=1e-12)
 
 
@@ -122,7 +122,7 @@ def test_problems_gradient_descent_cannot_keep_are_refused_with_the_reason():
 
 
 def test_a_trained_solution_round_trips_through_its_file(tmp_path):
-    sol = GradientFlow(steering(), ocp.MultipleShooting(K=4), GradientFlowOptions(0.1, 20, record_every=5)).train()
+    sol = GradientFlow(steering(), ocp.MultipleShooting(K=4), GradientFlowOptions(0.1, 20, record_every=5)).solve()
     loaded = ocp.Solution.load(sol.save(tmp_path / "trained.npz"))
     np.testing.assert_array_equal(loaded.snapshots, sol.snapshots)
     assert loaded.training["objective"] == sol.training["objective"]

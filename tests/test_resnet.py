@@ -35,7 +35,7 @@ def test_the_ocp_is_the_resnet_written_by_hand():
         h = h + (1 / L) * gelu(h @ W.T) @ V.T
     np.testing.assert_allclose(states[:, -1, :], h, rtol=1e-12, atol=1e-14)
     flow = GradientFlow(problem, method, GradientFlowOptions(iterations=0))
-    sol = flow.train(initial_guess=ocp.InitialGuess(controls=weights))
+    sol = flow.solve(initial_guess=ocp.InitialGuess(controls=weights))
     assert sol.costs["loss"] == pytest.approx(np.mean((h[:, 0] - data.y[:, 0]) ** 2), rel=1e-12)
 
 
@@ -58,7 +58,7 @@ def increment_slope(init: str, depths=(4, 8, 16, 32), iterations: int = 20) -> f
         method = ocp.MultipleShooting(K=L, integrator=ocp.Euler())
         start = ocp.InitialGuess(controls=initial_weights(init, L, ResNetShape(4, 8), seed=1))
         flow = GradientFlow(problem, method, GradientFlowOptions(0.1, iterations, record_every=0))
-        increments.append(max_increment(flow.train(initial_guess=start).controls))
+        increments.append(max_increment(flow.solve(initial_guess=start).controls))
     return -power_law(depths, increments).alpha
 
 

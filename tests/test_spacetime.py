@@ -170,4 +170,4 @@ def test_a_width_schedule_learns_the_annulus_with_only_the_grids_entries():
 
     assert Classifier(problem, method, sol, symbols, np.array([-1.0, 1.0])).accuracy(data) >= 0.95
     flow = ocp.GradientFlow(problem, method, ocp.GradientFlowOptions(iterations=300, learning_rate=0.05))
-    assert sol.objective <= flow.train(initial_guess=start).objective
+    assert sol.objective <= flow.solve(initial_guess=start).objective

@@ -80,7 +80,7 @@ def test_a_state_that_splits_halfway_matches_the_least_squares_answer():
 def test_the_gradient_flow_trains_the_staged_problem_towards_the_same_optimum():
     """Full-batch gradient descent on the condensed staged cost converges to the least-squares optimum."""
     flow = ocp.GradientFlow(split_problem(), ocp.MultipleShooting(K=K), ocp.GradientFlowOptions(iterations=3000))
-    sol = flow.train()
+    sol = flow.solve()
     best, _ = least_squares_answer()
     assert sol.objective == pytest.approx(best, rel=1e-6)
 

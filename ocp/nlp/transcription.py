@@ -205,60 +205,133 @@ def transcribe(
     form (states eliminated, no gap constraints) when ``condensed``.
     ``l1_slacks`` False writes the L1 costs as sums of |e| instead of slacks and
     their constraints (nonsmooth where e = 0: for gradient descent, which takes
-    sign(e) there, `gradient_flow.py`; IPOPT needs the slacks)."""
-    B, K, nx, nu = problem.batch_size, method.K, problem.nx, problem.nu
+    sign(e) there, `gradient_flow.py`; IPOPT needs the slacks).
+
+    The parts, in the order the NLP is built: the decision variables
+    (`_Variables`), the NLP parameters and the time grid (`_Inputs`), the
+    shooting intervals (gaps and running costs), the terminal costs, the
+    constraints at the nodes, the L1 costs (and their slack constraints)."""
     check_stages(problem, method)
-    pad = _Padding(problem.stages, nx, nu)
-    n_fixed = problem.fixed_parameter_size()
-    n_free = sum(p.symbol.numel() for p in problem.free_parameters)
-    nd = problem.data_symbol.numel()
+    v = _Variables.make(problem, method, condensed, l1_slacks)
+    at = _Inputs.make(problem, method, v)
+    gaps, running, run_names = _shooting(problem, method, v, at, condensed)
+    terminal, term_names = _terminal_costs(problem, method, v, at)
+    n_gaps = 0 if condensed else sum(v.pad.state_size(k) for k in range(1, method.K + 1)) * problem.batch_size
+    g_blocks, lbg, ubg = list(gaps), [np.zeros(n_gaps)], [np.zeros(n_gaps)]
+    _node_constraints(problem, method, v, at, g_blocks, lbg, ubg)
+    l1 = _l1_costs(problem, method, v, at, l1_slacks, g_blocks, lbg, ubg)
+    terms = ca.vertcat(running, terminal, l1)
+    layout = _layout(
+        v.n_free,
+        problem.horizon.free,
+        method.K,
+        problem.batch_size,
+        v.pad,
+        state_nodes=1 if condensed else method.K + 1,
+        ns=v.n_slacks,
+    )
+    return TranscribedNLP(
+        problem=problem,
+        method=method,
+        w=v.w,
+        p=at.p,
+        f=ca.sum1(terms),
+        g=ca.vertcat(*g_blocks),
+        lbg=np.concatenate(lbg),
+        ubg=np.concatenate(ubg),
+        term_names=tuple(run_names + term_names + v.l1_names),
+        terms=terms,
+        layout=layout,
+        step=step_function(problem, method, []),
+    )
 
-    # Decision variables, in the order of the layout.
-    free_params = ca.MX.sym("free_parameters", n_free)
-    T_free = ca.MX.sym("T", 1 if problem.horizon.free else 0)
-    X = [ca.MX.sym(f"X_{k}", pad.state_size(k), B) for k in range(1 if condensed else K + 1)]
-    U = [ca.MX.sym(f"U_{k}", pad.control_size(k)) for k in range(K)]
-    l1_names = list(problem.l1_costs)
-    l1_sizes = [ca.SX(problem.l1_costs[n].expr).numel() for n in l1_names]
-    n_slacks = sum(l1_sizes) if l1_slacks else 0
-    S = [ca.MX.sym(f"S_{k}", n_slacks) for k in range(K)]
-    blocks = [free_params, T_free]
-    for k in range(K):
-        blocks += ([ca.vec(X[k])] if k < len(X) else []) + [U[k], S[k]]
-    if not condensed:
-        blocks.append(ca.vec(X[K]))
-    w = ca.vertcat(*blocks)
 
-    # NLP parameters.
-    fixed_params = ca.MX.sym("parameters", n_fixed)
-    T_param = ca.MX.sym("T", 0 if problem.horizon.free else 1)
-    data = ca.MX.sym("data", nd, B)
-    p = ca.vertcat(fixed_params, T_param, ca.vec(data))
+@dataclass
+class _Variables:
+    """The decision variables, in the order of the layout: free parameters, a free T, then per interval
+    the states of every member (all nodes, or only the first when condensed), the control and the L1
+    slacks, and the last node's states. ``X`` grows by the simulated nodes in the condensed form."""
 
-    T = T_free if problem.horizon.free else T_param
-    params = ca.vertcat(fixed_params, free_params)
-    if problem.has_interval_parameters:
-        interval_params = [problem.parameters_on_interval(fixed_params, free_params, k) for k in range(K)]
-    else:
-        interval_params = [params] * K
-    tau = method.normalised_grid()
-    times = [T * tau[k] for k in range(K + 1)]
+    pad: _Padding
+    n_free: int
+    free_params: ca.MX
+    T_free: ca.MX
+    X: list[ca.MX]
+    U: list[ca.MX]
+    S: list[ca.MX]
+    w: ca.MX
+    l1_names: list[str]
+    l1_sizes: list[int]
+    n_slacks: int
 
-    # Running costs: per-member ones ride along in the step's quadrature.
+    @classmethod
+    def make(cls, problem: Problem, method: MultipleShooting, condensed: bool, l1_slacks: bool) -> _Variables:
+        B, K = problem.batch_size, method.K
+        pad = _Padding(problem.stages, problem.nx, problem.nu)
+        n_free = sum(p.symbol.numel() for p in problem.free_parameters)
+        free_params = ca.MX.sym("free_parameters", n_free)
+        T_free = ca.MX.sym("T", 1 if problem.horizon.free else 0)
+        X = [ca.MX.sym(f"X_{k}", pad.state_size(k), B) for k in range(1 if condensed else K + 1)]
+        U = [ca.MX.sym(f"U_{k}", pad.control_size(k)) for k in range(K)]
+        l1_names = list(problem.l1_costs)
+        l1_sizes = [ca.SX(problem.l1_costs[n].expr).numel() for n in l1_names]
+        n_slacks = sum(l1_sizes) if l1_slacks else 0
+        S = [ca.MX.sym(f"S_{k}", n_slacks) for k in range(K)]
+        blocks = [free_params, T_free]
+        for k in range(K):
+            blocks += ([ca.vec(X[k])] if k < len(X) else []) + [U[k], S[k]]
+        if not condensed:
+            blocks.append(ca.vec(X[K]))
+        w = ca.vertcat(*blocks)
+        return cls(pad, n_free, free_params, T_free, X, U, S, w, l1_names, l1_sizes, n_slacks)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """The NLP parameters p = [fixed parameters; T (if fixed); per-member data], the horizon T (a variable
+    or a parameter), the parameter values on each interval, and the node times T tau_k."""
+
+    p: ca.MX
+    data: ca.MX
+    T: ca.MX
+    interval_params: list[ca.MX]
+    times: list[ca.MX]
+
+    @classmethod
+    def make(cls, problem: Problem, method: MultipleShooting, v: _Variables) -> _Inputs:
+        K = method.K
+        fixed_params = ca.MX.sym("parameters", problem.fixed_parameter_size())
+        T_param = ca.MX.sym("T", 0 if problem.horizon.free else 1)
+        data = ca.MX.sym("data", problem.data_symbol.numel(), problem.batch_size)
+        p = ca.vertcat(fixed_params, T_param, ca.vec(data))
+        T = v.T_free if problem.horizon.free else T_param
+        params = ca.vertcat(fixed_params, v.free_params)
+        if problem.has_interval_parameters:
+            interval_params = [problem.parameters_on_interval(fixed_params, v.free_params, k) for k in range(K)]
+        else:
+            interval_params = [params] * K
+        tau = method.normalised_grid()
+        return cls(p, data, T, interval_params, [T * tau[k] for k in range(K + 1)])
+
+
+def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, condensed: bool):
+    """The gap constraints X_{k+1} = Phi(X_k, U_k) (none when condensed: the simulated states join ``v.X``)
+    and the running costs, per-member ones riding along in the step's quadrature: (gaps, costs, names)."""
+    B = problem.batch_size
     run_names = list(problem.running_costs)
     run_exprs = [problem.running_costs[n] for n in run_names]
     run_split = split(problem, run_exprs)
     step_q = step_function(problem, method, [run_exprs[i] for i in run_split.member])
     shared_q = quadrature_function(problem, method, [run_exprs[i] for i in run_split.shared])
     step_batch = batch(step_q, B, method.parallelization, member_inputs=("x0", "d"))
-
     gaps = []
     member_running = ca.MX.zeros(len(run_split.member), 1)
     shared_running = ca.MX.zeros(len(run_split.shared), 1)
-    for k in range(K):
+    times, X, pad = at.times, v.X, v.pad
+    for k in range(method.K):
         h_k = times[k + 1] - times[k]
-        u_k = pad.control(k, U[k])
-        x_end, q = step_batch(pad.state(k, X[k]), u_k, interval_params[k], times[k], h_k, T, data)
+        u_k = pad.control(k, v.U[k])
+        x_end, q = step_batch(pad.state(k, X[k]), u_k, at.interval_params[k], times[k], h_k, at.T, at.data)
         x_next = pad.next_state(k, x_end)
         if condensed:
             X.append(x_next)
@@ -267,20 +340,37 @@ def transcribe(
             gaps.append(ca.vec(X[k + 1] - x_next))
         member_running += ca.sum2(q)
         if run_split.shared:
-            shared_running += shared_q(u_k, interval_params[k], times[k], h_k, T)
+            shared_running += shared_q(u_k, at.interval_params[k], times[k], h_k, at.T)
+    running = _merge(run_split, _aggregate(problem) * member_running, shared_running, len(run_names))
+    return gaps, running, run_names
 
-    aggregate = 1.0 / B if problem.aggregate == "mean" else 1.0
-    running = _merge(run_split, aggregate * member_running, shared_running, len(run_names))
 
+def _aggregate(problem: Problem) -> float:
+    """The weight of each member's value in a per-member cost: 1/B for a mean, 1 for a sum."""
+    return 1.0 / problem.batch_size if problem.aggregate == "mean" else 1.0
+
+
+def _terminal_costs(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs):
+    """The terminal costs at the last node (the last interval's control applies there): (costs, names)."""
+    K, pad = method.K, v.pad
     term_names = list(problem.terminal_costs)
     term_exprs = [problem.terminal_costs[n] for n in term_names]
     terminal = NodeFunctions.build(problem, "terminal", term_exprs, method.parallelization).aggregated(
-        problem, pad.state(K, X[K]), pad.control(K - 1, U[K - 1]), interval_params[K - 1], times[K], T, data, aggregate
+        problem,
+        pad.state(K, v.X[K]),
+        pad.control(K - 1, v.U[K - 1]),
+        at.interval_params[K - 1],
+        at.times[K],
+        at.T,
+        at.data,
+        _aggregate(problem),
     )
+    return terminal, term_names
 
-    # Constraints other than the gaps.
-    n_gaps = 0 if condensed else sum(pad.state_size(k) for k in range(1, K + 1)) * B
-    g_blocks, lbg, ubg = list(gaps), [np.zeros(n_gaps)], [np.zeros(n_gaps)]
+
+def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, g_blocks, lbg, ubg):
+    """Path, initial and final constraints at their nodes, appended to ``g_blocks`` with their bounds."""
+    K, pad = method.K, v.pad
     for kind, nodes in (
         ("path_constraints", range(K + 1)),
         ("initial_constraints", [0]),
@@ -290,58 +380,48 @@ def transcribe(
         if not constraints:
             continue
         node = NodeFunctions.build(problem, kind, [c.expr for c in constraints], method.parallelization)
-        lb, ub = stacked_bounds(constraints, node.parts, kind, B)
+        lb, ub = stacked_bounds(constraints, node.parts, kind, problem.batch_size)
         for k in nodes:
             # At the last node the control of the last interval applies.
             j = min(k, K - 1)
-            g_blocks.append(
-                node.stacked(problem, pad.state(k, X[k]), pad.control(j, U[j]), interval_params[j], times[k], T, data)
-            )
+            x_k, u_j = pad.state(k, v.X[k]), pad.control(j, v.U[j])
+            g_blocks.append(node.stacked(problem, x_k, u_j, at.interval_params[j], at.times[k], at.T, at.data))
             lbg.append(lb)
             ubg.append(ub)
 
-    l1 = ca.MX.zeros(len(l1_names), 1)
-    if l1_names:
-        l1_terms = [problem.l1_costs[n] for n in l1_names]
-        node = NodeFunctions.build(problem, "l1_costs", [ca.vec(c.expr) for c in l1_terms], "serial")
-        weights = NodeFunctions.build(problem, "l1_weights", [c.weight for c in l1_terms], "serial")
-        owner = np.repeat(np.arange(len(l1_names)), l1_sizes)  # which cost each slack belongs to
-        pick = ca.DM(ca.Sparsity.triplet(len(l1_names), len(owner), owner.tolist(), list(range(len(owner)))), 1.0)
-        bounded = [i for i, c in enumerate(l1_terms) if c.bound is not None]
-        for k in range(K):
-            x_k, u_k = pad.state(k, X[k]), pad.control(k, U[k])
-            e = node.stacked(problem, x_k, u_k, interval_params[k], times[k], T, data)
-            w_k = weights.stacked(problem, x_k, u_k, interval_params[k], times[k], T, data)
-            if not l1_slacks:
-                l1 += (times[k + 1] - times[k]) * w_k * ca.mtimes(pick, ca.fabs(e))
-                continue
-            g_blocks += [S[k] - e, S[k] + e]  # both >= 0: S_k >= |e(U_k)|
-            lbg.append(np.zeros(2 * len(owner)))
-            ubg.append(np.full(2 * len(owner), np.inf))
-            norms = ca.mtimes(pick, S[k])  # >= ||e_j(U_k)||_1, equal at the optimum
-            if bounded:  # sum of the slacks <= bound implies ||e||_1 <= bound
-                g_blocks.append(norms[bounded])
-                lbg.append(np.full(len(bounded), -np.inf))
-                ubg.append(np.array([l1_terms[i].bound for i in bounded], dtype=float))
-            l1 += (times[k + 1] - times[k]) * w_k * norms
 
-    terms = ca.vertcat(running, terminal, l1)
-    layout = _layout(n_free, problem.horizon.free, K, B, pad, state_nodes=1 if condensed else K + 1, ns=n_slacks)
-    step = step_function(problem, method, [])
-    return TranscribedNLP(
-        problem=problem,
-        method=method,
-        w=w,
-        p=p,
-        f=ca.sum1(terms),
-        g=ca.vertcat(*g_blocks),
-        lbg=np.concatenate(lbg),
-        ubg=np.concatenate(ubg),
-        term_names=tuple(run_names + term_names + l1_names),
-        terms=terms,
-        layout=layout,
-        step=step,
-    )
+def _l1_costs(
+    problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, l1_slacks: bool, g_blocks, lbg, ubg
+):
+    """The L1 costs weight x int ||e||_1 dt: through slacks S_k >= |e(U_k)| (constraints appended to
+    ``g_blocks``), or as sums of |e| without slacks."""
+    l1 = ca.MX.zeros(len(v.l1_names), 1)
+    if not v.l1_names:
+        return l1
+    l1_terms = [problem.l1_costs[n] for n in v.l1_names]
+    node = NodeFunctions.build(problem, "l1_costs", [ca.vec(c.expr) for c in l1_terms], "serial")
+    weights = NodeFunctions.build(problem, "l1_weights", [c.weight for c in l1_terms], "serial")
+    owner = np.repeat(np.arange(len(v.l1_names)), v.l1_sizes)  # which cost each slack belongs to
+    pick = ca.DM(ca.Sparsity.triplet(len(v.l1_names), len(owner), owner.tolist(), list(range(len(owner)))), 1.0)
+    bounded = [i for i, c in enumerate(l1_terms) if c.bound is not None]
+    times = at.times
+    for k in range(method.K):
+        x_k, u_k = v.pad.state(k, v.X[k]), v.pad.control(k, v.U[k])
+        e = node.stacked(problem, x_k, u_k, at.interval_params[k], times[k], at.T, at.data)
+        w_k = weights.stacked(problem, x_k, u_k, at.interval_params[k], times[k], at.T, at.data)
+        if not l1_slacks:
+            l1 += (times[k + 1] - times[k]) * w_k * ca.mtimes(pick, ca.fabs(e))
+            continue
+        g_blocks += [v.S[k] - e, v.S[k] + e]  # both >= 0: S_k >= |e(U_k)|
+        lbg.append(np.zeros(2 * len(owner)))
+        ubg.append(np.full(2 * len(owner), np.inf))
+        norms = ca.mtimes(pick, v.S[k])  # >= ||e_j(U_k)||_1, equal at the optimum
+        if bounded:  # sum of the slacks <= bound implies ||e||_1 <= bound
+            g_blocks.append(norms[bounded])
+            lbg.append(np.full(len(bounded), -np.inf))
+            ubg.append(np.array([l1_terms[i].bound for i in bounded], dtype=float))
+        l1 += (times[k + 1] - times[k]) * w_k * norms
+    return l1
 
 
 @dataclass(frozen=True)

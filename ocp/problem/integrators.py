@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 import casadi as ca
 
@@ -83,7 +83,10 @@ class RK4(ExplicitRungeKutta):
     c: ClassVar = (0.0, 0.5, 0.5, 1.0)
 
 
+IntegratorName = Literal["euler", "midpoint", "rk4"]  # the config's choices: the names of INTEGRATORS
 INTEGRATORS: dict[str, type[ExplicitRungeKutta]] = {m.name: m for m in (Euler, Midpoint, RK4)}
+if tuple(INTEGRATORS) != get_args(IntegratorName):
+    raise RuntimeError("IntegratorName and INTEGRATORS must name the same integrators")
 
 
 def integrator(name: str, steps: int = 1) -> ExplicitRungeKutta:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
 from ocp.errors import ProblemError
 from ocp.problem.integrators import RK4, ExplicitRungeKutta
 
-PARALLELIZATIONS = ("vectorized", "serial", "thread")
+Parallelization = Literal["vectorized", "serial", "thread"]
+PARALLELIZATIONS = get_args(Parallelization)
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class MultipleShooting:
     K: int = 20
     integrator: ExplicitRungeKutta = field(default_factory=RK4)
     grid: Sequence[float] | None = None
-    parallelization: str = "vectorized"
+    parallelization: Parallelization = "vectorized"
 
     def __post_init__(self) -> None:
         if not isinstance(self.K, int | np.integer) or self.K < 1:

@@ -1,9 +1,13 @@
 """Typed, validated settings read from YAML at the edge (CLI, sweeps).
 
-Settings are frozen dataclasses; ``parse`` checks a mapping against one and
+Settings are frozen dataclasses, for the ``ocp`` sections the library's own
+option classes (`ocp/options.py`); ``parse`` checks a mapping against one and
 raises `ConfigError` naming the field (``dynamics.activation``), what it
-expected and what it got. Field metadata carries the checks:
-``gt``/``ge`` (numeric bounds), ``key`` (the YAML spelling, e.g. ``lambda``).
+expected and what it got. Types (``Literal`` for a list of choices) and field
+metadata carry the checks: ``gt``/``ge``/``lt`` (numeric bounds), ``key``
+(the YAML spelling, e.g. ``lambda``), ``config: False`` (not a config key).
+Checks across fields are the class's own (its ``__post_init__``); their
+ProblemError comes back as a ConfigError under the section's name.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import Any, Literal
 
 import yaml
 
-from ocp.errors import ConfigError
+from ocp.errors import ConfigError, ProblemError
+from ocp.options import bound_violation, is_config_field
 
 
 class _Loader(yaml.SafeLoader):
@@ -55,7 +60,7 @@ def field_key(f: dataclasses.Field) -> str:
 
 
 def keys(cls: type) -> list[str]:
-    return [field_key(f) for f in dataclasses.fields(cls)]
+    return [field_key(f) for f in dataclasses.fields(cls) if is_config_field(f)]
 
 
 def parse(cls: type, data: Mapping[str, Any] | None, where: str = "") -> Any:
@@ -69,7 +74,7 @@ def parse(cls: type, data: Mapping[str, Any] | None, where: str = "") -> Any:
         raise ConfigError(f"unknown key {_path(where, unknown[0])!r}; allowed keys: {', '.join(allowed)}")
     hints = typing.get_type_hints(cls)
     values = {}
-    for f in dataclasses.fields(cls):
+    for f in filter(is_config_field, dataclasses.fields(cls)):
         key = field_key(f)
         name = _path(where, key)
         if key not in data:
@@ -77,9 +82,15 @@ def parse(cls: type, data: Mapping[str, Any] | None, where: str = "") -> Any:
                 raise ConfigError(f"missing required key {name!r}")
             continue
         value = _convert(hints[f.name], data[key], name)
-        _check_bounds(f, value, name)
+        problem = bound_violation(f, value)
+        if problem:
+            raise ConfigError(f"{name!r} {problem}, got {value!r}")
         values[f.name] = value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ProblemError as err:  # the class's own checks across fields (and IPOPT's verdict on its options)
+        text = str(err)
+        raise ConfigError(text if not where or text.startswith(f"{where} ") else f"{where}.{text}") from None
 
 
 def _path(where: str, key: str) -> str:
@@ -138,29 +149,3 @@ def _convert(tp: Any, value: Any, name: str) -> Any:
             raise ConfigError(f"{name!r} must be a string, got {type(value).__name__} {value!r}")
         return value
     raise TypeError(f"settings field {name!r} has an unsupported type {tp}")
-
-
-def _check_bounds(f: dataclasses.Field, value: Any, name: str) -> None:
-    if value is None:
-        return
-    if "gt" in f.metadata and not value > f.metadata["gt"]:
-        raise ConfigError(f"{name!r} must be > {f.metadata['gt']}, got {value!r}")
-    if "ge" in f.metadata and not value >= f.metadata["ge"]:
-        raise ConfigError(f"{name!r} must be >= {f.metadata['ge']}, got {value!r}")
-    if "lt" in f.metadata and not value < f.metadata["lt"]:
-        raise ConfigError(f"{name!r} must be < {f.metadata['lt']}, got {value!r}")
-
-
-def positive(default: Any, **extra: Any) -> Any:
-    """A field that must be > 0."""
-    return dataclasses.field(default=default, metadata={"gt": 0, **extra})
-
-
-def open_interval(low: float, high: float, default: Any) -> Any:
-    """A field that must lie strictly between ``low`` and ``high`` (a probability, say)."""
-    return dataclasses.field(default=default, metadata={"gt": low, "lt": high})
-
-
-def at_least(bound: float, default: Any, **extra: Any) -> Any:
-    """A field that must be >= ``bound``."""
-    return dataclasses.field(default=default, metadata={"ge": bound, **extra})

@@ -2,81 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from ocp.problem.integrators import integrator
-from ocp.problem.method import MultipleShooting
-from ocp.run.config import at_least, open_interval, positive
+from ocp.options import at_least, open_interval, positive
+from ocp.problem.integrators import IntegratorName, integrator
+from ocp.problem.method import MultipleShooting, Parallelization
 from ocp.search.plan import Hops
-from ocp.search.strategies import Initialization
+from ocp.search.strategies import Initialization, StrategyName
 from ocp.solvers.gradient_flow import GradientFlowOptions
 from ocp.solvers.ipopt import SolverOptions
 
+SolverName = Literal["ipopt", "gradient_flow"]
+
 
 @dataclass(frozen=True)
-class SolverSettings:
-    """The ``solver:`` section; ``ipopt`` passes IPOPT options through. ``name: gradient_flow`` (or
-    ``solver: gradient_flow``) trains by gradient descent instead (the ``gradient_flow:`` section)."""
+class SolverSection(SolverOptions):
+    """The ``solver:`` section: `SolverOptions`' fields (declared and checked there, once) and the solver
+    that runs: ``name: gradient_flow`` (or ``solver: gradient_flow``) trains by gradient descent instead,
+    with the ``gradient_flow:`` section (`GradientFlowOptions`)."""
 
-    name: Literal["ipopt", "gradient_flow"] = "ipopt"
-    max_iter: int = at_least(1, 3000)
-    tol: float = positive(1e-8)
-    verbose: bool = False
-    expand: bool = False
-    linear_solver: str = "mumps"
-    first_order_iterations: int = at_least(0, 200)
-    check_optimality: bool = True
-    ipopt: dict[str, Any] = field(default_factory=dict)
+    name: SolverName = "ipopt"
 
     def options(self) -> SolverOptions:
-        return SolverOptions(
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-            expand=self.expand,
-            linear_solver=self.linear_solver,
-            first_order_iterations=self.first_order_iterations,
-            check_optimality=self.check_optimality,
-            ipopt=self.ipopt,
-        )
-
-
-@dataclass(frozen=True)
-class GradientFlowSettings:
-    """The ``gradient_flow:`` section (`ocp/solvers/gradient_flow.py`), read when ``solver: gradient_flow``."""
-
-    learning_rate: float = positive(0.1)
-    iterations: int = at_least(0, 1000)
-    step_scaling: Literal["interval", "none"] = "interval"
-    clip: float | None = positive(None)
-    record_every: int = at_least(0, 10)
-    tol: float = at_least(0.0, 0.0)
-
-    def options(self, verbose: bool = False) -> GradientFlowOptions:
-        return GradientFlowOptions(
-            self.learning_rate, self.iterations, self.step_scaling, self.clip, self.record_every, self.tol, verbose
-        )
-
-
-StrategyName = Literal["first_order", "adam", "simulate", "coarse_grid", "continuation_T", "continuation_parameter"]
-
-
-@dataclass(frozen=True)
-class InitializationSettings:
-    """The ``initialization:`` section: the strategy that makes the start (`ocp/search/strategies.py`)."""
-
-    strategy: StrategyName = "first_order"
-    stages: int = at_least(1, 3)
-    factor: float = positive(10.0)
-    parameter: str = ""
-    iterations: int = at_least(1, 300)
-    learning_rate: float = positive(1e-2)
-
-    def initialization(self, strategy: str | None = None) -> Initialization:
-        return Initialization(
-            strategy or self.strategy, self.stages, self.factor, self.parameter, self.iterations, self.learning_rate
-        )
+        """The library's options, without the choice of solver."""
+        return SolverOptions(**{f.name: getattr(self, f.name) for f in fields(SolverOptions)})
 
 
 @dataclass(frozen=True)
@@ -140,13 +90,13 @@ class RunSettings:
     problem: str
     T: float = positive(1.0)
     K: int = at_least(1, 20)
-    integrator: Literal["euler", "midpoint", "rk4"] = "rk4"
+    integrator: IntegratorName = "rk4"
     steps: int = at_least(1, 1)
-    parallelization: Literal["vectorized", "serial", "thread"] = "vectorized"  # how the batch is evaluated
+    parallelization: Parallelization = "vectorized"  # how the batch is evaluated
     seed: int = 0
-    solver: SolverSettings = field(default_factory=SolverSettings)
-    gradient_flow: GradientFlowSettings = field(default_factory=GradientFlowSettings)
-    initialization: InitializationSettings = field(default_factory=InitializationSettings)
+    solver: SolverSection = field(default_factory=SolverSection)
+    gradient_flow: GradientFlowOptions = field(default_factory=GradientFlowOptions)
+    initialization: Initialization = field(default_factory=Initialization)
     multistart: MultistartSettings = field(default_factory=MultistartSettings)
 
     def initializations(self) -> list[Initialization]:
@@ -155,12 +105,12 @@ class RunSettings:
         (``starts: 1`` and no extra strategy) uses the initialization strategy alone."""
         extra = [name for name in self.multistart.extra_strategies if name != self.initialization.strategy]
         names = [self.initialization.strategy, *dict.fromkeys(extra)]
-        return [self.initialization.initialization(name) for name in names]
+        return [replace(self.initialization, strategy=name) for name in names]
 
     def first_start_initializations(self) -> list[Initialization]:
         """The strategies a multi-start also solves from start 0 alone (settings from ``initialization:``)."""
         names = dict.fromkeys(self.multistart.first_start_strategies)
-        return [self.initialization.initialization(name) for name in names]
+        return [replace(self.initialization, strategy=name) for name in names]
 
     def method(self) -> MultipleShooting:
         return MultipleShooting(

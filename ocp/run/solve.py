@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, get_args
 
-from ocp.errors import ConfigError, Interrupted, ProblemError
+from ocp.errors import ConfigError, Interrupted
 from ocp.processes import sigint_flag
 from ocp.run import registry
 from ocp.run.config import keys, load_yaml, parse
-from ocp.run.settings import RunSettings
+from ocp.run.settings import RunSettings, SolverName
 from ocp.search.multistart import effective_strategies, first_start_strategies, multistart, random_starts
 from ocp.search.strategies import solve_with
 from ocp.solvers.gradient_flow import GradientFlow
 from ocp.solvers.ipopt import OCPSolver
 from ocp.solvers.solution import Solution
+from ocp.solvers.status import Status
 
 log = logging.getLogger("ocp")  # shown by the CLI (`logs.py`)
 
@@ -46,12 +49,9 @@ def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.Probl
             raise ConfigError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}")
     run = parse(RunSettings, {k: v for k, v in data.items() if k in run_keys})
     settings = parse(ptype.settings, {k: v for k, v in data.items() if k in own_keys})
-    run.initializations()  # a strategy's own checks (e.g. adam's learning rate)
+    # each strategy's checks across fields (a continuation's factor) hold for the strategies the search runs
+    run.initializations()
     run.first_start_initializations()
-    try:
-        run.solver.options()  # SolverOptions' own checks, IPOPT's verdict on its options among them
-    except ProblemError as err:
-        raise ConfigError(f"solver.{err}") from None
     return run, settings, ptype
 
 
@@ -61,14 +61,18 @@ def is_single_solve(run: RunSettings, problem) -> bool:
 
 
 def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None) -> Solution:
-    """One solve with the configured strategy, or the best of a multi-start.
+    """Solve with the configured solver (``solver.name``, `SOLVERS`): IPOPT with the configured strategy or
+    multi-start, or the gradient flow.
 
     ``solver``: an NLP already built for a problem of this shape (a sweep's
-    worker keeps one per shape); a single solve uses it instead of building,
-    with this problem's T and parameter values. A multi-start builds in its
-    own workers either way."""
-    if run.solver.name == "gradient_flow":
-        return _train(run, setup)
+    worker keeps one per shape); a single IPOPT solve uses it instead of
+    building, with this problem's T and parameter values. A multi-start
+    builds in its own workers either way."""
+    return SOLVERS[run.solver.name].run(run, setup, solver)
+
+
+def _ipopt(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None) -> Solution:
+    """IPOPT: one solve with the configured strategy, or the best of a multi-start (`solve_run`)."""
     problem, starts = setup.problem, run.multistart.starts
     inits = effective_strategies(run.initializations(), problem)
     if len(inits) < len(run.initializations()):
@@ -105,7 +109,7 @@ def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None 
 
     def progress(start: int, sol: Solution) -> None:
         finished.append(start)
-        status = "stopped (patience or search over)" if sol.status == "User_Requested_Stop" else sol.status
+        status = "stopped (patience or search over)" if sol.status == Status.USER_REQUESTED_STOP else sol.status
         where = f"start {start} ({sol.start['strategy']})" if start >= 0 else f"hop from solve {sol.start['hop_from']}"
         log.info(
             f"  {where}: {status}, objective "
@@ -156,9 +160,10 @@ def search_line(report: dict[str, Any]) -> str:
     )
 
 
-def _train(run: RunSettings, setup: registry.Setup) -> Solution:
-    """``solver: gradient_flow``: gradient descent from the problem's start (start 0; no multi-start)."""
-    options = run.gradient_flow.options(verbose=run.solver.verbose)
+def _gradient_flow(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None) -> Solution:
+    """``solver: gradient_flow``: gradient descent from the problem's start (start 0; no multi-start; a built
+    IPOPT ``solver`` is of no use to it)."""
+    options = replace(run.gradient_flow, verbose=run.solver.verbose)
     trainer = GradientFlow(setup.problem, run.method(), options)
     every = max(1, options.iterations // 10)
     log.info(
@@ -172,4 +177,21 @@ def _train(run: RunSettings, setup: registry.Setup) -> Solution:
             log.info(f"  step {iteration}: objective {objective:.6g} ({time.perf_counter() - begin:.0f} s)")
 
     parameters = {p.name: p.value for p in setup.problem.parameters}
-    return trainer.train(parameters=parameters, T=run.T, initial_guess=setup.initial_guess, callback=progress)
+    return trainer.solve(parameters=parameters, T=run.T, initial_guess=setup.initial_guess, callback=progress)
+
+
+@dataclass(frozen=True)
+class SolverChoice:
+    """A value of ``solver.name``: how a config runs with it, and whether a sweep's worker keeps its build
+    (an IPOPT NLP) across points and warm-starts from the neighbour's solution."""
+
+    run: Callable[[RunSettings, registry.Setup, OCPSolver | None], Solution]
+    reuses_builds: bool
+
+
+SOLVERS: dict[str, SolverChoice] = {
+    "ipopt": SolverChoice(_ipopt, reuses_builds=True),
+    "gradient_flow": SolverChoice(_gradient_flow, reuses_builds=False),
+}
+if tuple(SOLVERS) != get_args(SolverName):  # the config validator reads SolverName
+    raise RuntimeError("SolverName and SOLVERS must name the same solvers")

@@ -88,6 +88,7 @@ from ocp.search.strategies import PHASE_STRATEGIES, Initialization, applicable, 
 from ocp.solvers.first_order import inapplicable_reason
 from ocp.solvers.ipopt import OCPSolver, SolverOptions
 from ocp.solvers.solution import Solution
+from ocp.solvers.status import Status
 
 MIN_PATIENCE_S = 3.0  # patience never stops a solve sooner: short solves' durations are mostly noise
 OVERRUN_GRACE_S = 5.0  # a solve past its cutoff by this much is given up: it is inside one long iteration
@@ -158,20 +159,34 @@ def multistart(
     Raises `SolveError` when no solve produced a solution.
     """
     options = options or SolverOptions()
+    _check_arguments(max_searches, max_iter, max_seconds, patience, confidence, time_budget)
     inits = effective_strategies(init, problem)
     if hops is not None:  # without a first-order phase a hop is plain IPOPT from the moved controls: say so
         hops = replace(hops, strategy=effective_strategies(hops.strategy, problem)[0])
-    if max_searches is not None and (not isinstance(max_searches, int) or max_searches < 1):
-        raise ProblemError(f"multistart max_searches must be an integer >= 1, got {max_searches!r}")
     workers = workers or os.cpu_count() or 1
     planner = plan(len(starts), inits, first_start_strategies(first_start, inits, problem), hops, max_searches, workers)
     workers = min(planner.total, workers)
-    tasks = planner.tasks  # grows as positions are decided
     begin = time.perf_counter()
+    rule = StoppingRule(planner.total, confidence, time_budget, begin)
     context = {"parameters": dict(parameters or {}), "T": T}
-    results: dict[int, Solution] = {}
-    errors: dict[int, str] = {}
-    bases: dict[int, int | None] = {}  # hop position -> position of the solution it started from
+    search = _Search(planner, starts, hops, seed, patience, progress, context, rule)
+    ipopt = dict(options.ipopt) | ({"max_wall_time": float(max_seconds)} if max_seconds is not None else {})
+    # the check runs once, on the kept solution
+    unchecked = replace(options, check_optimality=False, max_iter=max_iter or options.max_iter, ipopt=ipopt)
+    if workers <= 1:
+        best = search.run_here(problem, method, unchecked, options.check_optimality)
+    else:
+        best = search.run_on_workers(problem, method, unchecked, workers, options.check_optimality)
+    report = search.report(len(starts), inits, workers, begin)
+    best = replace(best, start={**best.start, "multistart": report})
+    if rule.interrupted:
+        raise Interrupted(best)
+    return best
+
+
+def _check_arguments(max_searches, max_iter, max_seconds, patience, confidence, time_budget) -> None:
+    if max_searches is not None and (not isinstance(max_searches, int) or max_searches < 1):
+        raise ProblemError(f"multistart max_searches must be an integer >= 1, got {max_searches!r}")
     if max_iter is not None and (not isinstance(max_iter, int) or max_iter < 1):
         raise ProblemError(f"multistart max_iter must be an integer >= 1, got {max_iter!r}")
     if max_seconds is not None and not max_seconds > 0:
@@ -182,129 +197,147 @@ def multistart(
         raise ProblemError(f"multistart confidence must be in (0, 1) (or None: every solve), got {confidence!r}")
     if time_budget is not None and not time_budget > 0:
         raise ProblemError(f"multistart time_budget must be > 0 seconds, got {time_budget!r}")
-    ipopt = dict(options.ipopt) | ({"max_wall_time": float(max_seconds)} if max_seconds is not None else {})
-    # the check runs once, on the kept solution
-    unchecked = replace(options, check_optimality=False, max_iter=max_iter or options.max_iter, ipopt=ipopt)
-    kinds = {task.kind for task in planner.start_tasks} | {"hop"}
-    durations: dict[str, list[float]] = {kind: [] for kind in kinds}  # by Task.kind: hops are far shorter
-    rule = StoppingRule(planner.total, confidence, time_budget, begin)
 
-    def guess_for(j: int) -> InitialGuess | None:
+
+class _Search:
+    """One search in progress: its plan, the finished solves, the patience cutoffs and the stopping rule;
+    run here (one worker) or on worker processes, the same tasks in the same order either way."""
+
+    def __init__(self, planner, starts, hops, seed: int, patience, progress, context, rule: StoppingRule) -> None:
+        self.planner, self.starts, self.hops, self.seed = planner, starts, hops, seed
+        self.patience, self.progress, self.context, self.rule = patience, progress, context, rule
+        self.tasks = planner.tasks  # grows as positions are decided
+        self.results: dict[int, Solution] = {}
+        self.errors: dict[int, str] = {}
+        self.bases: dict[int, int | None] = {}  # hop position -> position of the solution it started from
+        self.kinds = {task.kind for task in planner.start_tasks} | {"hop"}
+        self.durations: dict[str, list[float]] = {kind: [] for kind in self.kinds}  # by Task.kind
+        self.cutoffs: dict[str, Any] = {}  # by Task.kind: patience's limit (s), read by the solves' clocks
+
+    def guess_for(self, j: int) -> InitialGuess | None:
         """Decide position j and make its start; None while the solves it depends on are unfinished."""
-        if not planner.ready(j, finished_prefix(results, errors, planner.total), results):
+        results, planner = self.results, self.planner
+        if not planner.ready(j, finished_prefix(results, self.errors, planner.total), results):
             return None
-        task, bases[j] = planner.next(j, results)
+        task, self.bases[j] = planner.next(j, results)
         if not task.is_hop:
-            return starts[task.start]
-        if bases[j] is None:  # every start task handed out and nothing converged to hop from
-            return starts[0]
-        return hop_guess(results[bases[j]], hops, seed, j)
+            return self.starts[task.start]
+        if self.bases[j] is None:  # every start task handed out and nothing converged to hop from
+            return self.starts[0]
+        return hop_guess(results[self.bases[j]], self.hops, self.seed, j)
 
-    def finished(j: int, solution: Solution) -> None:
-        results[j] = labelled(solution, tasks[j], bases.get(j))
-        kind = durations[tasks[j].kind]
+    def finished(self, j: int, solution: Solution) -> None:
+        task = self.tasks[j]
+        self.results[j] = labelled(solution, task, self.bases.get(j))
+        kind = self.durations[task.kind]
         kind.append(solution.start["time_s"])
-        if patience is not None and not rule.reason:  # once the search is over the cutoffs stay at 0
-            cutoffs[tasks[j].kind].value = max(MIN_PATIENCE_S, patience * float(np.median(kind)))
-        if progress:
-            progress(-1 if tasks[j].is_hop else tasks[j].start, results[j])
+        if self.patience is not None and not self.rule.reason:  # once the search is over the cutoffs stay at 0
+            self.cutoffs[task.kind].value = max(MIN_PATIENCE_S, self.patience * float(np.median(kind)))
+        if self.progress:
+            self.progress(-1 if task.is_hop else task.start, self.results[j])
 
-    if workers <= 1:
-        cutoffs = {kind: SimpleNamespace(value=float("inf")) for kind in kinds}
-        clock = _Clock(cutoffs)
+    def run_here(self, problem, method, unchecked: SolverOptions, check: bool) -> Solution:
+        """Every solve in this process, one after the other; the best (checked when ``check``)."""
+        rule, results, errors = self.rule, self.results, self.errors
+        self.cutoffs = {kind: SimpleNamespace(value=float("inf")) for kind in self.kinds}
+        clock = _Clock(self.cutoffs)
         solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded)
         # CasADi swallows a KeyboardInterrupt raised inside IPOPT (the solve just fails), so Ctrl-C sets a
         # flag instead, which stops IPOPT at its next iteration and the search after it
         with sigint_flag() as clock.interrupted:
             try:
-                for j in range(planner.total):
+                for j in range(self.planner.total):
                     if rule.verdict(results, errors):
                         break
-                    guess = guess_for(j)
-                    solution = _solve_task(guess, tasks[j], context, solver, clock)
+                    guess = self.guess_for(j)
+                    solution = _solve_task(guess, self.tasks[j], self.context, solver, clock)
                     if clock.interrupted.is_set():
                         raise KeyboardInterrupt  # the solve was cut short: not a finished local search
-                    finished(j, solution)
+                    self.finished(j, solution)
             except KeyboardInterrupt:
                 rule.interrupt()
         rule.verdict(results, errors)
         best = _best_or_interrupted(rule, results, errors)
-        if options.check_optimality and not rule.interrupted:
+        if check and not rule.interrupted:
             best = replace(best, optimality=solver.check(best).as_dict())
-    else:
+        return best
+
+    def run_on_workers(self, problem, method, unchecked: SolverOptions, workers: int, check: bool) -> Solution:
+        """The solves on ``workers`` processes, each with its own build; the best (checked in a worker)."""
         with ca.global_pickle_context():
             payload = pickle.dumps((problem, method, unchecked))
         # one writer (here), readers in the workers: patience moves them, the stopping rule sets them to 0
-        cutoffs = {kind: _context().Value("d", float("inf"), lock=False) for kind in kinds}
-        pool = _Workers(workers, (payload, cutoffs, os.getpid()))
+        self.cutoffs = {kind: _context().Value("d", float("inf"), lock=False) for kind in self.kinds}
+        pool = _Workers(workers, (payload, self.cutoffs, os.getpid()))
+        try:
+            try:
+                self._run_pool(pool, workers)
+            except KeyboardInterrupt:
+                self.rule.interrupt()  # the workers are ended below; nothing more is asked of them
+            self.rule.verdict(self.results, self.errors)
+            best = _best_or_interrupted(self.rule, self.results, self.errors)
+            if check and not self.rule.interrupted:
+                best = replace(best, optimality=_check_in(pool.executor, best))
+        finally:  # also on Ctrl-C: no worker process is left behind
+            pool.end()
+        return best
+
+    def _run_pool(self, pool: _Workers, workers: int) -> None:
+        """Hand out local searches and collect them until the stopping rule ends the search."""
+        rule, results, errors, cutoffs = self.rule, self.results, self.errors, self.cutoffs
         upcoming = 0
 
         def hand_out() -> None:
             nonlocal upcoming
-            while len(pool.running) < workers and upcoming < planner.total and not rule.reason:
-                guess = guess_for(upcoming)
+            while len(pool.running) < workers and upcoming < self.planner.total and not rule.reason:
+                guess = self.guess_for(upcoming)
                 if guess is None:
                     return
-                pool.submit(upcoming, guess, tasks[upcoming], context)
+                pool.submit(upcoming, guess, self.tasks[upcoming], self.context)
                 upcoming += 1
 
-        try:
-            try:
-                _run_pool(pool, hand_out, finished, rule, results, errors, cutoffs)
-            except KeyboardInterrupt:
-                rule.interrupt()  # the workers are ended below; nothing more is asked of them
-            rule.verdict(results, errors)
-            best = _best_or_interrupted(rule, results, errors)
-            if options.check_optimality and not rule.interrupted:
-                best = replace(best, optimality=_check_in(pool.executor, best))
-        finally:  # also on Ctrl-C: no worker process is left behind
-            pool.end()
-    kept = rule.kept(results)
-    positions = range(min(len(tasks), rule.prefix))  # the positions decided (and solved)
-    objectives = [kept[j].objective if j in kept else float("nan") for j in positions]
-    succeeded = [j in kept and kept[j].success for j in positions]
-    ranked = sorted(kept, key=lambda j: (not kept[j].success, kept[j].objective))
-    report = {
-        "starts": len(starts),
-        "strategies": [strategy.strategy for strategy in inits],
-        "workers": workers,
-        "best_start": tasks[ranked[0]].start if not tasks[ranked[0]].is_hop else -1,
-        "best_strategy": kept[ranked[0]].start["strategy"],
-        "solves": [_describe(tasks[j], bases.get(j), kept.get(j)) for j in positions],
-        "objectives": objectives,
-        "succeeded": succeeded,
-        "errors": {str(i): e for i, e in errors.items()},
-        "stopped_for_patience": sum(kept[j].status == "User_Requested_Stop" for j in kept),
-        "time_s": time.perf_counter() - begin,
-        **spread(objectives, succeeded),
-        **rule.report(kept),
-    }
-    best = replace(best, start={**best.start, "multistart": report})
-    if rule.interrupted:
-        raise Interrupted(best)
-    return best
-
-
-def _run_pool(pool, hand_out, finished, rule, results, errors, cutoffs) -> None:
-    """Hand out local searches and collect them until the stopping rule ends the search."""
-    hand_out()
-    while pool.running:
-        done, _ = wait(pool.running, timeout=1.0, return_when=FIRST_COMPLETED)
-        for future in done:
-            j = pool.running.pop(future).position
-            try:
-                finished(j, future.result())
-            except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
-                errors[j] = f"{type(err).__name__}: {err}"
-        stuck = pool.overdue(lambda task: cutoffs[task.kind].value + OVERRUN_GRACE_S)
-        for j, waited in stuck:
-            errors[j] = f"given up after {waited:.0f} s: an IPOPT iteration outran the cutoff"
-        if rule.verdict(results, errors):
-            for cutoff in cutoffs.values():
-                cutoff.value = 0.0  # the solves still running stop at their next IPOPT iteration
-        if stuck:  # its worker is busy for who knows how long: replace the workers (after a stop, drop the rest)
-            pool.restart(resubmit=not rule.reason)
         hand_out()
+        while pool.running:
+            done, _ = wait(pool.running, timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in done:
+                j = pool.running.pop(future).position
+                try:
+                    self.finished(j, future.result())
+                except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
+                    errors[j] = f"{type(err).__name__}: {err}"
+            stuck = pool.overdue(lambda task: cutoffs[task.kind].value + OVERRUN_GRACE_S)
+            for j, waited in stuck:
+                errors[j] = f"given up after {waited:.0f} s: an IPOPT iteration outran the cutoff"
+            if rule.verdict(results, errors):
+                for cutoff in cutoffs.values():
+                    cutoff.value = 0.0  # the solves still running stop at their next IPOPT iteration
+            if stuck:  # its worker is busy for who knows how long: replace the workers (after a stop, drop the rest)
+                pool.restart(resubmit=not rule.reason)
+            hand_out()
+
+    def report(self, n_starts: int, inits: Sequence[Initialization], workers: int, begin: float) -> dict[str, Any]:
+        """What the search did and knows (the solution's ``start["multistart"]``)."""
+        tasks, rule, bases = self.tasks, self.rule, self.bases
+        kept = rule.kept(self.results)
+        positions = range(min(len(tasks), rule.prefix))  # the positions decided (and solved)
+        objectives = [kept[j].objective if j in kept else float("nan") for j in positions]
+        succeeded = [j in kept and kept[j].success for j in positions]
+        ranked = sorted(kept, key=lambda j: (not kept[j].success, kept[j].objective))
+        return {
+            "starts": n_starts,
+            "strategies": [strategy.strategy for strategy in inits],
+            "workers": workers,
+            "best_start": tasks[ranked[0]].start if not tasks[ranked[0]].is_hop else -1,
+            "best_strategy": kept[ranked[0]].start["strategy"],
+            "solves": [_describe(tasks[j], bases.get(j), kept.get(j)) for j in positions],
+            "objectives": objectives,
+            "succeeded": succeeded,
+            "errors": {str(i): e for i, e in self.errors.items()},
+            "stopped_for_patience": sum(kept[j].status == Status.USER_REQUESTED_STOP for j in kept),
+            "time_s": time.perf_counter() - begin,
+            **spread(objectives, succeeded),
+            **rule.report(kept),
+        }
 
 
 def _best_or_interrupted(rule: StoppingRule, results: dict[int, Solution], errors: dict[int, str]) -> Solution:

@@ -25,50 +25,47 @@ make its start:
 Only the first stage runs the first-order start (when the solver's options
 enable it); later stages start IPOPT from the previous stage. Which strategy
 finds the best optimum is measured in `benchmarks/README.md`.
+
+Each strategy is a `Strategy` object in ``STRATEGIES`` (its run, when it
+applies, whether only the first-order phase sets it apart from simulate);
+adding one means a function here, its name in ``StrategyName`` (the config
+validator reads it) and its entry in the table.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from ocp.errors import ProblemError
+from ocp.options import at_least, check_fields, positive
 from ocp.problem.guess import InitialGuess
 from ocp.problem.problem import Problem
 from ocp.solvers.ipopt import OCPSolver
 from ocp.solvers.solution import Solution
 
-STRATEGIES = ("first_order", "adam", "simulate", "coarse_grid", "continuation_T", "continuation_parameter")
-PHASE_STRATEGIES = ("first_order", "adam")  # differ from simulate only by the first-order phase before IPOPT
+StrategyName = Literal["first_order", "adam", "simulate", "coarse_grid", "continuation_T", "continuation_parameter"]
 
 
 @dataclass(frozen=True)
 class Initialization:
     """A strategy by name and its settings (see the module docstring)."""
 
-    strategy: str = "first_order"
-    stages: int = 3  # coarse_grid and continuation: solves including the final one
-    factor: float = 10.0  # continuation_parameter: ratio of consecutive parameter values
+    strategy: StrategyName = "first_order"
+    stages: int = at_least(1, 3)  # coarse_grid and continuation: solves including the final one
+    factor: float = positive(10.0)  # continuation_parameter: ratio of consecutive parameter values
     parameter: str = ""  # continuation_parameter: the fixed parameter's name ("": the problem's marked one)
-    iterations: int = 300  # adam: Adam steps before IPOPT
-    learning_rate: float = 1e-2  # adam: step size, in the units of the controls
+    iterations: int = at_least(1, 300)  # adam: Adam steps before IPOPT
+    learning_rate: float = positive(1e-2)  # adam: step size, in the units of the controls
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ProblemError(f"initialization strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if not isinstance(self.stages, int) or self.stages < 1:
-            raise ProblemError(f"initialization stages must be an integer >= 1, got {self.stages!r}")
-        if self.strategy == "continuation_parameter":
-            if not self.factor > 1.0:
-                raise ProblemError(f"initialization factor must be > 1, got {self.factor!r}")
-        if not isinstance(self.iterations, int) or self.iterations < 1:
-            raise ProblemError(f"initialization iterations must be an integer >= 1, got {self.iterations!r}")
-        if not self.learning_rate > 0.0:
-            raise ProblemError(f"initialization learning_rate must be > 0, got {self.learning_rate!r}")
+        check_fields(self, "initialization")
+        if self.strategy == "continuation_parameter" and not self.factor > 1.0:
+            raise ProblemError(f"initialization factor must be > 1, got {self.factor!r}")
 
 
 def solve_with(
@@ -89,28 +86,33 @@ def solve_with(
         stages.append({"stage": label, "objective": sol.objective, "iterations": sol.iterations, "status": sol.status})
         return sol
 
-    if init.strategy in ("first_order", "simulate"):
-        first_order = 0 if init.strategy == "simulate" else None
-        final = solver.solve(parameters=parameters, T=T, initial_guess=guess, first_order_iterations=first_order)
-    elif init.strategy == "adam":
-        final = solver.solve(
-            parameters=parameters,
-            T=T,
-            initial_guess=guess,
-            first_order_iterations=init.iterations,
-            first_order_method="adam",
-            learning_rate=init.learning_rate,
-        )
-    elif init.strategy == "coarse_grid":
-        final = _coarse_grid(solver, init.stages, parameters, T, guess, record)
-    else:
-        final = _continuation(solver, init, parameters, T, guess, record)
+    final = STRATEGIES[init.strategy].run(solver, init, parameters, T, guess, record)
     record("final", final)
     start = {"strategy": init.strategy, "stages": stages, "time_s": time.perf_counter() - begin}
     return replace(final, start=start)
 
 
-def _coarse_grid(solver: OCPSolver, stages: int, parameters, T, guess: InitialGuess, record) -> Solution:
+def _first_order(solver: OCPSolver, init: Initialization, parameters, T, guess: InitialGuess, record) -> Solution:
+    return solver.solve(parameters=parameters, T=T, initial_guess=guess)
+
+
+def _simulate(solver: OCPSolver, init: Initialization, parameters, T, guess: InitialGuess, record) -> Solution:
+    return solver.solve(parameters=parameters, T=T, initial_guess=guess, first_order_iterations=0)
+
+
+def _adam(solver: OCPSolver, init: Initialization, parameters, T, guess: InitialGuess, record) -> Solution:
+    return solver.solve(
+        parameters=parameters,
+        T=T,
+        initial_guess=guess,
+        first_order_iterations=init.iterations,
+        first_order_method="adam",
+        learning_rate=init.learning_rate,
+    )
+
+
+def _coarse_grid(solver: OCPSolver, init: Initialization, parameters, T, guess: InitialGuess, record) -> Solution:
+    stages = init.stages
     method = solver.method
     if method.grid is not None:
         raise ProblemError("initialization 'coarse_grid' needs a uniform grid (method.grid = None)")
@@ -191,14 +193,38 @@ def _tied_to_K(problem: Problem) -> bool:
     return problem.stages is not None or problem.has_interval_parameters
 
 
-def applicable(problem: Problem, init: Initialization) -> bool:
-    """Whether ``init`` can run on ``problem`` without naming more (a marked parameter to continue in)."""
-    if init.strategy == "coarse_grid":
-        return not _tied_to_K(problem)
-    if init.strategy != "continuation_parameter":
-        return True
+def _names_a_parameter(problem: Problem, init: Initialization) -> bool:
     try:
         continuation_parameter(problem, init)
     except ProblemError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How a strategy runs (``run(solver, init, parameters, T, guess, record) -> Solution``; ``record(label,
+    solution)`` keeps the stages before the final solve), where it applies without naming more, and whether
+    only the first-order phase before IPOPT sets it apart from simulate."""
+
+    run: Callable[..., Solution]
+    applies: Callable[[Problem, Initialization], bool] = lambda problem, init: True
+    phase_only: bool = False
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "first_order": Strategy(_first_order, phase_only=True),
+    "adam": Strategy(_adam, phase_only=True),
+    "simulate": Strategy(_simulate),
+    "coarse_grid": Strategy(_coarse_grid, applies=lambda problem, init: not _tied_to_K(problem)),
+    "continuation_T": Strategy(_continuation),
+    "continuation_parameter": Strategy(_continuation, applies=_names_a_parameter),
+}
+if tuple(STRATEGIES) != get_args(StrategyName):  # the config validator reads StrategyName
+    raise RuntimeError("StrategyName and STRATEGIES must name the same strategies")
+PHASE_STRATEGIES = tuple(name for name, strategy in STRATEGIES.items() if strategy.phase_only)
+
+
+def applicable(problem: Problem, init: Initialization) -> bool:
+    """Whether ``init`` can run on ``problem`` without naming more (a marked parameter to continue in)."""
+    return STRATEGIES[init.strategy].applies(problem, init)

@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import casadi as ca
 import numpy as np
@@ -38,15 +38,17 @@ import numpy as np
 from ocp.errors import ProblemError
 from ocp.nlp.simulation import parameter_values, parameter_vector, simulate
 from ocp.nlp.transcription import put, take, transcribe
+from ocp.options import at_least, check_fields, internal, positive
 from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
 from ocp.solvers.applicability import condensed_obstacle
 from ocp.solvers.ipopt import box_bounds, nlp_parameters
 from ocp.solvers.solution import Solution
-from ocp.solvers.status import describe
+from ocp.solvers.status import Status
 
-STEP_SCALINGS = ("interval", "none")
+StepScaling = Literal["interval", "none"]
+STEP_SCALINGS = get_args(StepScaling)
 
 
 @dataclass(frozen=True)
@@ -55,25 +57,16 @@ class GradientFlowOptions:
     ``clip`` the largest step norm (None: no clipping), ``record_every`` iterations between recorded
     controls (0: only the first and last), ``tol`` the step norm that counts as converged."""
 
-    learning_rate: float = 0.1
-    iterations: int = 1000
-    step_scaling: str = "interval"
-    clip: float | None = None
-    record_every: int = 10
-    tol: float = 0.0
-    verbose: bool = False
+    learning_rate: float = positive(0.1)
+    iterations: int = at_least(0, 1000)
+    step_scaling: StepScaling = "interval"
+    clip: float | None = positive(None)
+    record_every: int = at_least(0, 10)
+    tol: float = at_least(0.0, 0.0)
+    verbose: bool = internal(False)  # the CLI's --verbose and solver.verbose set it
 
     def __post_init__(self) -> None:
-        if not self.learning_rate > 0:
-            raise ProblemError(f"gradient_flow learning_rate must be > 0, got {self.learning_rate!r}")
-        if not isinstance(self.iterations, int) or self.iterations < 0:
-            raise ProblemError(f"gradient_flow iterations must be an integer >= 0, got {self.iterations!r}")
-        if self.step_scaling not in STEP_SCALINGS:
-            raise ProblemError(f"gradient_flow step_scaling must be one of {STEP_SCALINGS}, got {self.step_scaling!r}")
-        if self.clip is not None and not self.clip > 0:
-            raise ProblemError(f"gradient_flow clip must be > 0 (or null), got {self.clip!r}")
-        if not isinstance(self.record_every, int) or self.record_every < 0:
-            raise ProblemError(f"gradient_flow record_every must be an integer >= 0, got {self.record_every!r}")
+        check_fields(self, "gradient_flow")
 
 
 log = logging.getLogger("ocp")  # the verbose iteration lines (`logs.py`)
@@ -85,7 +78,8 @@ def inapplicable_reason(problem: Problem) -> str:
 
 
 class GradientFlow:
-    """The condensed cost of ``problem`` and its gradient, built once; ``train`` runs gradient descent."""
+    """The condensed cost of ``problem`` and its gradient, built once; ``solve`` runs gradient descent
+    (the `Solver` contract of `contract.py`)."""
 
     def __init__(
         self, problem: Problem, method: MultipleShooting | None = None, options: GradientFlowOptions | None = None
@@ -109,7 +103,7 @@ class GradientFlow:
             raise ProblemError("gradient_flow needs fixed initial states (the problem's or initial_state=)")
         return x0
 
-    def train(
+    def solve(
         self,
         *,
         parameters: Mapping[str, Any] | None = None,
@@ -156,7 +150,7 @@ class GradientFlow:
             terms.append(self._term_values(w, p))
 
         record(0)
-        status, steps = "Iterations_Done", 0
+        status, steps = Status.ITERATIONS_DONE, 0
         for steps in range(1, opts.iterations + 1):
             step = scale * g
             norm = float(np.linalg.norm(step))
@@ -165,7 +159,7 @@ class GradientFlow:
             candidate = np.clip(w - step, lower, upper)
             f_new, g_new = self._evaluate(candidate, p)
             if not np.isfinite(f_new):
-                status, steps = "Diverged", steps - 1
+                status, steps = Status.DIVERGED, steps - 1
                 break
             w, f, g = candidate, f_new, g_new
             objective.append(f)
@@ -176,7 +170,7 @@ class GradientFlow:
             if opts.record_every and steps % opts.record_every == 0:
                 record(steps)
             if norm < opts.tol:
-                status = "Gradient_Below_Tolerance"
+                status = Status.GRADIENT_BELOW_TOLERANCE
                 break
         if recorded[-1] != steps:
             record(steps)
@@ -228,8 +222,8 @@ class GradientFlow:
             objective=objective[-1],
             constraint_violation=0.0,
             status=status,
-            message=describe(status),
-            success=status != "Diverged",
+            message=status.message,
+            success=status.success,
             iterations=steps,
             build_time_s=self.build_time_s,
             solve_time_s=solve_time,

@@ -20,6 +20,7 @@ from ocp.nlp.fingerprint import nlp_key
 from ocp.nlp.hessian import ensemble_hessian
 from ocp.nlp.simulation import parameter_values, parameter_vector, simulate
 from ocp.nlp.transcription import Layout, TranscribedNLP, put, take, transcribe
+from ocp.options import at_least, check_fields, positive
 from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
@@ -28,7 +29,7 @@ from ocp.solvers.first_order import FirstOrderPhase, FirstOrderReport, inapplica
 from ocp.solvers.ipopt_options import check_ipopt_options
 from ocp.solvers.optimality import OptimalityCheck, OptimalityReport
 from ocp.solvers.solution import Solution
-from ocp.solvers.status import SUCCESS_CODES, describe
+from ocp.solvers.status import Status
 from ocp.solvers.stopping import StopWhen
 
 ENSEMBLE_FIRST_ORDER = 200  # the default phase on ensembles (`benchmarks/README.md`, first-order start)
@@ -53,19 +54,17 @@ class SolverOptions:
         `benchmarks/first_order_single.py`).
     """
 
-    max_iter: int = 3000
-    tol: float = 1e-8
+    max_iter: int = at_least(0, 3000)  # 0: IPOPT only evaluates the start (a KKT check of a given point)
+    tol: float = positive(1e-8)
     verbose: bool = False
     expand: bool = False
     linear_solver: str = "mumps"
-    first_order_iterations: int | None = None
+    first_order_iterations: int | None = at_least(0, None)
     check_optimality: bool = True
-    ipopt: Mapping[str, Any] = field(default_factory=dict)
+    ipopt: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        steps = self.first_order_iterations
-        if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 0):
-            raise ProblemError(f"first_order_iterations must be an integer >= 0 (or None), got {steps!r}")
+        check_fields(self, "solver")
         if not isinstance(self.ipopt, Mapping):
             raise ProblemError(f"ipopt must be a mapping of IPOPT options, got {self.ipopt!r}")
         check_ipopt_options(self.ipopt)
@@ -348,7 +347,7 @@ class OCPSolver:
         )
         terms = np.asarray(self._terms(w, p)).ravel()
         T = float(w[layout.horizon][0]) if problem.horizon.free else float(p[problem.fixed_parameter_size()])
-        code = stats.get("return_status", "unknown")
+        status = Status(stats.get("return_status", "unknown"))
         free, fixed = self._free_values(w), parameter_values(problem, p, which="fixed")
         return Solution(
             t=T * self.method.normalised_grid(),
@@ -358,9 +357,9 @@ class OCPSolver:
             costs=dict(zip(self.nlp.term_names, terms.tolist(), strict=True)),
             objective=float(result["f"]),
             constraint_violation=violation,
-            status=code,
-            message=describe(code),
-            success=code in SUCCESS_CODES,
+            status=status,
+            message=status.message,
+            success=status.success,
             iterations=int(stats.get("iter_count", 0)),
             build_time_s=self.build_time_s,
             solve_time_s=solve_time,

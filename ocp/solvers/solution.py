@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ocp.files import write_npz_atomic
+from ocp.solvers.status import Status
 
 _ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g", "snapshots")
 FORMAT_VERSION = 1
@@ -42,7 +43,8 @@ class Solution:
     controls : (K, nu), control on each interval (piecewise constant).
     costs : each named cost term's value; ``objective`` is their sum.
     constraint_violation : max violation of constraints and bounds at the result.
-    status : IPOPT's return code; ``message`` says it in words; ``success``.
+    status : how the solve ended (`Status`: IPOPT's return code, the gradient flow's, ...; it compares
+        equal to the code string); ``message`` says it in words; ``success``.
     solve_time_s : everything after the build: the first-order start and IPOPT.
     timings : IPOPT's own timers (``t_wall_*``).
     first_order : the report of the L-BFGS-B start (`ocp.solvers.first_order`).
@@ -64,7 +66,7 @@ class Solution:
     costs: Mapping[str, float]
     objective: float
     constraint_violation: float
-    status: str
+    status: Status
     message: str
     success: bool
     iterations: int
@@ -89,6 +91,7 @@ class Solution:
         for name in ("free_parameters", "parameters"):
             object.__setattr__(self, name, {k: _frozen(v) for k, v in getattr(self, name).items()})
         object.__setattr__(self, "costs", {k: float(v) for k, v in self.costs.items()})
+        object.__setattr__(self, "status", Status(self.status))  # a code read from a file becomes a Status
 
     @property
     def K(self) -> int:
@@ -107,6 +110,24 @@ class Solution:
         from ocp.plotting import plot_solution
 
         return plot_solution(self, path)
+
+    def scalars(self) -> dict[str, Any]:
+        """What the solve came to, in one mapping of scalars (and the costs by name): where a solve's
+        summary.json (`ocp/cli.py`) and a sweep point's record (`ocp/sweep/runner.py`) both start."""
+        return {
+            "status": self.status,
+            "message": self.message,
+            "success": self.success,
+            "objective": self.objective,
+            "costs": dict(self.costs),
+            "iterations": self.iterations,  # the solver's: IPOPT iterations, or gradient steps
+            "first_order_iterations": self.first_order.get("iterations", 0),
+            "build_time_s": self.build_time_s,
+            "solve_time_s": self.solve_time_s,
+            "constraint_violation": self.constraint_violation,
+            "second_order_ok": self.optimality.get("second_order_ok"),
+            "first_order_gap": self.optimality.get("first_order_gap"),
+        }
 
     def summary(self) -> dict[str, Any]:
         """The scalar fields, JSON-ready."""

@@ -29,6 +29,7 @@ from typing import Any
 from ocp.errors import ConfigError
 from ocp.run import registry
 from ocp.solvers.solution import Solution
+from ocp.solvers.status import Status
 from ocp.sweep.config import SweepConfig, validate_point
 from ocp.sweep.executors import make_executor
 from ocp.sweep.grid import Point
@@ -126,7 +127,9 @@ def run_sweep(
                     if again:
                         submit_next(chains[point.chain])
                         continue
-                    outcome = Outcome(point.id, None, "worker_died", f"{type(err).__name__}: {err}", False, False, 0.0)
+                    outcome = Outcome(
+                        point.id, None, Status.WORKER_DIED, f"{type(err).__name__}: {err}", False, False, 0.0
+                    )
                 record = _record(point, outcome, run_id)
                 store.record(point.id, record, outcome.solution, outcome.log, outcome.files)
                 records[point.id] = record
@@ -188,14 +191,9 @@ def _record(point: Point, outcome: Outcome, run_id: str) -> dict[str, Any]:
     }
     if solution is None:
         return record
-    record |= {
-        "objective": solution.objective,
-        **solution.costs,
-        "iterations": solution.iterations,
-        "first_order_iterations": solution.first_order.get("iterations", 0),
-        "solve_time_s": solution.solve_time_s,
-        "second_order_ok": solution.optimality.get("second_order_ok"),
-    }
+    scalars = solution.scalars()  # the point's own status, message and success (above) win over the solve's
+    record |= {k: v for k, v in scalars.items() if k not in ("status", "message", "success", "costs")}
+    record |= scalars["costs"]
     return record | {k: v for k, v in outcome.report.items() if k not in record}
 
 

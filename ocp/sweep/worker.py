@@ -20,18 +20,23 @@ import math
 import tempfile
 import time
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ocp.logs import collected
 from ocp.nlp.fingerprint import build_key
-from ocp.run.solve import is_single_solve, parse_config, solve_run
+from ocp.run.solve import SOLVERS, is_single_solve, parse_config, solve_run
 from ocp.solvers.ipopt import OCPSolver
 from ocp.solvers.solution import Solution
+from ocp.solvers.status import Status
 
 log = logging.getLogger("ocp.sweep")  # collected into the point's log (`logs.py`)
-_SOLVERS: dict[str, OCPSolver] = {}  # this process's builds, by build key
+# this process's builds, by build key, the most recently used last; a sweep's chains share a few keys (one
+# per K or data set), and each build holds an NLP's memory, so the oldest goes beyond MAX_BUILDS
+MAX_BUILDS = 4
+_SOLVERS: OrderedDict[str, OCPSolver] = OrderedDict()
 _DEADLINE = [float("inf")]  # the running warm solve stops after this perf_counter() time
 
 
@@ -48,7 +53,7 @@ class Task:
 class Outcome:
     point_id: str
     solution: Solution | None
-    status: str  # IPOPT's status, or "error" when no solution came back
+    status: Status  # the solve's, or ERROR when no solution came back, NON_FINITE
     message: str
     warm: bool
     built: bool  # this task built an NLP (first use of its build key in this worker)
@@ -71,7 +76,7 @@ def solve_point(task: Task) -> Outcome:
                 run = replace(run, multistart=replace(run.multistart, workers=1))
             setup = ptype.build(settings, run)
             problem = setup.problem
-            if run.solver.name == "gradient_flow":  # trains from the config's start; no IPOPT build, no warm start
+            if not SOLVERS[run.solver.name].reuses_builds:  # the gradient flow trains from the config's start
                 solution = solve_run(run, setup)
                 return _finished(
                     task, ptype, setup, run, solution, warm=False, built=True, extra=extra, begin=begin, log=buffer
@@ -81,6 +86,9 @@ def solve_point(task: Task) -> Outcome:
             if key not in _SOLVERS:
                 _SOLVERS[key] = OCPSolver(problem, run.method(), run.solver.options(), stop_when=_past_deadline)
                 built = True
+                while len(_SOLVERS) > MAX_BUILDS:
+                    _SOLVERS.popitem(last=False)
+            _SOLVERS.move_to_end(key)
             solver = _SOLVERS[key]
             solution = None
             if warm:
@@ -95,7 +103,7 @@ def solve_point(task: Task) -> Outcome:
                     )
                 finally:
                     _DEADLINE[0] = float("inf")
-                if solution.status == "User_Requested_Stop":
+                if solution.status == Status.USER_REQUESTED_STOP:
                     log.info(f"warm start given up after {solution.solve_time_s:.1f} s; solving cold")
                     extra["warm_given_up"] = solution.solve_time_s
                     solution, warm = None, False
@@ -105,14 +113,14 @@ def solve_point(task: Task) -> Outcome:
     except Exception as err:  # a point's failure is recorded; the sweep goes on
         message = f"{type(err).__name__}: {err}"
         text = buffer.getvalue() + traceback.format_exc()
-        return Outcome(task.point_id, None, "error", message, warm, built, time.perf_counter() - begin, text)
+        return Outcome(task.point_id, None, Status.ERROR, message, warm, built, time.perf_counter() - begin, text)
     return _finished(task, ptype, setup, run, solution, warm, built, extra, begin, buffer)
 
 
 def _finished(task: Task, ptype, setup, run, solution: Solution, warm, built, extra, begin, log) -> Outcome:
     status, message = solution.status, solution.message
     if not math.isfinite(solution.objective):
-        status, message = "non_finite", f"the objective is not finite ({solution.objective})"
+        status, message = Status.NON_FINITE, f"the objective is not finite ({solution.objective})"
     report, files = _report(ptype, setup, run, solution, extra)
     wall = time.perf_counter() - begin
     return Outcome(task.point_id, solution, status, message, warm, built, wall, log.getvalue(), extra, report, files)

@@ -1,0 +1,84 @@
+"""Option classes that are also the config schema: each field declares its check once, in its metadata.
+
+A library option class (`SolverOptions`, `GradientFlowOptions`,
+`Initialization`, ...) declares a bound with `positive`, `at_least` or
+`open_interval` and a list of choices as a ``Literal`` type, and calls
+`check_fields` in its ``__post_init__``: the Python API then refuses what a
+config refuses, with the same rule. `ocp.run.config.parse` reads the same
+types and metadata to turn YAML into these very classes and to name the
+YAML field in its message (``'solver.max_iter' must be >= 1``). A field made
+with `internal` is not a config key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Literal
+
+from ocp.errors import ProblemError
+
+
+def positive(default: Any, **extra: Any) -> Any:
+    """A field that must be > 0."""
+    return dataclasses.field(default=default, metadata={"gt": 0, **extra})
+
+
+def open_interval(low: float, high: float, default: Any) -> Any:
+    """A field that must lie strictly between ``low`` and ``high`` (a probability, say)."""
+    return dataclasses.field(default=default, metadata={"gt": low, "lt": high})
+
+
+def at_least(bound: float, default: Any, **extra: Any) -> Any:
+    """A field that must be >= ``bound``."""
+    return dataclasses.field(default=default, metadata={"ge": bound, **extra})
+
+
+def internal(default: Any) -> Any:
+    """A field the library takes but a config does not (set by the program, e.g. from a CLI flag)."""
+    return dataclasses.field(default=default, metadata={"config": False})
+
+
+def is_config_field(f: dataclasses.Field) -> bool:
+    return f.metadata.get("config", True)
+
+
+def choices(tp: Any) -> tuple[Any, ...]:
+    """The values a ``Literal`` type (or an optional one) allows; () for any other type."""
+    if typing.get_origin(tp) is Literal:
+        return typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return tuple(v for arg in typing.get_args(tp) for v in choices(arg))
+    return ()
+
+
+def bound_violation(f: dataclasses.Field, value: Any) -> str:
+    """What is wrong with ``value`` for field ``f``'s bounds ('' if nothing): 'must be > 0', ..."""
+    if value is None:
+        return ""
+    if "gt" in f.metadata and not value > f.metadata["gt"]:
+        return f"must be > {f.metadata['gt']}"
+    if "ge" in f.metadata and not value >= f.metadata["ge"]:
+        return f"must be >= {f.metadata['ge']}"
+    if "lt" in f.metadata and not value < f.metadata["lt"]:
+        return f"must be < {f.metadata['lt']}"
+    return ""
+
+
+def check_fields(options: Any, label: str) -> None:
+    """Check every field of the dataclass ``options`` against its type's choices and its bounds; a
+    ProblemError names it as '{label} {field}'."""
+    hints = typing.get_type_hints(type(options))
+    for f in dataclasses.fields(options):
+        value, name, tp = getattr(options, f.name), f"{label} {f.name}", hints[f.name]
+        allowed = choices(tp)
+        if allowed and value not in allowed:
+            raise ProblemError(f"{name} must be one of {allowed}, got {value!r}")
+        integer = tp is int or (typing.get_origin(tp) in (typing.Union, types.UnionType) and int in typing.get_args(tp))
+        if integer and value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ProblemError(f"{name} must be an integer, got {value!r}")
+        problem = bound_violation(f, value)
+        if problem:
+            kind = "an integer " if integer else ""
+            raise ProblemError(f"{name} {problem.replace('must be ', f'must be {kind}')}, got {value!r}")
