@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import casadi as ca
 
@@ -38,6 +39,7 @@ def relu(z):
     return ca.fmax(z, 0)
 
 
+ActivationName = Literal["tanh", "sigmoid", "softplus", "smooth_relu", "gelu", "relu"]  # the config's choices
 ACTIVATIONS: dict[str, Callable] = {
     "tanh": tanh,
     "sigmoid": sigmoid,
@@ -46,6 +48,9 @@ ACTIVATIONS: dict[str, Callable] = {
     "gelu": gelu,
     "relu": relu,
 }
+
+if tuple(ACTIVATIONS) != get_args(ActivationName):
+    raise RuntimeError("ActivationName and ACTIVATIONS must name the same activations")
 
 
 def activation(name: str) -> Callable:

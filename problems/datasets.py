@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -108,7 +109,8 @@ def gaussian(n: int, dim: int, seed: int = 0) -> Dataset:
     return Dataset(x, np.sin(x @ a))
 
 
-GENERATORS = ("annulus", "xor", "spirals", "gaussian")
+DataSource = Literal["annulus", "xor", "spirals", "gaussian", "file"]  # the config's data.source
+GENERATORS = tuple(source for source in get_args(DataSource) if source != "file")  # made, not read
 
 
 def generate(source: str, n: int, dim: int = 2, seed: int = 0) -> Dataset:

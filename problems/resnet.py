@@ -32,7 +32,7 @@ from ocp.run.registry import Setup
 from ocp.run.settings import RunSettings
 
 from .activations import activation
-from .datasets import Dataset
+from .datasets import Dataset, DataSource
 from .learning import ensemble_problem
 from .losses import loss, prediction
 from .problem_type import LOSS
@@ -45,7 +45,7 @@ REGULARIZATION = "regularization"
 class ResNetData(DataSettings):
     """``data:`` as for every learning problem, with the paper's defaults: 100 Gaussian points in d = 16."""
 
-    source: Literal["annulus", "xor", "spirals", "gaussian", "file"] = "gaussian"
+    source: DataSource = "gaussian"
     n_train: int = at_least(2, 100)
     n_test: int = at_least(0, 0)
     dim: int = at_least(1, 16)

@@ -9,9 +9,10 @@ from typing import Literal
 from ocp.errors import ConfigError
 from ocp.options import at_least
 
-from .datasets import Dataset, generate, load
+from .activations import ActivationName
+from .datasets import Dataset, DataSource, generate, load
 from .networks import NetworkDynamics
-from .spacetime import SpaceTimeDynamics
+from .spacetime import Embedding, QuadratureRule, Readout, SpaceTimeDynamics
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class DataSettings:
     split off the file (``n_test`` points).
     """
 
-    source: Literal["annulus", "xor", "spirals", "gaussian", "file"] = "annulus"
+    source: DataSource = "annulus"
     n_train: int = at_least(2, 300)
     n_test: int = at_least(0, 300)
     dim: int = at_least(1, 2)
@@ -65,12 +66,12 @@ class DynamicsSettings:
     depth, n_z per block of intervals (the K intervals split into len(widths) equal blocks, in order)."""
 
     kind: Literal["inside", "outside", "bottleneck", "spacetime"] = "inside"
-    activation: Literal["tanh", "sigmoid", "softplus", "smooth_relu", "gelu", "relu"] = "tanh"
+    activation: ActivationName = "tanh"
     width: int | None = at_least(1, None)
-    quadrature: Literal["gauss_legendre", "trapezoid", "midpoint"] = "gauss_legendre"
+    quadrature: QuadratureRule = "gauss_legendre"
     domain: tuple[float, float] = (0.0, 1.0)
-    embedding: Literal["piecewise", "cosine"] = "piecewise"
-    readout: Literal["mean", "nodes"] = "mean"
+    embedding: Embedding = "piecewise"
+    readout: Readout = "mean"
     widths: tuple[int, ...] | None = None
 
     def network(self, K: int) -> NetworkDynamics | SpaceTimeDynamics:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import casadi as ca
 import numpy as np
@@ -49,9 +50,10 @@ import ocp
 
 from .activations import activation
 
-RULES = ("gauss_legendre", "trapezoid", "midpoint")
-EMBEDDINGS = ("piecewise", "cosine")
-READOUTS = ("mean", "nodes")
+QuadratureRule = Literal["gauss_legendre", "trapezoid", "midpoint"]
+Embedding = Literal["piecewise", "cosine"]
+Readout = Literal["mean", "nodes"]
+RULES, EMBEDDINGS, READOUTS = get_args(QuadratureRule), get_args(Embedding), get_args(Readout)
 
 
 def quadrature(rule: str, n: int, a: float = 0.0, b: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
