@@ -68,75 +68,18 @@ def run_sweep(
     todo = [p for p in config.points if p.id not in records]
     prepared = {p.id: _prepare(config, p) for p in todo}  # every data file read, every problem posed: no solve yet
     begin = time.perf_counter()
-    run_id = f"{socket.gethostname()}-{os.getpid()}-{int(time.time())}"
-    summary = _summary(config, digest, records, status="running")
-    store.write_summary(summary)
-    chains: dict[int, list[Point]] = {}
-    for point in sorted(config.points, key=lambda p: (p.chain, p.position)):
-        chains.setdefault(point.chain, []).append(point)
+    store.write_summary(_summary(config, digest, records, status="running"))
     pool = make_executor(executor, workers, scheduler)
     progress = Progress(len(config.points), len(config.points) - len(todo), stream)
+    sweep = _Chains(config, store, records, prepared, pool, progress)
     print(
-        f"[sweep] {len(config.points)} points in {len(chains)} chains ({len(records)} already done), "
+        f"[sweep] {len(config.points)} points in {len(sweep.chains)} chains ({len(records)} already done), "
         f"on {pool.describe}",
         file=progress.stream,
         flush=True,
     )
-    in_flight: dict[Any, Point] = {}
-    retries: dict[str, int] = {}
-    solved_now = 0
-
-    def submit_next(chain: list[Point]) -> None:
-        """The chain's first unfinished point, warm-started from its last good solution before it."""
-        warm_from, cold_wall = None, None
-        for point in chain:
-            if point.id in records:
-                if config.grid.warm_start and records[point.id].get("success"):
-                    warm_from = point
-                if not records[point.id].get("warm_start"):
-                    cold_wall = records[point.id].get("wall_s")
-                continue
-            if any(p is point for p in in_flight.values()):
-                return
-            solution = store.solution(warm_from.id) if warm_from is not None else None
-            patience = prepared[point.id].multistart.patience
-            limit = float("inf") if cold_wall is None else max(MIN_WARM_LIMIT_S, patience * cold_wall)
-            task = Task(point.id, config.point_config(point), solution, pool.workers > 1, limit)
-            in_flight[pool.submit(task)] = point
-            return
-
     try:
-        for chain in chains.values():
-            submit_next(chain)
-        while in_flight:
-            for future in pool.wait_any(list(in_flight)):
-                point = in_flight.pop(future)
-                try:
-                    outcome: Outcome = future.result()
-                except Exception as err:  # the worker died (or the cluster lost it)
-                    retries[point.id] = retries.get(point.id, 0) + 1
-                    if isinstance(err, BrokenProcessPool):
-                        pool.restart()
-                    again = retries[point.id] <= RETRIES_AFTER_WORKER_DEATH
-                    print(
-                        f"[sweep] {point.id}: its worker died ({type(err).__name__}); "
-                        + ("solving it again in a fresh worker" if again else "recorded as failed"),
-                        file=progress.stream,
-                        flush=True,
-                    )
-                    if again:
-                        submit_next(chains[point.chain])
-                        continue
-                    outcome = Outcome(
-                        point.id, None, Status.WORKER_DIED, f"{type(err).__name__}: {err}", False, False, 0.0
-                    )
-                record = _record(point, outcome, run_id)
-                store.record(point.id, record, outcome.solution, outcome.log, outcome.files)
-                records[point.id] = record
-                solved_now += 1
-                store.write_csv(list(records.values()), list(point.values))
-                progress.point(_line(point, record), failed=not record["success"])
-                submit_next(chains[point.chain])
+        sweep.run()
     except BaseException:  # Ctrl-C (or a bug): the finished points are recorded; end the workers without waiting
         pool.abort()
         raise
@@ -145,10 +88,80 @@ def run_sweep(
         progress.close()
     failed = sum(not r["success"] for r in records.values())
     summary = _summary(config, digest, records, status="finished" if failed == 0 else "finished_with_failures")
-    summary["this_run"] = {"points_solved": solved_now, "wall_s": time.perf_counter() - begin, "run_id": run_id}
+    this_run = {"points_solved": sweep.solved_now, "wall_s": time.perf_counter() - begin, "run_id": sweep.run_id}
+    summary["this_run"] = this_run
     summary["fits"] = report(config, store, records)
     store.write_summary(summary)
-    return SweepResult(records, solved_now, failed, summary)
+    return SweepResult(records, sweep.solved_now, failed, summary)
+
+
+class _Chains:
+    """The sweep's chains in flight: each chain's next unfinished point is handed to the executor, warm-started
+    from the chain's last good solution, and recorded (atomically, with the CSV) as it comes back."""
+
+    def __init__(self, config: SweepConfig, store: SweepStore, records, prepared, pool, progress) -> None:
+        self.config, self.store, self.records, self.prepared = config, store, records, prepared
+        self.pool, self.progress = pool, progress
+        self.chains: dict[int, list[Point]] = {}
+        for point in sorted(config.points, key=lambda p: (p.chain, p.position)):
+            self.chains.setdefault(point.chain, []).append(point)
+        self.in_flight: dict[Any, Point] = {}
+        self.retries: dict[str, int] = {}
+        self.solved_now = 0
+        self.run_id = f"{socket.gethostname()}-{os.getpid()}-{int(time.time())}"
+
+    def run(self) -> None:
+        for chain in self.chains.values():
+            self.submit_next(chain)
+        while self.in_flight:
+            for future in self.pool.wait_any(list(self.in_flight)):
+                self.collect(future, self.in_flight.pop(future))
+
+    def submit_next(self, chain: list[Point]) -> None:
+        """The chain's first unfinished point, warm-started from its last good solution before it."""
+        warm_from, cold_wall = None, None
+        for point in chain:
+            if point.id in self.records:
+                if self.config.grid.warm_start and self.records[point.id].get("success"):
+                    warm_from = point
+                if not self.records[point.id].get("warm_start"):
+                    cold_wall = self.records[point.id].get("wall_s")
+                continue
+            if any(p is point for p in self.in_flight.values()):
+                return
+            solution = self.store.solution(warm_from.id) if warm_from is not None else None
+            patience = self.prepared[point.id].multistart.patience
+            limit = float("inf") if cold_wall is None else max(MIN_WARM_LIMIT_S, patience * cold_wall)
+            task = Task(point.id, self.config.point_config(point), solution, self.pool.workers > 1, limit)
+            self.in_flight[self.pool.submit(task)] = point
+            return
+
+    def collect(self, future, point: Point) -> None:
+        """A point back from its worker: recorded, and its chain goes on (a dead worker's point once more)."""
+        try:
+            outcome: Outcome = future.result()
+        except Exception as err:  # the worker died (or the cluster lost it)
+            self.retries[point.id] = self.retries.get(point.id, 0) + 1
+            if isinstance(err, BrokenProcessPool):
+                self.pool.restart()
+            again = self.retries[point.id] <= RETRIES_AFTER_WORKER_DEATH
+            print(
+                f"[sweep] {point.id}: its worker died ({type(err).__name__}); "
+                + ("solving it again in a fresh worker" if again else "recorded as failed"),
+                file=self.progress.stream,
+                flush=True,
+            )
+            if again:
+                self.submit_next(self.chains[point.chain])
+                return
+            outcome = Outcome(point.id, None, Status.WORKER_DIED, f"{type(err).__name__}: {err}", False, False, 0.0)
+        record = _record(point, outcome, self.run_id)
+        self.store.record(point.id, record, outcome.solution, outcome.log, outcome.files)
+        self.records[point.id] = record
+        self.solved_now += 1
+        self.store.write_csv(list(self.records.values()), list(point.values))
+        self.progress.point(_line(point, record), failed=not record["success"])
+        self.submit_next(self.chains[point.chain])
 
 
 def report(config: SweepConfig, store: SweepStore, records: dict[str, dict[str, Any]]) -> dict[str, Any]:
