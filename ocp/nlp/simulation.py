@@ -8,7 +8,8 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import ProblemError
-from ocp.nlp.transcription import check_stages, step_function
+from ocp.nlp.functions import step_function
+from ocp.nlp.transcription import check_stages
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Parameter, Problem
 

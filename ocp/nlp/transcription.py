@@ -15,8 +15,9 @@ expressions are evaluated, and the gap constraint reads X_{k+1} = M_k Phi
 (`stages.py`); a per-interval parameter enters interval k with its k-th value.
 
 The per-interval step is built once as an SX function of ONE member and
-applied to the whole batch at once: replayed as vector operations over the
-batch (`vectorize.py`, the default) or with ``Function.map``. Python loops
+applied to the whole batch at once (`functions.py`): replayed as vector
+operations over the batch (`vectorize.py`, the default) or with
+``Function.map``. Python loops
 run over the K intervals only, never over the B members.
 
 The condensed (single-shooting) form of the same objective drops X_1..X_K
@@ -33,7 +34,7 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import ProblemError
-from ocp.nlp.vectorize import batched, replayable
+from ocp.nlp.functions import NodeFunctions, batch, merge, quadrature_function, split, stacked_bounds, step_function
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Constraint, Problem
 from ocp.problem.stages import Stages
@@ -114,66 +115,6 @@ def _select(entries: np.ndarray, size: int) -> ca.DM:
     """(len(entries), size) sparse 0/1 matrix picking ``entries``."""
     sp = ca.Sparsity.triplet(entries.size, size, list(range(entries.size)), entries.tolist())
     return ca.DM(sp, 1.0)
-
-
-@dataclass(frozen=True)
-class Split:
-    """Expressions split into per-member ones (mapped over B) and shared ones."""
-
-    member: list[int]
-    shared: list[int]
-
-
-def split(problem: Problem, exprs: list[ca.SX]) -> Split:
-    member = [i for i, e in enumerate(exprs) if problem.depends_on_member(e)]
-    return Split(member, [i for i in range(len(exprs)) if i not in member])
-
-
-def _function(problem: Problem, name: str, exprs: list[ca.SX]) -> ca.Function:
-    """f(x, u, p, t, T, d) -> vertcat(exprs), in the problem's symbols."""
-    out = ca.vertcat(*[ca.vec(ca.SX(e)) for e in exprs]) if exprs else ca.SX(0, 1)
-    return ca.Function(name, problem.symbols(), [out], ["x", "u", "p", "t", "T", "d"], ["out"])
-
-
-def step_function(problem: Problem, method: MultipleShooting, running: list[ca.SX]) -> ca.Function:
-    """One interval for one member: (x0, u, p, t0, h, T, d) -> (x(t0 + h), int_{t0}^{t0+h} running dt).
-
-    The running costs are integrated as extra states, so their quadrature has
-    the integrator's order.
-    """
-    x, u, p, _, T, d = problem.symbols()
-    t0, h = ca.SX.sym("t0"), ca.SX.sym("h")
-    rhs = _function(problem, "augmented_rhs", [problem.dynamics, *running])
-
-    def augmented(z: ca.SX, t: ca.SX) -> ca.SX:
-        return rhs(z[: problem.nx], u, p, t, T, d)
-
-    z_end = method.integrator.integrate(augmented, ca.vertcat(x, ca.SX.zeros(len(running))), t0, h)
-    return ca.Function(
-        "step",
-        [x, u, p, t0, h, T, d],
-        [z_end[: problem.nx], z_end[problem.nx :]],
-        ["x0", "u", "p", "t0", "h", "T", "d"],
-        ["xf", "q"],
-    )
-
-
-def quadrature_function(problem: Problem, method: MultipleShooting, integrands: list[ca.SX]) -> ca.Function:
-    """Integrals over one interval of terms free of state and data: (u, p, t0, h, T) -> q."""
-    _, u, p, _, T, _ = problem.symbols()
-    t0, h = ca.SX.sym("t0"), ca.SX.sym("h")
-    rhs = _function(problem, "shared_integrand", integrands)
-    zero_x, zero_d = ca.SX.zeros(problem.nx), ca.SX.zeros(problem.data_symbol.numel())
-    q = method.integrator.integrate(lambda _q, t: rhs(zero_x, u, p, t, T, zero_d), ca.SX.zeros(len(integrands)), t0, h)
-    return ca.Function("quadrature", [u, p, t0, h, T], [q], ["u", "p", "t0", "h", "T"], ["q"])
-
-
-def batch(f: ca.Function, B: int, parallelization: str, member_inputs: tuple[str, ...]) -> ca.Function:
-    """``f`` of one member applied to all B members: as vector operations over
-    the batch (`vectorize.py`) by default, else with ``Function.map``."""
-    if parallelization == "vectorized" and replayable(f):
-        return batched(f, B, member_inputs)
-    return f.map(B, "thread" if parallelization == "thread" else "serial")
 
 
 @dataclass(frozen=True)
@@ -341,7 +282,7 @@ def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _In
         member_running += ca.sum2(q)
         if run_split.shared:
             shared_running += shared_q(u_k, at.interval_params[k], times[k], h_k, at.T)
-    running = _merge(run_split, _aggregate(problem) * member_running, shared_running, len(run_names))
+    running = merge(run_split, _aggregate(problem) * member_running, shared_running, len(run_names))
     return gaps, running, run_names
 
 
@@ -422,76 +363,6 @@ def _l1_costs(
             ubg.append(np.array([l1_terms[i].bound for i in bounded], dtype=float))
         l1 += (times[k + 1] - times[k]) * w_k * norms
     return l1
-
-
-@dataclass(frozen=True)
-class NodeFunctions:
-    """Expressions evaluated at one grid node: per member (mapped over B) or once (shared).
-
-    Built once per kind of term and called at every node, so the graph holds
-    one function per kind, not one per node.
-    """
-
-    parts: Split
-    member: ca.Function | None  # (x, u, p, t, T, d) mapped over the batch
-    shared: ca.Function | None  # (x, u, p, t, T, d) with x and d unused
-
-    @classmethod
-    def build(cls, problem: Problem, name: str, exprs: list[ca.SX], parallelization: str) -> NodeFunctions:
-        parts = split(problem, exprs)
-        member = _function(problem, f"{name}_member", [exprs[i] for i in parts.member]) if parts.member else None
-        shared = _function(problem, f"{name}_shared", [exprs[i] for i in parts.shared]) if parts.shared else None
-        if member is not None:
-            member = batch(member, problem.batch_size, parallelization, member_inputs=("x", "d"))
-        return cls(parts, member, shared)
-
-    def _shared_values(self, problem: Problem, u, params, t, T) -> ca.MX:
-        zero_x, zero_d = ca.DM.zeros(problem.nx, 1), ca.DM.zeros(problem.data_symbol.numel(), 1)
-        return self.shared(zero_x, u, params, t, T, zero_d)
-
-    def stacked(self, problem: Problem, x, u, params, t, T, data) -> ca.MX:
-        """[vec of the (n_member, B) member values; shared values]: the order of `stacked_bounds`."""
-        blocks = []
-        if self.member is not None:
-            blocks.append(ca.vec(self.member(x, u, params, t, T, data)))
-        if self.shared is not None:
-            blocks.append(self._shared_values(problem, u, params, t, T))
-        return ca.vertcat(*blocks)
-
-    def aggregated(self, problem: Problem, x, u, params, t, T, data, scale: float) -> ca.MX:
-        """One scalar per expression, in the input order; member values summed over B and scaled."""
-        out = ca.MX.zeros(len(self.parts.member) + len(self.parts.shared), 1)
-        if self.member is not None:
-            totals = ca.sum2(self.member(x, u, params, t, T, data))
-            for row, i in enumerate(self.parts.member):
-                out[i] = scale * totals[row]
-        if self.shared is not None:
-            values = self._shared_values(problem, u, params, t, T)
-            for row, i in enumerate(self.parts.shared):
-                out[i] = values[row]
-        return out
-
-
-def stacked_bounds(constraints: tuple[Constraint, ...], parts: Split, kind: str, B: int) -> tuple[np.ndarray, ...]:
-    """Bounds in the order of `NodeFunctions.stacked`: member bounds repeated per member, then shared."""
-    bounds = [c.bounds(f"{kind}[{i}]") for i, c in enumerate(constraints)]
-
-    def gather(indices: list[int], reps: int) -> tuple[np.ndarray, np.ndarray]:
-        lb = np.concatenate([bounds[i][0] for i in indices]) if indices else np.zeros(0)
-        ub = np.concatenate([bounds[i][1] for i in indices]) if indices else np.zeros(0)
-        return np.tile(lb, reps), np.tile(ub, reps)
-
-    (m_lb, m_ub), (s_lb, s_ub) = gather(parts.member, B), gather(parts.shared, 1)
-    return np.concatenate([m_lb, s_lb]), np.concatenate([m_ub, s_ub])
-
-
-def _merge(parts: Split, member: ca.MX, shared: ca.MX, n: int) -> ca.MX:
-    out = ca.MX.zeros(n, 1)
-    for row, i in enumerate(parts.member):
-        out[i] = member[row]
-    for row, i in enumerate(parts.shared):
-        out[i] = shared[row]
-    return out
 
 
 def _layout(n_free: int, free_T: bool, K: int, B: int, pad: _Padding, state_nodes: int, ns: int = 0) -> Layout:
