@@ -35,6 +35,13 @@ def at_least(bound: float, default: Any, **extra: Any) -> Any:
     return dataclasses.field(default=default, metadata={"ge": bound, **extra})
 
 
+def declared_as(cls: type, name: str, default: Any) -> Any:
+    """A field with the checks of field ``name`` of the dataclass ``cls`` and another default: a config
+    section that takes a library class's limits with the command line's defaults declares them so."""
+    declared = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return dataclasses.field(default=default, metadata=declared.metadata)
+
+
 def internal(default: Any) -> Any:
     """A field the library takes but a config does not (set by the program, e.g. from a CLI flag)."""
     return dataclasses.field(default=default, metadata={"config": False})

@@ -142,3 +142,19 @@ def test_the_config_sections_are_the_librarys_option_classes():
         parse_config({"problem": "l2", "solver": {"max_iter": -1}})
     with pytest.raises(ocp.ConfigError, match="unknown key 'gradient_flow.verbose'"):  # set by the program only
         parse_config({"problem": "l2", "gradient_flow": {"verbose": True}})
+
+
+def test_the_search_limits_are_declared_once_for_the_api_and_the_config():
+    import dataclasses
+
+    from ocp.run.settings import MultistartSettings
+    from ocp.run.solve import parse_config
+    from ocp.search.multistart import SearchLimits
+
+    section = {f.name: f for f in dataclasses.fields(MultistartSettings)}
+    for limit in dataclasses.fields(SearchLimits):
+        assert section[limit.name].metadata == limit.metadata  # the same declared check, another default
+    with pytest.raises(ocp.ProblemError, match="multistart confidence must be < 1.0, got 1.0"):
+        SearchLimits(confidence=1.0)
+    with pytest.raises(ocp.ConfigError, match="'multistart.confidence' must be < 1.0, got 1.0"):
+        parse_config({"problem": "l2", "multistart": {"confidence": 1.0}})

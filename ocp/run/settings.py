@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from ocp.options import at_least, open_interval, positive
+from ocp.options import at_least, declared_as, positive
 from ocp.problem.integrators import IntegratorName, integrator
 from ocp.problem.method import MultipleShooting, Parallelization
+from ocp.search.multistart import SearchLimits
 from ocp.search.plan import Hops
 from ocp.search.strategies import Initialization, StrategyName
 from ocp.solvers.gradient_flow import GradientFlowOptions
@@ -54,20 +55,20 @@ class MultistartSettings:
     # solved once more, from start 0 only (left out where the problem marks no parameter to continue in):
     # on L1 the only strategy that found the best optimum of 2 of 12 instances, at about 1.5 plain solves
     first_start_strategies: tuple[StrategyName, ...] = ("continuation_parameter",)
-    max_iter: int = at_least(1, 500)  # IPOPT iterations per solve before a start is given up
-    max_seconds: float = positive(300.0)  # wall time per solve before a start is given up
+    max_iter: int = declared_as(SearchLimits, "max_iter", 500)  # IPOPT iterations per solve before it is given up
+    max_seconds: float = declared_as(SearchLimits, "max_seconds", 300.0)  # wall time per solve, likewise
     # a solve running longer than patience x the median finished solve is given up (`ocp/search/multistart.py`)
-    patience: float = at_least(1.0, 10.0)
+    patience: float = declared_as(SearchLimits, "patience", 10.0)
     # stop once the probability that the best minimum found is the global one reaches this (`ocp/search/basins.py`);
     # null runs to the budget (with hops: false and max_searches: null, the portfolio of earlier versions)
-    confidence: float | None = open_interval(0.0, 1.0, 0.95)
-    time_budget: float | None = positive(None)  # seconds for the whole search
+    confidence: float | None = declared_as(SearchLimits, "confidence", 0.95)
+    time_budget: float | None = declared_as(SearchLimits, "time_budget", None)  # seconds for the whole search
     # basin hopping (`ocp/search/plan.py`): local searches that restart from the best solution so far with its
     # controls moved by hop_scale x their rms x N(0, 1), beside the start tasks; false solves the starts alone
     hops: bool = True
     hop_scale: float = positive(1.0)
     # local searches in all (null: every start task once, twice that with hops)
-    max_searches: int | None = at_least(1, 24)
+    max_searches: int | None = declared_as(SearchLimits, "max_searches", 24)
 
     def search_arguments(self) -> dict[str, Any]:
         """The keyword arguments of `ocp.search.multistart.multistart` these settings make (caps, patience,

@@ -70,6 +70,7 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import Interrupted, ProblemError, SolveError
+from ocp.options import at_least, check_fields, open_interval, positive
 from ocp.problem.guess import InitialGuess
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
@@ -159,7 +160,7 @@ def multistart(
     Raises `SolveError` when no solve produced a solution.
     """
     options = options or SolverOptions()
-    _check_arguments(max_searches, max_iter, max_seconds, patience, confidence, time_budget)
+    SearchLimits(max_iter, max_seconds, patience, confidence, time_budget, max_searches)  # checks them
     inits = effective_strategies(init, problem)
     if hops is not None:  # without a first-order phase a hop is plain IPOPT from the moved controls: say so
         hops = replace(hops, strategy=effective_strategies(hops.strategy, problem)[0])
@@ -184,19 +185,22 @@ def multistart(
     return best
 
 
-def _check_arguments(max_searches, max_iter, max_seconds, patience, confidence, time_budget) -> None:
-    if max_searches is not None and (not isinstance(max_searches, int) or max_searches < 1):
-        raise ProblemError(f"multistart max_searches must be an integer >= 1, got {max_searches!r}")
-    if max_iter is not None and (not isinstance(max_iter, int) or max_iter < 1):
-        raise ProblemError(f"multistart max_iter must be an integer >= 1, got {max_iter!r}")
-    if max_seconds is not None and not max_seconds > 0:
-        raise ProblemError(f"multistart max_seconds must be > 0, got {max_seconds!r}")
-    if patience is not None and not patience >= 1.0:
-        raise ProblemError(f"multistart patience must be >= 1 (a multiple of the median solve), got {patience!r}")
-    if confidence is not None and not 0.0 < confidence < 1.0:
-        raise ProblemError(f"multistart confidence must be in (0, 1) (or None: every solve), got {confidence!r}")
-    if time_budget is not None and not time_budget > 0:
-        raise ProblemError(f"multistart time_budget must be > 0 seconds, got {time_budget!r}")
+@dataclass(frozen=True)
+class SearchLimits:
+    """The limits a search takes (`multistart`'s arguments of these names), each with its check declared
+    once: `multistart` checks its arguments by making one, and the config's ``multistart:`` section
+    declares its fields from these with the command line's defaults (`ocp/options.py`, `declared_as`).
+    None: no limit (``confidence`` None: every task is solved)."""
+
+    max_iter: int | None = at_least(1, None)
+    max_seconds: float | None = positive(None)
+    patience: float | None = at_least(1.0, None)
+    confidence: float | None = open_interval(0.0, 1.0, None)
+    time_budget: float | None = positive(None)
+    max_searches: int | None = at_least(1, None)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "multistart")
 
 
 class _Search:
