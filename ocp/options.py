@@ -60,16 +60,17 @@ def choices(tp: Any) -> tuple[Any, ...]:
     return ()
 
 
-def bound_violation(f: dataclasses.Field, value: Any) -> str:
-    """What is wrong with ``value`` for field ``f``'s bounds ('' if nothing): 'must be > 0', ..."""
+def bound_violation(f: dataclasses.Field, value: Any, kind: str = "") -> str:
+    """What is wrong with ``value`` for field ``f``'s bounds ('' if nothing): 'must be > 0', ...; ``kind``
+    names what it must be ('an integer ': 'must be an integer >= 1')."""
     if value is None:
         return ""
     if "gt" in f.metadata and not value > f.metadata["gt"]:
-        return f"must be > {f.metadata['gt']}"
+        return f"must be {kind}> {f.metadata['gt']}"
     if "ge" in f.metadata and not value >= f.metadata["ge"]:
-        return f"must be >= {f.metadata['ge']}"
+        return f"must be {kind}>= {f.metadata['ge']}"
     if "lt" in f.metadata and not value < f.metadata["lt"]:
-        return f"must be < {f.metadata['lt']}"
+        return f"must be {kind}< {f.metadata['lt']}"
     return ""
 
 
@@ -85,7 +86,6 @@ def check_fields(options: Any, label: str) -> None:
         integer = tp is int or (typing.get_origin(tp) in (typing.Union, types.UnionType) and int in typing.get_args(tp))
         if integer and value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ProblemError(f"{name} must be an integer, got {value!r}")
-        problem = bound_violation(f, value)
+        problem = bound_violation(f, value, "an integer " if integer else "")
         if problem:
-            kind = "an integer " if integer else ""
-            raise ProblemError(f"{name} {problem.replace('must be ', f'must be {kind}')}, got {value!r}")
+            raise ProblemError(f"{name} {problem}, got {value!r}")

@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import casadi as ca
 import numpy as np
@@ -48,7 +48,6 @@ from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 
 StepScaling = Literal["interval", "none"]
-STEP_SCALINGS = get_args(StepScaling)
 
 
 @dataclass(frozen=True)

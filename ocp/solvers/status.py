@@ -106,8 +106,3 @@ class Status(StrEnum):
         member._name_, member._value_ = value.upper(), value
         member.message, member.success = f"IPOPT stopped with status {value!r}.", False
         return member
-
-
-def describe(code: str) -> str:
-    """The readable message for a status code."""
-    return Status(code).message
