@@ -4,7 +4,7 @@
 
 The A1 annulus problem of configs/spacetime_variable_width.yaml (N = 100,
 K = 20, T = 5, RK4, lambda = 1e-3, Gauss-Legendre): widths 2 -> 4 -> 8 (a
-block of intervals each, `ocp.Stages`) against width 4 and width 8
+block of intervals each, `ocp.IntervalSizes`) against width 4 and width 8
 throughout. Each is built once and solved by IPOPT for a fixed number of
 iterations from the same kind of start (small random controls, seed 0,
 states simulated; no first-order phase, so the iterations are comparable).

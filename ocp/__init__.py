@@ -12,9 +12,9 @@ from ocp.errors import ConfigError, OcpError, ProblemError, SolveError
 from ocp.nlp.simulation import simulate
 from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, integrator
+from ocp.problem.interval_sizes import IntervalSizes
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Bounds, Constraint, EnsembleData, FreeParameter, Horizon, L1Cost, Parameter, Problem
-from ocp.problem.stages import Stages
 from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
 from ocp.solvers.ipopt import OCPSolver, SolverOptions, solve
 from ocp.solvers.solution import Solution
@@ -43,7 +43,7 @@ __all__ = [
     "Solution",
     "SolveError",
     "SolverOptions",
-    "Stages",
+    "IntervalSizes",
     "integrator",
     "interpolate",
     "simulate",

@@ -37,8 +37,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     out = prepare_output_dir(Path(args.out or Path("results") / Path(args.config).stem))
     problem = setup.problem
     staged = ""
-    if problem.stages is not None:  # sizes per interval: say the range, not K numbers
-        sizes = sorted({s.size for s in problem.stages.states})
+    if problem.interval_sizes is not None:  # sizes per interval: say the range, not K numbers
+        sizes = sorted({s.size for s in problem.interval_sizes.states})
         staged = f" (at most; {sizes[0]} to {sizes[-1]} states per interval)"
     print(
         f"[ocp] {ptype.name}: B={problem.batch_size} trajectories, nx={problem.nx}, nu={problem.nu}{staged}, "

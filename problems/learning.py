@@ -32,7 +32,7 @@ class LearningSymbols:
     readout: ca.SX  # P x (m,)
     embed: Callable[[np.ndarray], np.ndarray]  # data points (N, d) -> initial states (N, n)
     interval_parameters: tuple[ocp.Parameter, ...] = ()  # what the dynamics read per interval
-    stages: ocp.Stages | None = None  # a width that changes with depth (`spacetime.py`)
+    interval_sizes: ocp.IntervalSizes | None = None  # a width that changes with depth (`spacetime.py`)
 
     def function(self, name: str, inputs: list[ca.SX], output: ca.SX) -> ca.Function:
         """``output`` of ``inputs`` and the interval parameters (call with `node_parameters`)."""
@@ -73,7 +73,7 @@ def learning_symbols(data: Dataset, dynamics: NetworkDynamics, loss_kind: Loss, 
         P,
         dynamics.embed,
         dynamics.interval_parameters(m),
-        dynamics.stages(),
+        dynamics.interval_sizes(),
     )
 
 
@@ -90,7 +90,7 @@ def ensemble_problem(s: LearningSymbols, data: Dataset, T: float, **terms) -> oc
         ensemble_data=ocp.EnsembleData(s.label, data.y),
         aggregate="mean",
         parameters=parameters,
-        stages=s.stages,
+        interval_sizes=s.interval_sizes,
         **terms,
     )
 

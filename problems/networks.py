@@ -56,7 +56,7 @@ class NetworkDynamics:
         """Parameters with a value per control interval the dynamics read: none (see `spacetime.py`)."""
         return ()
 
-    def stages(self) -> None:
+    def interval_sizes(self) -> None:
         """The state has the same size on every interval (see `spacetime.py` for one that changes)."""
         return None
 

@@ -107,7 +107,7 @@ class _Symbols:  # what `ensemble_problem` reads
     label: ca.SX
     dynamics: ca.SX
     interval_parameters: tuple = ()  # the ResNet's width is fixed
-    stages: None = None
+    interval_sizes: None = None
 
     @staticmethod
     def embed(x: np.ndarray) -> np.ndarray:  # h_0 = x_i

@@ -31,7 +31,7 @@ n_k on each control interval k, so the equivalent ResNet's width changes with
 depth. Interval k uses the rule's n_k nodes; at a node where the width changes
 the state is carried to the new grid by interpolation (Lagrange through the
 Gauss-Legendre nodes, piecewise linear for trapezoid and midpoint). The OCP
-sees this through `ocp.Stages` (the first n_k state entries and the controls
+sees this through `ocp.IntervalSizes` (the first n_k state entries and the controls
 of an n_k x n_k kernel exist on interval k) and per-interval parameters (the
 grid's sqrt(omega_j) and 1/sqrt(omega_j), 0 on absent nodes). The embedding
 uses the first grid, the readout the last one.
@@ -151,7 +151,7 @@ class SpaceTimeDynamics:
             ocp.Parameter(self._readout_symbol(m), readouts, per_interval=True),
         )
 
-    def stages(self) -> ocp.Stages | None:
+    def interval_sizes(self) -> ocp.IntervalSizes | None:
         """The nodes and kernel entries that exist on each interval, and the regridding between them."""
         if self.widths is None:
             return None
@@ -162,7 +162,7 @@ class SpaceTimeDynamics:
             for n in self.widths
         ]
         transfers = [self.regrid(a, b) for a, b in zip(self.widths[:-1], self.widths[1:], strict=True)]
-        return ocp.Stages(tuple(states), tuple(controls), tuple(transfers))
+        return ocp.IntervalSizes(tuple(states), tuple(controls), tuple(transfers))
 
     def grid_at_node(self, k: int) -> np.ndarray:
         """z_j at grid node k (0..K): the grid of the interval node k starts, the last one at node K."""

@@ -132,7 +132,7 @@ def test_a_network_of_growing_width_converges_to_the_continuous_one():
 
 @pytest.mark.parametrize("kind", ["l2", "turnpike", "l1"])
 def test_a_constant_width_schedule_is_the_fixed_width_network(kind):
-    """widths (3, 3, 3, 3) goes through the staged transcription (ocp.Stages, per-interval weights and
+    """widths (3, 3, 3, 3) goes through the staged transcription (ocp.IntervalSizes, per-interval weights and
     readout) yet poses the fixed width-3 problem: the same optimum from the same start (rel 1e-10)."""
     data = generate("annulus", 20, seed=2)
     pose = {
@@ -142,7 +142,7 @@ def test_a_constant_width_schedule_is_the_fixed_width_network(kind):
     }[kind]
     scheduled = pose(SpaceTimeDynamics(widths=(3, 3, 3, 3)))
     fixed = pose(SpaceTimeDynamics(3))
-    assert scheduled.stages is not None and fixed.stages is None
+    assert scheduled.interval_sizes is not None and fixed.interval_sizes is None
     method = ocp.MultipleShooting(K=4)
     start = ocp.InitialGuess(controls=random_controls(4, 12, 0.3, seed=1))
     options = ocp.SolverOptions(check_optimality=False)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ocp.errors import ProblemError
 from ocp.nlp.functions import step_function
-from ocp.nlp.transcription import check_stages
+from ocp.nlp.transcription import check_interval_sizes
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Parameter, Problem
 
@@ -86,10 +86,10 @@ def simulate(
     free = parameter_vector(problem, parameters, which="free")
     step = (step or step_function(problem, method, [])).map(B)
     times = T * method.normalised_grid()
-    check_stages(problem, method)  # stages and per-interval parameters hold K entries
-    stages = problem.stages
-    if stages is not None:
-        state_mask, control_mask = stages.masks(problem.nx, problem.nu)
+    check_interval_sizes(problem, method)  # interval sizes and per-interval parameters hold K entries
+    sizes = problem.interval_sizes
+    if sizes is not None:
+        state_mask, control_mask = sizes.masks(problem.nx, problem.nu)
         controls = np.where(control_mask, controls, 0.0)
         x0 = np.where(state_mask[0], x0, 0.0)
     out = np.empty((method.K + 1, problem.nx, B))
@@ -97,5 +97,5 @@ def simulate(
     for k in range(method.K):
         p = problem.parameters_on_interval(fixed, free, k)
         end = np.asarray(step(out[k], controls[k], p, times[k], times[k + 1] - times[k], T, data.T)[0])
-        out[k + 1] = end if stages is None else stages.next_state(k, end)
+        out[k + 1] = end if sizes is None else sizes.next_state(k, end)
     return out.transpose(2, 0, 1)

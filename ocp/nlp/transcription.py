@@ -9,10 +9,10 @@ its constraints are the standard smooth form of |e|: where the optimum has
 e = 0, both constraints are active and IPOPT returns e = 0 to its tolerance.
 NLP parameters p = [fixed parameters; T (if fixed); per-member data].
 Initial states enter as bounds on X_0, so new data of the same size needs no
-rebuild either. With `Problem.stages` X_k and U_k hold only the entries that
+rebuild either. With `Problem.interval_sizes` X_k and U_k hold only the entries that
 exist at node k / on interval k, padded with zeros where the problem's
 expressions are evaluated, and the gap constraint reads X_{k+1} = M_k Phi
-(`stages.py`); a per-interval parameter enters interval k with its k-th value.
+(`interval_sizes.py`); a per-interval parameter enters interval k with its k-th value.
 
 The per-interval step is built once as an SX function of ONE member and
 applied to the whole batch at once (`functions.py`): replayed as vector
@@ -35,16 +35,16 @@ import numpy as np
 
 from ocp.errors import ProblemError
 from ocp.nlp.functions import NodeFunctions, batch, merge, quadrature_function, split, stacked_bounds, step_function
+from ocp.problem.interval_sizes import IntervalSizes
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Constraint, Problem
-from ocp.problem.stages import Stages
 
 
 @dataclass(frozen=True)
 class Layout:
     """Where each quantity sits in the decision vector w (integer index arrays).
 
-    With `Problem.stages`, an entry that does not exist at a node or on an
+    With `Problem.interval_sizes`, an entry that does not exist at a node or on an
     interval has index -1: read and write through `take` and `put`.
     """
 
@@ -71,10 +71,12 @@ def put(target: np.ndarray, index: np.ndarray, values) -> None:
     target[index[exists]] = values[exists]
 
 
-def check_stages(problem: Problem, method: MultipleShooting) -> None:
-    """Stages and per-interval parameters must have one entry per interval of ``method``."""
-    if problem.stages is not None and problem.stages.K != method.K:
-        raise ProblemError(f"the problem's stages cover {problem.stages.K} intervals but the method has K = {method.K}")
+def check_interval_sizes(problem: Problem, method: MultipleShooting) -> None:
+    """IntervalSizes and per-interval parameters must have one entry per interval of ``method``."""
+    if problem.interval_sizes is not None and problem.interval_sizes.K != method.K:
+        raise ProblemError(
+            f"the problem's interval_sizes cover {problem.interval_sizes.K} intervals but the method has K = {method.K}"
+        )
     for p in problem.parameters:
         if p.per_interval and p.intervals != method.K:
             raise ProblemError(
@@ -86,28 +88,28 @@ def check_stages(problem: Problem, method: MultipleShooting) -> None:
 class _Padding:
     """Between the existing entries of a node or interval and the padded symbols of the problem."""
 
-    stages: Stages | None
+    sizes: IntervalSizes | None
     nx: int
     nu: int
 
     def state_size(self, k: int) -> int:
-        return self.nx if self.stages is None else self.stages.node_states(k).size
+        return self.nx if self.sizes is None else self.sizes.node_states(k).size
 
     def control_size(self, k: int) -> int:
-        return self.nu if self.stages is None else self.stages.controls[k].size
+        return self.nu if self.sizes is None else self.sizes.controls[k].size
 
     def state(self, k: int, X: ca.MX) -> ca.MX:
         """Node k's states padded with zeros to nx rows."""
-        return X if self.stages is None else ca.mtimes(_select(self.stages.node_states(k), self.nx).T, X)
+        return X if self.sizes is None else ca.mtimes(_select(self.sizes.node_states(k), self.nx).T, X)
 
     def control(self, k: int, U: ca.MX) -> ca.MX:
-        return U if self.stages is None else ca.mtimes(_select(self.stages.controls[k], self.nu).T, U)
+        return U if self.sizes is None else ca.mtimes(_select(self.sizes.controls[k], self.nu).T, U)
 
     def next_state(self, k: int, end: ca.MX) -> ca.MX:
         """Node k + 1's existing entries from the padded state at the end of interval k."""
-        if self.stages is None:
+        if self.sizes is None:
             return end
-        to_next = self.stages.transfer(k) @ _select(self.stages.states[k], self.nx).toarray()
+        to_next = self.sizes.transfer(k) @ _select(self.sizes.states[k], self.nx).toarray()
         return ca.mtimes(ca.sparsify(ca.DM(to_next)), end)
 
 
@@ -152,7 +154,7 @@ def transcribe(
     (`_Variables`), the NLP parameters and the time grid (`_Inputs`), the
     shooting intervals (gaps and running costs), the terminal costs, the
     constraints at the nodes, the L1 costs (and their slack constraints)."""
-    check_stages(problem, method)
+    check_interval_sizes(problem, method)
     v = _Variables.make(problem, method, condensed, l1_slacks)
     at = _Inputs.make(problem, method, v)
     gaps, running, run_names = _shooting(problem, method, v, at, condensed)
@@ -208,7 +210,7 @@ class _Variables:
     @classmethod
     def make(cls, problem: Problem, method: MultipleShooting, condensed: bool, l1_slacks: bool) -> _Variables:
         B, K = problem.batch_size, method.K
-        pad = _Padding(problem.stages, problem.nx, problem.nu)
+        pad = _Padding(problem.interval_sizes, problem.nx, problem.nu)
         n_free = sum(p.symbol.numel() for p in problem.free_parameters)
         free_params = ca.MX.sym("free_parameters", n_free)
         T_free = ca.MX.sym("T", 1 if problem.horizon.free else 0)
@@ -371,7 +373,7 @@ def _layout(n_free: int, free_T: bool, K: int, B: int, pad: _Padding, state_node
     offset += n_free
     horizon = np.arange(offset, offset + int(free_T))
     offset += int(free_T)
-    stages = pad.stages
+    sizes = pad.sizes
     states = np.full((state_nodes, B, pad.nx), -1, dtype=int)
     controls = np.full((K, pad.nu), -1, dtype=int)
     slacks = np.zeros((K, ns), dtype=int)
@@ -379,12 +381,12 @@ def _layout(n_free: int, free_T: bool, K: int, B: int, pad: _Padding, state_node
         if k < state_nodes:
             # vec of an (n_k, B) block is column-major: member b occupies n_k consecutive entries.
             n_k = pad.state_size(k)
-            entries = slice(None) if stages is None else stages.node_states(k)
+            entries = slice(None) if sizes is None else sizes.node_states(k)
             states[k][:, entries] = offset + np.arange(n_k * B).reshape(B, n_k)
             offset += n_k * B
         if k < K:
             m_k = pad.control_size(k)
-            controls[k][slice(None) if stages is None else stages.controls[k]] = offset + np.arange(m_k)
+            controls[k][slice(None) if sizes is None else sizes.controls[k]] = offset + np.arange(m_k)
             offset += m_k
             slacks[k] = offset + np.arange(ns)
             offset += ns

@@ -21,7 +21,7 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import ProblemError
-from ocp.problem.stages import Stages
+from ocp.problem.interval_sizes import IntervalSizes
 
 
 def _as_column_symbol(sym: ca.SX, what: str) -> ca.SX:
@@ -107,7 +107,7 @@ class Parameter:
     adds one such solve from start 0 (`ocp/search/strategies.py`, `ocp/search/multistart.py`).
     ``per_interval``: ``value`` is (K, size), one value per control interval
     (piecewise constant in time like the controls, e.g. the quadrature weights
-    of a grid that moves with depth, `stages.py`); terminal costs and the last
+    of a grid that moves with depth, `interval_sizes.py`); terminal costs and the last
     node's constraints see the last interval's value.
     """
 
@@ -215,8 +215,8 @@ class Problem:
         on each control interval.
     initial_state : (nx,) or (B, nx); None leaves x(0) free (use
         ``initial_constraints`` and ``state_bounds``).
-    stages : the state and control entries that exist on each interval when
-        their number changes with the interval (`stages.py`); None: all, always.
+    interval_sizes : the state and control entries that exist on each interval when
+        their number changes with the interval (`interval_sizes.py`); None: all, always.
     """
 
     state: ca.SX
@@ -239,7 +239,7 @@ class Problem:
     control_guess: float | Sequence[float] | np.ndarray = 0.0
     ensemble_data: EnsembleData | None = None
     aggregate: Literal["mean", "sum"] = "mean"
-    stages: Stages | None = None
+    interval_sizes: IntervalSizes | None = None
 
     def __post_init__(self) -> None:
         _as_column_symbol(self.state, "state")
@@ -267,8 +267,8 @@ class Problem:
         self._check_shapes()
         self._check_symbols()
         self._check_bounds_and_initial_state()
-        if self.stages is not None:
-            self.stages.check(self.nx, self.nu)
+        if self.interval_sizes is not None:
+            self.interval_sizes.check(self.nx, self.nu)
         for p in self.parameters:
             value = np.asarray(p.value, dtype=float)
             if p.per_interval and (value.ndim != 2 or value.shape[1] != p.symbol.numel()):

@@ -118,7 +118,7 @@ def _coarse_grid(solver: OCPSolver, init: Initialization, parameters, T, guess: 
         raise ProblemError("initialization 'coarse_grid' needs a uniform grid (method.grid = None)")
     if _tied_to_K(solver.problem):
         raise ProblemError(
-            "initialization 'coarse_grid' cannot coarsen a problem with stages or per-interval parameters "
+            "initialization 'coarse_grid' cannot coarsen a problem with interval sizes or per-interval parameters "
             "(they hold one entry per interval of K)"
         )
     grids = sorted({max(1, method.K // 2**j) for j in range(1, stages)})
@@ -190,7 +190,7 @@ def continuation_parameter(problem: Problem, init: Initialization) -> str:
 
 
 def _tied_to_K(problem: Problem) -> bool:
-    return problem.stages is not None or problem.has_interval_parameters
+    return problem.interval_sizes is not None or problem.has_interval_parameters
 
 
 def _names_a_parameter(problem: Problem, init: Initialization) -> bool:

@@ -75,7 +75,7 @@ class FirstOrderPhase:
         self.full_index = np.empty(cond.size, dtype=int)
         self.full_index[cond.free_parameters] = full_layout.free_parameters
         self.full_index[cond.horizon] = full_layout.horizon
-        exists = cond.states[0] >= 0  # entries that exist (all but under `Problem.stages`)
+        exists = cond.states[0] >= 0  # entries that exist (all but under `Problem.interval_sizes`)
         self.full_index[cond.states[0][exists]] = full_layout.states[0][exists]
         self.full_index[cond.controls[cond.controls >= 0]] = full_layout.controls[full_layout.controls >= 0]
 

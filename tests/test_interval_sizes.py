@@ -1,4 +1,4 @@
-"""States and controls whose number changes between intervals (`ocp.Stages`), and per-interval parameters.
+"""States and controls whose number changes between intervals (`ocp.IntervalSizes`), and per-interval parameters.
 
 The known answer: an ensemble of scalar integrators that splits into two
 states halfway (x -> (x, x)), with a running weight that changes per
@@ -36,7 +36,7 @@ def split_problem(transfers=SPLIT) -> ocp.Problem:
         terminal_costs={"miss": ca.sumsqr(x - y)},
         initial_state=np.column_stack([START, np.zeros(2)]),
         ensemble_data=ocp.EnsembleData(y, TARGETS),
-        stages=ocp.Stages((first, first, second, second), (first, first, second, second), transfers),
+        interval_sizes=ocp.IntervalSizes((first, first, second, second), (first, first, second, second), transfers),
     )
 
 
@@ -88,13 +88,13 @@ def test_the_gradient_flow_trains_the_staged_problem_towards_the_same_optimum():
 def test_new_entries_start_at_zero_by_default():
     """Without transfers, entries on both intervals carry over and new ones start at 0."""
     problem = split_problem(transfers=None)
-    np.testing.assert_array_equal(problem.stages.transfer(1), [[1.0], [0.0]])
+    np.testing.assert_array_equal(problem.interval_sizes.transfer(1), [[1.0], [0.0]])
     states = ocp.simulate(problem, ocp.MultipleShooting(K=K), np.ones((K, 2)))
     np.testing.assert_allclose(states[:, 2, 1], 0.0)
     np.testing.assert_allclose(states[:, 4, 1], 2 * H)
 
 
-def test_constant_stages_change_nothing():
+def test_constant_interval_sizes_change_nothing():
     """All entries on every interval, identity transfers and a per-interval parameter holding one value:
     the same objective and controls as the plain problem (to 1e-12)."""
     problem = split_problem()
@@ -103,14 +103,14 @@ def test_constant_stages_change_nothing():
         **{
             **{f: getattr(problem, f) for f in problem.__dataclass_fields__},
             "parameters": (ocp.Parameter(problem.parameters[0].symbol, np.ones((K, 1)), per_interval=True),),
-            "stages": ocp.Stages((full,) * K, (full,) * K),
+            "interval_sizes": ocp.IntervalSizes((full,) * K, (full,) * K),
         }
     )
     plain = ocp.Problem(
         **{
             **{f: getattr(problem, f) for f in problem.__dataclass_fields__},
             "parameters": (ocp.Parameter(problem.parameters[0].symbol, 1.0),),
-            "stages": None,
+            "interval_sizes": None,
         }
     )
     method = ocp.MultipleShooting(K=K)
@@ -119,15 +119,15 @@ def test_constant_stages_change_nothing():
     np.testing.assert_allclose(a.controls, b.controls, atol=1e-12)
 
 
-def test_mismatched_stages_are_refused_with_the_cause():
+def test_mismatched_interval_sizes_are_refused_with_the_cause():
     problem = split_problem()
-    with pytest.raises(ocp.ProblemError, match="stages cover 4 intervals but the method has K = 5"):
+    with pytest.raises(ocp.ProblemError, match="interval_sizes cover 4 intervals but the method has K = 5"):
         ocp.OCPSolver(problem, ocp.MultipleShooting(K=5))
     x, u = ca.SX.sym("x", 2), ca.SX.sym("u", 2)
-    with pytest.raises(ocp.ProblemError, match=r"stages.states\[1\]"):
-        ocp.Problem(x, u, u, stages=ocp.Stages(([0], [2]), ([0], [0])))
-    with pytest.raises(ocp.ProblemError, match=r"stages.transfers\[0\] must have shape \(2, 1\)"):
-        ocp.Problem(x, u, u, stages=ocp.Stages(([0], [0, 1]), ([0], [0]), (np.eye(2),)))
+    with pytest.raises(ocp.ProblemError, match=r"interval_sizes.states\[1\]"):
+        ocp.Problem(x, u, u, interval_sizes=ocp.IntervalSizes(([0], [2]), ([0], [0])))
+    with pytest.raises(ocp.ProblemError, match=r"interval_sizes.transfers\[0\] must have shape \(2, 1\)"):
+        ocp.Problem(x, u, u, interval_sizes=ocp.IntervalSizes(([0], [0, 1]), ([0], [0]), (np.eye(2),)))
     with pytest.raises(ocp.ProblemError, match="parameter 'c' is per interval"):
         c = ca.SX.sym("c")
         ocp.Problem(x, u, c * u, parameters=(ocp.Parameter(c, [1.0, 2.0], per_interval=True),))

@@ -2,7 +2,7 @@
 
 A network whose width changes with depth has n_k state entries on interval k.
 The problem is written once in padded symbols of the largest sizes (state nx,
-control nu); `Stages` says which entries exist on each interval and how the
+control nu); `IntervalSizes` says which entries exist on each interval and how the
 state passes, at the node between intervals k and k + 1, from interval k's
 entries to interval k + 1's: x_{k+1} = M_k x(t_{k+1}^-), e.g. interpolation
 from one quadrature grid to the next. The transcription makes NLP variables of
@@ -35,7 +35,7 @@ def _indices(entries: Sequence[int] | np.ndarray, size: int, what: str) -> np.nd
 
 
 @dataclass(frozen=True)
-class Stages:
+class IntervalSizes:
     """Which state and control entries exist on each of the K intervals, and the transfers between them.
 
     states, controls : K index sequences (increasing) into the padded state and control.
@@ -55,20 +55,24 @@ class Stages:
         """Normalises the index arrays and transfers; a ProblemError names what does not fit."""
         if len(self.controls) != self.K or self.K < 1:
             raise ProblemError(
-                f"stages: states and controls need one entry per interval, got {self.K} and {len(self.controls)}"
+                "interval_sizes: states and controls need one entry per interval, "
+                f"got {self.K} and {len(self.controls)}"
             )
-        states = tuple(_indices(s, nx, f"stages.states[{k}]") for k, s in enumerate(self.states))
-        controls = tuple(_indices(c, nu, f"stages.controls[{k}]") for k, c in enumerate(self.controls))
+        states = tuple(_indices(s, nx, f"interval_sizes.states[{k}]") for k, s in enumerate(self.states))
+        controls = tuple(_indices(c, nu, f"interval_sizes.controls[{k}]") for k, c in enumerate(self.controls))
         if self.transfers is None:
             transfers = tuple(_carry(states[k], states[k + 1]) for k in range(self.K - 1))
         else:
             transfers = tuple(np.asarray(M, dtype=float) for M in self.transfers)
             if len(transfers) != self.K - 1:
-                raise ProblemError(f"stages.transfers: needs K - 1 = {self.K - 1} matrices, got {len(transfers)}")
+                raise ProblemError(
+                    f"interval_sizes.transfers: needs K - 1 = {self.K - 1} matrices, got {len(transfers)}"
+                )
             for k, M in enumerate(transfers):
                 if M.shape != (states[k + 1].size, states[k].size):
                     raise ProblemError(
-                        f"stages.transfers[{k}] must have shape {(states[k + 1].size, states[k].size)}, got {M.shape}"
+                        f"interval_sizes.transfers[{k}] must have shape "
+                        f"{(states[k + 1].size, states[k].size)}, got {M.shape}"
                     )
         object.__setattr__(self, "states", states)
         object.__setattr__(self, "controls", controls)
