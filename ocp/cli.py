@@ -41,7 +41,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         sizes = sorted({s.size for s in problem.interval_sizes.states})
         staged = f" (at most; {sizes[0]} to {sizes[-1]} states per interval)"
     print(
-        f"[ocp] {ptype.name}: B={problem.batch_size} trajectories, nx={problem.nx}, nu={problem.nu}{staged}, "
+        f"[ocp] {ptype.name}: N={problem.N} trajectories, nx={problem.nx}, nu={problem.nu}{staged}, "
         f"K={run.K}, T={run.T}, integrator={run.integrator}x{run.steps}",
         flush=True,
     )

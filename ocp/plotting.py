@@ -27,7 +27,7 @@ def plot_solution(solution, path: str | Path | None = None, max_members: int = 5
     """
     nx, nu = solution.states.shape[2], solution.controls.shape[1]
     fig, axes = subplots(2, 1, figsize=(7, 6), sharex=True)
-    step = max(1, solution.batch_size // max_members)
+    step = max(1, solution.N // max_members)
     colours = matplotlib.colormaps["tab10"]
     for i in range(nx):
         for b, member in enumerate(solution.states[::step]):

@@ -145,11 +145,11 @@ class Classifier:
     def loss_along_trajectory(self) -> np.ndarray:
         """E(x(t_k)) on the grid (K+1,) for the training trajectories of the solution."""
         s = self.symbols
-        f = s.function("point_loss", [s.state, s.label], s.point_loss).map(self.solution.batch_size)
+        f = s.function("point_loss", [s.state, s.label], s.point_loss).map(self.solution.N)
         y = self.problem.data_values.T
         return np.array(
             [
-                float(ca.sum2(f(states.T, y, *s.node_parameters(k)))) / self.solution.batch_size
+                float(ca.sum2(f(states.T, y, *s.node_parameters(k)))) / self.solution.N
                 for k, states in enumerate(self.solution.states.transpose(1, 0, 2))
             ]
         )

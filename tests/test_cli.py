@@ -281,7 +281,7 @@ def test_every_shipped_config_validates_and_builds(path):
 
     run, settings, ptype = read_config(str(path))
     setup = ptype.build(settings, run)
-    assert setup.problem.batch_size == settings.data.n_train and run.initializations()
+    assert setup.problem.N == settings.data.n_train and run.initializations()
 
 
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.name for p in SWEEPS])
@@ -293,4 +293,4 @@ def test_every_shipped_sweep_config_validates_at_every_point(path):
     assert len(sweep.points) >= 3
     for point in sweep.points:
         run, settings, ptype = parse_config(sweep.point_config(point))
-        assert ptype.build(settings, run).problem.batch_size == settings.data.n_train
+        assert ptype.build(settings, run).problem.N == settings.data.n_train

@@ -25,7 +25,7 @@ from ocp.problem.problem import Constraint, Problem
 
 @dataclass(frozen=True)
 class Split:
-    """Expressions split into per-member ones (mapped over B) and shared ones."""
+    """Expressions split into per-member ones (mapped over N) and shared ones."""
 
     member: list[int]
     shared: list[int]
@@ -75,17 +75,17 @@ def quadrature_function(problem: Problem, method: MultipleShooting, integrands: 
     return ca.Function("quadrature", [u, p, t0, h, T], [q], ["u", "p", "t0", "h", "T"], ["q"])
 
 
-def batch(f: ca.Function, B: int, parallelization: str, member_inputs: tuple[str, ...]) -> ca.Function:
-    """``f`` of one member applied to all B members: as vector operations over
+def batch(f: ca.Function, N: int, parallelization: str, member_inputs: tuple[str, ...]) -> ca.Function:
+    """``f`` of one member applied to all N members: as vector operations over
     the batch (`vectorize.py`) by default, else with ``Function.map``."""
     if parallelization == "vectorized" and replayable(f):
-        return batched(f, B, member_inputs)
-    return f.map(B, "thread" if parallelization == "thread" else "serial")
+        return batched(f, N, member_inputs)
+    return f.map(N, "thread" if parallelization == "thread" else "serial")
 
 
 @dataclass(frozen=True)
 class NodeFunctions:
-    """Expressions evaluated at one grid node: per member (mapped over B) or once (shared).
+    """Expressions evaluated at one grid node: per member (mapped over N) or once (shared).
 
     Built once per kind of term and called at every node, so the graph holds
     one function per kind, not one per node.
@@ -101,7 +101,7 @@ class NodeFunctions:
         member = _function(problem, f"{name}_member", [exprs[i] for i in parts.member]) if parts.member else None
         shared = _function(problem, f"{name}_shared", [exprs[i] for i in parts.shared]) if parts.shared else None
         if member is not None:
-            member = batch(member, problem.batch_size, parallelization, member_inputs=("x", "d"))
+            member = batch(member, problem.N, parallelization, member_inputs=("x", "d"))
         return cls(parts, member, shared)
 
     def _shared_values(self, problem: Problem, u, params, t, T) -> ca.MX:
@@ -109,7 +109,7 @@ class NodeFunctions:
         return self.shared(zero_x, u, params, t, T, zero_d)
 
     def stacked(self, problem: Problem, x, u, params, t, T, data) -> ca.MX:
-        """[vec of the (n_member, B) member values; shared values]: the order of `stacked_bounds`."""
+        """[vec of the (n_member, N) member values; shared values]: the order of `stacked_bounds`."""
         blocks = []
         if self.member is not None:
             blocks.append(ca.vec(self.member(x, u, params, t, T, data)))
@@ -118,7 +118,7 @@ class NodeFunctions:
         return ca.vertcat(*blocks)
 
     def aggregated(self, problem: Problem, x, u, params, t, T, data, scale: float) -> ca.MX:
-        """One scalar per expression, in the input order; member values summed over B and scaled."""
+        """One scalar per expression, in the input order; member values summed over N and scaled."""
         out = ca.MX.zeros(len(self.parts.member) + len(self.parts.shared), 1)
         if self.member is not None:
             totals = ca.sum2(self.member(x, u, params, t, T, data))
@@ -131,7 +131,7 @@ class NodeFunctions:
         return out
 
 
-def stacked_bounds(constraints: tuple[Constraint, ...], parts: Split, kind: str, B: int) -> tuple[np.ndarray, ...]:
+def stacked_bounds(constraints: tuple[Constraint, ...], parts: Split, kind: str, N: int) -> tuple[np.ndarray, ...]:
     """Bounds in the order of `NodeFunctions.stacked`: member bounds repeated per member, then shared."""
     bounds = [c.bounds(f"{kind}[{i}]") for i, c in enumerate(constraints)]
 
@@ -140,7 +140,7 @@ def stacked_bounds(constraints: tuple[Constraint, ...], parts: Split, kind: str,
         ub = np.concatenate([bounds[i][1] for i in indices]) if indices else np.zeros(0)
         return np.tile(lb, reps), np.tile(ub, reps)
 
-    (m_lb, m_ub), (s_lb, s_ub) = gather(parts.member, B), gather(parts.shared, 1)
+    (m_lb, m_ub), (s_lb, s_ub) = gather(parts.member, N), gather(parts.shared, 1)
     return np.concatenate([m_lb, s_lb]), np.concatenate([m_ub, s_ub])
 
 

@@ -4,7 +4,7 @@ CasADi evaluates a sparse Hessian by directional derivatives, one per colour
 of a star colouring of its sparsity, and computes that colouring when IPOPT's
 solver object is built. In an ensemble every member's states couple with the
 shared controls, so those controls' rows are dense and the colouring takes
-time quadratic in the batch size: 6 s at N = 1000 and 48 s at N = 3000 on the
+time quadratic in the number of members N: 6 s at N = 1000 and 48 s at N = 3000 on the
 reference problem, most of the build (`benchmarks/README.md`).
 
 Members never couple with each other directly and all have the same sparsity,
@@ -37,7 +37,7 @@ def member_periodic_colors(pattern: sparse.csr_matrix, members: np.ndarray) -> n
     """A colour per variable: CasADi's star colouring of the shared variables plus
     members 0 and 1, member 0's colours then given to every member.
 
-    ``members`` is the (B, n) index array of each member's variables, in the same order for each.
+    ``members`` is the (N, n) index array of each member's variables, in the same order for each.
     """
     n = pattern.shape[0]
     member = np.zeros(n, dtype=bool)

@@ -67,24 +67,24 @@ def simulate(
     data: np.ndarray | None = None,
     step: ca.Function | None = None,
 ) -> np.ndarray:
-    """States (B, K+1, nx) from initial states (B, nx) under controls (K, nu).
+    """States (N, K+1, nx) from initial states (N, nx) under controls (K, nu).
 
     Defaults come from the problem (its initial states, horizon, parameter
-    values, ensemble data). Any number B of members may be simulated, e.g.
+    values, ensemble data). Any number N of members may be simulated, e.g.
     new points to classify. ``step`` reuses a built one-member step function.
     """
     x0 = problem.initial_states() if initial_states is None else np.atleast_2d(np.asarray(initial_states, float))
     if x0 is None:
         raise ProblemError("simulate needs initial_states: the problem leaves x(0) free")
-    B = x0.shape[0]
+    N = x0.shape[0]
     if data is None:
-        data = problem.data_values if B == problem.batch_size else np.zeros((B, problem.data_symbol.numel()))
-    data = np.asarray(data, dtype=float).reshape(B, -1)
+        data = problem.data_values if N == problem.N else np.zeros((N, problem.data_symbol.numel()))
+    data = np.asarray(data, dtype=float).reshape(N, -1)
     controls = np.asarray(controls, dtype=float).reshape(method.K, problem.nu)
     T = problem.horizon.T if T is None else float(T)
     fixed = parameter_vector(problem, parameters, which="fixed")
     free = parameter_vector(problem, parameters, which="free")
-    step = (step or step_function(problem, method, [])).map(B)
+    step = (step or step_function(problem, method, [])).map(N)
     times = T * method.normalised_grid()
     check_interval_sizes(problem, method)  # interval sizes and per-interval parameters hold K entries
     sizes = problem.interval_sizes
@@ -92,7 +92,7 @@ def simulate(
         state_mask, control_mask = sizes.masks(problem.nx, problem.nu)
         controls = np.where(control_mask, controls, 0.0)
         x0 = np.where(state_mask[0], x0, 0.0)
-    out = np.empty((method.K + 1, problem.nx, B))
+    out = np.empty((method.K + 1, problem.nx, N))
     out[0] = x0.T
     for k in range(method.K):
         p = problem.parameters_on_interval(fixed, free, k)

@@ -1,7 +1,7 @@
 """Direct multiple shooting: from a `Problem` and a `MultipleShooting` method to an NLP.
 
 Decision vector w = [free parameters; T (if free); X_0; U_0; S_0; X_1; U_1;
-S_1; ...; X_K], X_k the (nx, B) states of all ensemble members at node k, U_k
+S_1; ...; X_K], X_k the (nx, N) states of all ensemble members at node k, U_k
 the shared control on interval k, S_k the slacks of the L1 costs on interval
 k (none without L1 costs): -S_k <= e(U_k) <= S_k, and int ||e||_1 dt is
 sum_k h_k sum(S_k), exact because e is constant on the interval. A slack and
@@ -18,7 +18,7 @@ The per-interval step is built once as an SX function of ONE member and
 applied to the whole batch at once (`functions.py`): replayed as vector
 operations over the batch (`vectorize.py`, the default) or with
 ``Function.map``. Python loops
-run over the K intervals only, never over the B members.
+run over the K intervals only, never over the N members.
 
 The condensed (single-shooting) form of the same objective drops X_1..X_K
 from w and computes them by forward simulation: w = [free parameters; T;
@@ -50,7 +50,7 @@ class Layout:
 
     free_parameters: np.ndarray  # (n_free,)
     horizon: np.ndarray  # (1,) when T is free, else (0,)
-    states: np.ndarray  # (K + 1, B, nx); (1, B, nx) in the condensed form (X_0 only)
+    states: np.ndarray  # (K + 1, N, nx); (1, N, nx) in the condensed form (X_0 only)
     controls: np.ndarray  # (K, nu)
     size: int
     slacks: np.ndarray  # (K, n_l1): the slacks of the L1 costs
@@ -137,8 +137,8 @@ class TranscribedNLP:
     step: ca.Function  # one member, one interval (dynamics only: no running costs)
 
     @property
-    def batch_size(self) -> int:
-        return self.problem.batch_size
+    def N(self) -> int:
+        return self.problem.N
 
 
 def transcribe(
@@ -159,7 +159,7 @@ def transcribe(
     at = _Inputs.make(problem, method, v)
     gaps, running, run_names = _shooting(problem, method, v, at, condensed)
     terminal, term_names = _terminal_costs(problem, method, v, at)
-    n_gaps = 0 if condensed else sum(v.pad.state_size(k) for k in range(1, method.K + 1)) * problem.batch_size
+    n_gaps = 0 if condensed else sum(v.pad.state_size(k) for k in range(1, method.K + 1)) * problem.N
     g_blocks, lbg, ubg = list(gaps), [np.zeros(n_gaps)], [np.zeros(n_gaps)]
     _node_constraints(problem, method, v, at, g_blocks, lbg, ubg)
     l1 = _l1_costs(problem, method, v, at, l1_slacks, g_blocks, lbg, ubg)
@@ -168,7 +168,7 @@ def transcribe(
         v.n_free,
         problem.horizon.free,
         method.K,
-        problem.batch_size,
+        problem.N,
         v.pad,
         state_nodes=1 if condensed else method.K + 1,
         ns=v.n_slacks,
@@ -209,12 +209,12 @@ class _Variables:
 
     @classmethod
     def make(cls, problem: Problem, method: MultipleShooting, condensed: bool, l1_slacks: bool) -> _Variables:
-        B, K = problem.batch_size, method.K
+        N, K = problem.N, method.K
         pad = _Padding(problem.interval_sizes, problem.nx, problem.nu)
         n_free = sum(p.symbol.numel() for p in problem.free_parameters)
         free_params = ca.MX.sym("free_parameters", n_free)
         T_free = ca.MX.sym("T", 1 if problem.horizon.free else 0)
-        X = [ca.MX.sym(f"X_{k}", pad.state_size(k), B) for k in range(1 if condensed else K + 1)]
+        X = [ca.MX.sym(f"X_{k}", pad.state_size(k), N) for k in range(1 if condensed else K + 1)]
         U = [ca.MX.sym(f"U_{k}", pad.control_size(k)) for k in range(K)]
         l1_names = list(problem.l1_costs)
         l1_sizes = [ca.SX(problem.l1_costs[n].expr).numel() for n in l1_names]
@@ -245,7 +245,7 @@ class _Inputs:
         K = method.K
         fixed_params = ca.MX.sym("parameters", problem.fixed_parameter_size())
         T_param = ca.MX.sym("T", 0 if problem.horizon.free else 1)
-        data = ca.MX.sym("data", problem.data_symbol.numel(), problem.batch_size)
+        data = ca.MX.sym("data", problem.data_symbol.numel(), problem.N)
         p = ca.vertcat(fixed_params, T_param, ca.vec(data))
         T = v.T_free if problem.horizon.free else T_param
         params = ca.vertcat(fixed_params, v.free_params)
@@ -260,13 +260,13 @@ class _Inputs:
 def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, condensed: bool):
     """The gap constraints X_{k+1} = Phi(X_k, U_k) (none when condensed: the simulated states join ``v.X``)
     and the running costs, per-member ones riding along in the step's quadrature: (gaps, costs, names)."""
-    B = problem.batch_size
+    N = problem.N
     run_names = list(problem.running_costs)
     run_exprs = [problem.running_costs[n] for n in run_names]
     run_split = split(problem, run_exprs)
     step_q = step_function(problem, method, [run_exprs[i] for i in run_split.member])
     shared_q = quadrature_function(problem, method, [run_exprs[i] for i in run_split.shared])
-    step_batch = batch(step_q, B, method.parallelization, member_inputs=("x0", "d"))
+    step_batch = batch(step_q, N, method.parallelization, member_inputs=("x0", "d"))
     gaps = []
     member_running = ca.MX.zeros(len(run_split.member), 1)
     shared_running = ca.MX.zeros(len(run_split.shared), 1)
@@ -289,8 +289,8 @@ def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _In
 
 
 def _aggregate(problem: Problem) -> float:
-    """The weight of each member's value in a per-member cost: 1/B for a mean, 1 for a sum."""
-    return 1.0 / problem.batch_size if problem.aggregate == "mean" else 1.0
+    """The weight of each member's value in a per-member cost: 1/N for a mean, 1 for a sum."""
+    return 1.0 / problem.N if problem.aggregate == "mean" else 1.0
 
 
 def _terminal_costs(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs):
@@ -323,7 +323,7 @@ def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables,
         if not constraints:
             continue
         node = NodeFunctions.build(problem, kind, [c.expr for c in constraints], method.parallelization)
-        lb, ub = stacked_bounds(constraints, node.parts, kind, problem.batch_size)
+        lb, ub = stacked_bounds(constraints, node.parts, kind, problem.N)
         for k in nodes:
             # At the last node the control of the last interval applies.
             j = min(k, K - 1)
@@ -367,23 +367,23 @@ def _l1_costs(
     return l1
 
 
-def _layout(n_free: int, free_T: bool, K: int, B: int, pad: _Padding, state_nodes: int, ns: int = 0) -> Layout:
+def _layout(n_free: int, free_T: bool, K: int, N: int, pad: _Padding, state_nodes: int, ns: int = 0) -> Layout:
     offset = 0
     free = np.arange(offset, offset + n_free)
     offset += n_free
     horizon = np.arange(offset, offset + int(free_T))
     offset += int(free_T)
     sizes = pad.sizes
-    states = np.full((state_nodes, B, pad.nx), -1, dtype=int)
+    states = np.full((state_nodes, N, pad.nx), -1, dtype=int)
     controls = np.full((K, pad.nu), -1, dtype=int)
     slacks = np.zeros((K, ns), dtype=int)
     for k in range(K + 1):
         if k < state_nodes:
-            # vec of an (n_k, B) block is column-major: member b occupies n_k consecutive entries.
+            # vec of an (n_k, N) block is column-major: member b occupies n_k consecutive entries.
             n_k = pad.state_size(k)
             entries = slice(None) if sizes is None else sizes.node_states(k)
-            states[k][:, entries] = offset + np.arange(n_k * B).reshape(B, n_k)
-            offset += n_k * B
+            states[k][:, entries] = offset + np.arange(n_k * N).reshape(N, n_k)
+            offset += n_k * N
         if k < K:
             m_k = pad.control_size(k)
             controls[k][slice(None) if sizes is None else sizes.controls[k]] = offset + np.arange(m_k)

@@ -1,10 +1,10 @@
 """Apply a one-member SX function to a whole batch as vector MX operations.
 
-``Function.map`` evaluates the member function B times, one scalar at a time,
+``Function.map`` evaluates the member function N times, one scalar at a time,
 and its derivatives the same way. Replaying the member function's SX
-instructions on MX rows of length B instead turns each scalar instruction
+instructions on MX rows of length N instead turns each scalar instruction
 into ONE vector operation over the batch: the graph holds as many nodes as the
-member function has instructions, whatever B, and CasADi's MX derivatives of
+member function has instructions, whatever N, and CasADi's MX derivatives of
 it are vector operations too. This is how a hand-vectorised model (the whole
 batch stacked as one state, as rockit and the papers' own scripts write it)
 evaluates, obtained here from the per-member description. On the reference
@@ -28,13 +28,13 @@ def replayable(f: ca.Function) -> bool:
     return all(f.instruction_id(k) not in _NOT_REPLAYABLE for k in range(f.n_instructions()))
 
 
-def batched(f: ca.Function, batch_size: int, member_inputs: Sequence[str]) -> ca.Function:
-    """``f`` applied to ``batch_size`` members at once, like ``f.map(batch_size)``.
+def batched(f: ca.Function, N: int, member_inputs: Sequence[str]) -> ca.Function:
+    """``f`` applied to ``N`` members at once, like ``f.map(N)``.
 
     Inputs named in ``member_inputs`` (column vectors in ``f``) become
-    (n, batch_size) matrices, one column per member; the other inputs are
+    (n, N) matrices, one column per member; the other inputs are
     shared by all members and keep their shape. Every output becomes
-    (n, batch_size). Requires `replayable(f)`.
+    (n, N). Requires `replayable(f)`.
     """
     if not replayable(f):
         raise ValueError(f"{f.name()} is not a plain SX function; use Function.map instead")
@@ -48,8 +48,8 @@ def batched(f: ca.Function, batch_size: int, member_inputs: Sequence[str]) -> ca
         if name in member:
             if f.size2_in(i) != 1 and n:
                 raise ValueError(f"member input {name!r} of {f.name()} must be a column vector")
-            s = ca.MX.sym(name, n, batch_size)
-            rows.append([s[j, :] for j in range(n)])  # one (1, B) row per entry
+            s = ca.MX.sym(name, n, N)
+            rows.append([s[j, :] for j in range(n)])  # one (1, N) row per entry
         else:
             s = ca.MX.sym(name, f.sparsity_in(i))
             rows.append([s.nz[j] for j in range(n)])  # shared scalars, broadcast by MX arithmetic
@@ -71,12 +71,12 @@ def batched(f: ca.Function, batch_size: int, member_inputs: Sequence[str]) -> ca
             work[out[0]] = ca.MX.unary(op, work[arg[0]])
 
     def as_rows(value: ca.MX) -> ca.MX:
-        return value if value.size2() == batch_size else ca.repmat(value, 1, batch_size)
+        return value if value.size2() == N else ca.repmat(value, 1, N)
 
     results = []
     for i in range(f.n_out()):
         if not f.sparsity_out(i).is_dense():
             raise ValueError(f"output {f.name_out(i)!r} of {f.name()} must be dense")
         entries = [as_rows(v) for v in outputs[i]]
-        results.append(ca.vertcat(*entries) if entries else ca.MX(0, batch_size))
+        results.append(ca.vertcat(*entries) if entries else ca.MX(0, N))
     return ca.Function(f"{f.name()}_batch", symbols, results, f.name_in(), f.name_out())

@@ -14,7 +14,7 @@ from ocp.errors import ProblemError
 class InitialGuess:
     """A starting point for the solver; any part left None gets the default.
 
-    states : (nx,), (K+1, nx) or (B, K+1, nx); None forward-simulates the
+    states : (nx,), (K+1, nx) or (N, K+1, nx); None forward-simulates the
         controls from the initial states, so the start satisfies the dynamics.
     controls : (nu,) or (K, nu); None uses the problem's ``control_guess``.
     free_parameters : name -> value.   T : horizon guess (free final time).
@@ -29,8 +29,8 @@ class InitialGuess:
         value = self.controls if self.controls is not None else default
         return _broadcast(value, [(K, nu)], "controls")
 
-    def states_array(self, K: int, B: int, nx: int) -> np.ndarray:
-        return _broadcast(self.states, [(B, K + 1, nx)], "states")
+    def states_array(self, K: int, N: int, nx: int) -> np.ndarray:
+        return _broadcast(self.states, [(N, K + 1, nx)], "states")
 
 
 def _broadcast(value, shapes: list[tuple[int, ...]], what: str) -> np.ndarray:

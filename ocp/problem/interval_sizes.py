@@ -97,7 +97,7 @@ class IntervalSizes:
         return states, controls
 
     def next_state(self, k: int, end: np.ndarray) -> np.ndarray:
-        """Padded node k + 1 states (nx, B) from the padded states (nx, B) at the end of interval k."""
+        """Padded node k + 1 states (nx, N) from the padded states (nx, N) at the end of interval k."""
         out = np.zeros_like(end)
         out[self.node_states(k + 1)] = self.transfer(k) @ end[self.states[k]]
         return out

@@ -3,11 +3,11 @@
 A `Problem` holds CasADi SX expressions in symbols the user created, plus
 bounds and values. It is checked when it is built; it holds no solver state.
 
-Ensembles: a problem with B initial states (rows of ``initial_state``) and
-optional per-member data (rows of ``ensemble_data.values``) poses B
-trajectories x_b(t) driven by the SAME control u(t). Every cost term or
+Ensembles: a problem with N initial states (rows of ``initial_state``) and
+optional per-member data (rows of ``ensemble_data.values``) poses N
+trajectories x_i(t) driven by the SAME control u(t). Every cost term or
 constraint that depends on the state (or on the member's data) is evaluated
-per member and aggregated over the batch (``aggregate``: mean or sum); a term
+per member and aggregated over the N members (``aggregate``: mean or sum); a term
 that depends only on controls, parameters and time is evaluated once.
 """
 
@@ -174,7 +174,7 @@ class EnsembleData:
     """Per-member data: ``values[b]`` is substituted for ``symbol`` in member b's terms."""
 
     symbol: ca.SX
-    values: np.ndarray  # (B, nd)
+    values: np.ndarray  # (N, nd)
 
 
 def _as_tuple(items, what: str, kind: type) -> tuple:
@@ -213,7 +213,7 @@ class Problem:
         where the optimum has it, instead of being smoothed away. e may not
         depend on the state, the member data or the time, so it is constant
         on each control interval.
-    initial_state : (nx,) or (B, nx); None leaves x(0) free (use
+    initial_state : (nx,) or (N, nx); None leaves x(0) free (use
         ``initial_constraints`` and ``state_bounds``).
     interval_sizes : the state and control entries that exist on each interval when
         their number changes with the interval (`interval_sizes.py`); None: all, always.
@@ -287,7 +287,8 @@ class Problem:
         return self.control.numel()
 
     @property
-    def batch_size(self) -> int:
+    def N(self) -> int:
+        """The number of members of the ensemble (a learning problem's data points)."""
         if self.initial_state is not None:
             return np.atleast_2d(np.asarray(self.initial_state, dtype=float)).shape[0]
         if self.ensemble_data is not None:
@@ -300,18 +301,18 @@ class Problem:
 
     @property
     def data_values(self) -> np.ndarray:
-        """(B, nd) per-member data (nd may be 0)."""
+        """(N, nd) per-member data (nd may be 0)."""
         if self.ensemble_data is None:
-            return np.zeros((self.batch_size, 0))
-        return np.asarray(self.ensemble_data.values, dtype=float).reshape(self.batch_size, -1)
+            return np.zeros((self.N, 0))
+        return np.asarray(self.ensemble_data.values, dtype=float).reshape(self.N, -1)
 
     def initial_states(self, override: np.ndarray | Sequence[float] | None = None) -> np.ndarray | None:
-        """(B, nx) initial states: ``override`` (one per member, checked) or the problem's; None where
+        """(N, nx) initial states: ``override`` (one per member, checked) or the problem's; None where
         x(0) is free and nothing overrides it."""
         if override is not None:
             x0 = np.atleast_2d(np.asarray(override, dtype=float))
-            if x0.shape != (self.batch_size, self.nx):
-                raise ProblemError(f"initial_state must have shape ({self.batch_size}, {self.nx}), got {x0.shape}")
+            if x0.shape != (self.N, self.nx):
+                raise ProblemError(f"initial_state must have shape ({self.N}, {self.nx}), got {x0.shape}")
             return x0
         if self.initial_state is None:
             return None
@@ -373,16 +374,16 @@ class Problem:
             if term.bound is not None and not term.bound >= 0:
                 raise ProblemError(f"l1_costs[{name!r}].bound must be >= 0, got {term.bound}")
         try:
-            B, x0 = self.batch_size, self.initial_states()
+            N, x0 = self.N, self.initial_states()
         except (TypeError, ValueError):
-            raise ProblemError(f"initial_state must be numbers, shape ({self.nx},) or (B, {self.nx})") from None
+            raise ProblemError(f"initial_state must be numbers, shape ({self.nx},) or (N, {self.nx})") from None
         if x0 is not None and (x0.ndim != 2 or x0.shape[1] != self.nx):
             raise ProblemError(f"initial_state must have {self.nx} columns (one per state), got shape {x0.shape}")
         if self.ensemble_data is not None:
             values = np.atleast_2d(np.asarray(self.ensemble_data.values, dtype=float))
-            if values.shape[0] != B or values.size != B * self.data_symbol.numel():
+            if values.shape[0] != N or values.size != N * self.data_symbol.numel():
                 raise ProblemError(
-                    f"ensemble_data.values must have shape ({B}, {self.data_symbol.numel()}), got {values.shape}"
+                    f"ensemble_data.values must have shape ({N}, {self.data_symbol.numel()}), got {values.shape}"
                 )
         self.state_bounds.arrays(self.nx, "state_bounds")
         self.control_bounds.arrays(self.nu, "control_bounds")

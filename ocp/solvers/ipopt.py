@@ -74,7 +74,7 @@ class SolverOptions:
         trajectory."""
         if self.first_order_iterations is not None:
             return self.first_order_iterations
-        return ENSEMBLE_FIRST_ORDER if problem.batch_size > 1 else 0
+        return ENSEMBLE_FIRST_ORDER if problem.N > 1 else 0
 
     def casadi_options(self, warm_start: bool = False) -> dict[str, Any]:
         ipopt = {
@@ -101,7 +101,7 @@ def nlp_parameters(problem: Problem, parameters: Mapping[str, Any], T: float | N
     horizon = [] if problem.horizon.free else [problem.horizon.T if T is None else float(T)]
     if horizon and not horizon[0] > 0:
         raise ProblemError(f"horizon T must be > 0, got {horizon[0]}")
-    data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.batch_size, -1)
+    data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.N, -1)
     return np.concatenate([fixed, horizon, data.ravel()])
 
 
@@ -205,7 +205,7 @@ class OCPSolver:
         controls = guess.controls_array(K, problem.nu, problem.control_guess)
         put(w0, layout.controls, controls)
         if guess.states is not None:
-            put(w0, layout.states, guess.states_array(K, problem.batch_size, problem.nx).transpose(1, 0, 2))
+            put(w0, layout.states, guess.states_array(K, problem.N, problem.nx).transpose(1, 0, 2))
             return w0
         return self._with_simulated_states(w0, parameters, T, initial_state, data)
 
@@ -219,7 +219,7 @@ class OCPSolver:
         problem, layout = self.problem, self.nlp.layout
         x0 = problem.initial_states(initial_state)
         if x0 is None:
-            x0 = np.broadcast_to(np.asarray(problem.state_guess, float), (problem.batch_size, problem.nx))
+            x0 = np.broadcast_to(np.asarray(problem.state_guess, float), (problem.N, problem.nx))
         states = simulate(
             problem,
             self.method,
@@ -259,7 +259,7 @@ class OCPSolver:
         check_optimality: bool | None = None,
     ) -> Solution:
         """Solve once. ``parameters`` sets fixed parameters by name; ``T`` a fixed
-        horizon; ``initial_state`` (B, nx) and ``data`` (B, nd) replace the
+        horizon; ``initial_state`` (N, nx) and ``data`` (N, nd) replace the
         problem's. A `Solution` of the same shape as ``initial_guess`` warm-starts
         primal and multipliers; one of another grid is interpolated.
         ``first_order_iterations`` overrides the option for this call (0: IPOPT

@@ -2,7 +2,7 @@
 
 File format (``save``/``load``): one ``.npz`` archive, readable with plain
 numpy (``np.load(path)``, no pickle). Arrays: ``t`` (K+1,), ``states``
-(B, K+1, nx), ``controls`` (K, nu), ``primal`` (n_w,), ``multipliers_x``
+(N, K+1, nx), ``controls`` (K, nu), ``primal`` (n_w,), ``multipliers_x``
 (n_w,), ``multipliers_g`` (n_g,), ``snapshots`` (n_records, K, nu) (gradient
 flow only, else empty), ``free_parameter__NAME`` and
 ``parameter__NAME`` for each parameter; ``metadata`` is a JSON string with
@@ -39,7 +39,7 @@ class Solution:
 
     Attributes
     ----------
-    t : (K+1,) node times.  states : (B, K+1, nx), one trajectory per member.
+    t : (K+1,) node times.  states : (N, K+1, nx), one trajectory per member.
     controls : (K, nu), control on each interval (piecewise constant).
     costs : each named cost term's value; ``objective`` is their sum.
     constraint_violation : max violation of constraints and bounds at the result.
@@ -98,7 +98,7 @@ class Solution:
         return self.controls.shape[0]
 
     @property
-    def batch_size(self) -> int:
+    def N(self) -> int:
         return self.states.shape[0]
 
     def control_norm(self) -> np.ndarray:
@@ -135,7 +135,7 @@ class Solution:
         out["free_parameters"] = {k: v.tolist() for k, v in self.free_parameters.items()}
         out["parameters"] = {k: v.tolist() for k, v in self.parameters.items()}
         out["K"] = self.K
-        out["batch_size"] = self.batch_size
+        out["N"] = self.N
         return out
 
     def save(self, path: str | os.PathLike) -> Path:
