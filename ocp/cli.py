@@ -18,8 +18,10 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import get_args
 
 from ocp.errors import ConfigError, Interrupted, OcpError, SolveError
+from ocp.executors import ExecutorName
 from ocp.files import prepare_output_dir, to_json, write_atomic
 from ocp.logs import show_messages
 from ocp.run import registry
@@ -33,6 +35,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     run, settings, ptype = read_config(args.config)
     if args.verbose:
         run = replace(run, solver=replace(run.solver, verbose=True))
+    if args.executor is not None or args.scheduler is not None:  # the command line wins over the config
+        where = {"executor": args.executor or run.multistart.executor, "scheduler": args.scheduler}
+        run = replace(run, multistart=replace(run.multistart, **where))
     setup = ptype.build(settings, run)  # may raise ConfigError (e.g. a missing data file): nothing written yet
     out = prepare_output_dir(Path(args.out or Path("results") / Path(args.config).stem))
     problem = setup.problem
@@ -195,12 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("config", help="YAML config file")
     solve.add_argument("--out", help="output directory (default: results/<config name>)")
     solve.add_argument("--verbose", action="store_true", help="print IPOPT's progress line per iteration")
+    solve.add_argument(
+        "--executor", choices=get_args(ExecutorName), help="where the search's local searches run (default: local)"
+    )
+    solve.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
     solve.set_defaults(func=cmd_solve)
     sweep = sub.add_parser("sweep", help="solve a config over a grid of T, lambda or any field (resumable)")
     sweep.add_argument("config", help="YAML config with a 'sweep:' section")
     sweep.add_argument("--out", help="output directory (default: results/<config name>)")
     sweep.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    sweep.add_argument("--executor", choices=("local", "dask"), default="local")
+    sweep.add_argument("--executor", choices=get_args(ExecutorName), default="local")
     sweep.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
     sweep.add_argument("--retry-failed", action="store_true", help="solve the points recorded as failed again")
     sweep.add_argument("--cold", action="store_true", help="no warm starts: every point from the config's start")
@@ -215,9 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    show_messages()  # the library logs; the command line prints its messages on stdout
     try:
-        return args.func(args)
+        with show_messages():  # the library logs; the command line prints its messages on stdout
+            return args.func(args)
     except ConfigError as err:
         print(f"ocp: config error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -34,15 +34,26 @@ class _Stdout(logging.Handler):
         sys.stdout.flush()
 
 
-def show_messages() -> None:
-    """Print the toolkit's INFO messages on stdout, one line each (the CLI's choice); idempotent."""
+@contextlib.contextmanager
+def show_messages() -> Iterator[None]:
+    """Inside the block, print the toolkit's INFO messages on stdout, one line each (the CLI's choice);
+    afterwards the loggers are as they were, so calling the CLI's ``main`` from a program leaves no handler."""
+    saved = {}
     for name in ROOTS:
         logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
+        saved[name] = (logger.handlers[:], logger.level)
         if not any(isinstance(h, _Stdout) for h in logger.handlers):
             handler = _Stdout()
             handler.setFormatter(_Prefixed())
             logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for name, (handlers, level) in saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,9 @@
 """Worker processes that behave: Ctrl-C is their parent's to handle, and they exit when the parent dies.
 
-Both process pools of the toolkit (the search's, `multistart.py`, and the
-sweeps', `sweep/executors.py`) start every worker with `worker_setup` and end
-a pool with `end_pool` when its work must stop now (Ctrl-C, a solve stuck in
-one long IPOPT iteration): a pool's own shutdown waits for the running tasks.
+The local process pools (`executors.py`, used by the search and the sweeps)
+start every worker with `worker_setup` and end a pool with `end_pool` when
+its work must stop now (Ctrl-C, a solve stuck in one long IPOPT iteration):
+a pool's own shutdown waits for the running tasks.
 """
 
 from __future__ import annotations

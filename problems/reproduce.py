@@ -164,10 +164,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--T", type=float, nargs="+", help="horizons (default: see the module docstring)")
     parser.add_argument("--out", help="output directory (default: results/reproduce/CLAIM)")
     args = parser.parse_args(argv)
-    show_messages()  # the solves' progress lines, as the CLI shows them
     out = Path(args.out or Path("results") / "reproduce" / args.claim)
     out.mkdir(parents=True, exist_ok=True)
-    result = CLAIMS[args.claim](args.T or DEFAULT_T[args.claim], out)
+    with show_messages():  # the solves' progress lines, as the CLI shows them
+        result = CLAIMS[args.claim](args.T or DEFAULT_T[args.claim], out)
     write_atomic(out / "fits.json", to_json(result))
     print(f"[reproduce] wrote {out}/fits.json")
 

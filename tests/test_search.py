@@ -26,7 +26,7 @@ def well_minima(a: float) -> list[float]:
     return [(u**2 - 1) ** 2 + a * u for u in (roots[0], roots[2])]
 
 
-def search(workers: int, starts: int = 200, confidence: float | None = 0.95, max_searches: int | None = None):
+def search(workers: int, starts: int = 200, confidence: float | None = 0.95, max_searches: int | None = None, **where):
     guess = ocp.InitialGuess(controls=np.full((1, len(TILTS)), 0.01))
     return multistart(
         double_wells(TILTS),
@@ -36,6 +36,7 @@ def search(workers: int, starts: int = 200, confidence: float | None = 0.95, max
         workers=workers,
         confidence=confidence,
         max_searches=max_searches,
+        **where,
     )
 
 
@@ -65,6 +66,16 @@ def test_the_answer_does_not_depend_on_the_number_of_workers():
     a, b = serial.start["multistart"], parallel.start["multistart"]
     assert (a["local_searches"], a["distinct"], a["best_hits"]) == (b["local_searches"], b["distinct"], b["best_hits"])
     assert parallel.objective == pytest.approx(serial.objective, rel=1e-12)
+
+
+def test_a_search_on_a_dask_cluster_keeps_what_local_processes_keep():
+    """The same executor abstraction as the sweeps' (`ocp/executors.py`): on a Dask LocalCluster of 2 workers
+    the search decides on the same prefix and returns the same minimum as on 2 local processes."""
+    pytest.importorskip("dask.distributed", reason="the dask extra is not installed")
+    local, dask = search(workers=2, starts=40), search(workers=2, starts=40, executor="dask")
+    a, b = local.start["multistart"], dask.start["multistart"]
+    assert (a["local_searches"], a["distinct"], a["best_hits"]) == (b["local_searches"], b["distinct"], b["best_hits"])
+    assert dask.objective == pytest.approx(local.objective, rel=1e-12)
 
 
 def test_a_budget_too_small_for_the_confidence_says_so_and_one_search_is_a_plain_solve():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
+from ocp.executors import ExecutorName
 from ocp.options import at_least, declared_as, positive
 from ocp.problem.integrators import IntegratorName, integrator
 from ocp.problem.method import MultipleShooting, Parallelization
@@ -48,6 +49,10 @@ class MultistartSettings:
 
     starts: int = at_least(1, 8)
     workers: int = at_least(0, 0)  # 0: one per core
+    # where the local searches run (`ocp/executors.py`): local processes, or a Dask cluster (a LocalCluster of
+    # ``workers``, or the running one whose scheduler is at ``scheduler``)
+    executor: ExecutorName = "local"
+    scheduler: str | None = None
     scale: float = at_least(0.0, 1.0)
     # each start is also solved with these, beside the initialization section's strategy (a portfolio);
     # [] solves each start with that strategy alone
@@ -81,6 +86,8 @@ class MultistartSettings:
             "time_budget": self.time_budget,
             "hops": Hops(self.hop_scale) if self.hops else None,
             "max_searches": self.max_searches,
+            "executor": self.executor,
+            "scheduler": self.scheduler,
         }
 
 

@@ -59,10 +59,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from types import SimpleNamespace
 from typing import Any
 
@@ -70,11 +67,12 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import Interrupted, ProblemError, SolveError
+from ocp.executors import Executor, ExecutorName, default_start_method, make_executor
 from ocp.options import at_least, check_fields, open_interval, positive
 from ocp.problem.guess import InitialGuess
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
-from ocp.processes import end_pool, sigint_flag, worker_setup
+from ocp.processes import sigint_flag
 from ocp.search.plan import (
     Hops,
     StoppingRule,
@@ -117,6 +115,8 @@ def multistart(
     parameters: Mapping[str, Any] | None = None,
     T: float | None = None,
     workers: int | None = None,
+    executor: ExecutorName = "local",
+    scheduler: str | None = None,
     progress: Callable[[int, Solution], None] | None = None,
     max_iter: int | None = None,
     max_seconds: float | None = None,
@@ -135,7 +135,10 @@ def multistart(
     is left out; `strategies.applicable`).
 
     ``workers``: processes (default: one per core; 1 solves in this process;
-    forked on Linux, spawned elsewhere).
+    forked on Linux, spawned elsewhere). ``executor`` "dask" runs the solves
+    on a Dask LocalCluster of ``workers``, or on the cluster whose scheduler
+    is at ``scheduler`` (workers with one thread each: a worker holds one
+    build); the answer is the same (`ocp/executors.py`).
     ``max_iter`` caps IPOPT's iterations per solve (default: the options'):
     a start that has not converged by then is given up rather than waited for
     (some random starts wander for thousands of iterations; see
@@ -174,10 +177,11 @@ def multistart(
     ipopt = dict(options.ipopt) | ({"max_wall_time": float(max_seconds)} if max_seconds is not None else {})
     # the check runs once, on the kept solution
     unchecked = replace(options, check_optimality=False, max_iter=max_iter or options.max_iter, ipopt=ipopt)
-    if workers <= 1:
+    if workers <= 1 and executor == "local":
         best = search.run_here(problem, method, unchecked, options.check_optimality)
     else:
-        best = search.run_on_workers(problem, method, unchecked, workers, options.check_optimality)
+        pool = make_executor(executor, workers, scheduler, start=default_start_method())
+        best = search.run_on_workers(problem, method, unchecked, pool, workers, options.check_optimality)
     report = search.report(len(starts), inits, workers, begin)
     best = replace(best, start={**best.start, "multistart": report})
     if rule.interrupted:
@@ -266,57 +270,59 @@ class _Search:
             best = replace(best, optimality=solver.check(best).as_dict())
         return best
 
-    def run_on_workers(self, problem, method, unchecked: SolverOptions, workers: int, check: bool) -> Solution:
-        """The solves on ``workers`` processes, each with its own build; the best (checked in a worker)."""
+    def run_on_workers(self, problem, method, unchecked: SolverOptions, pool: Executor, workers: int, check: bool):
+        """The solves on ``workers`` of ``pool``'s workers, each with its own build; the best (checked in a
+        worker)."""
         with ca.global_pickle_context():
             payload = pickle.dumps((problem, method, unchecked))
         # one writer (here), readers in the workers: patience moves them, the stopping rule sets them to 0
-        self.cutoffs = {kind: _context().Value("d", float("inf"), lock=False) for kind in self.kinds}
-        pool = _Workers(workers, (payload, self.cutoffs, os.getpid()))
+        self.cutoffs = {kind: pool.shared_value(float("inf")) for kind in self.kinds}
+        pool.set_up(_init, payload, self.cutoffs)
+        running = _Running(pool)
         try:
             try:
-                self._run_pool(pool, workers)
+                self._hand_out_and_collect(running, workers)
             except KeyboardInterrupt:
                 self.rule.interrupt()  # the workers are ended below; nothing more is asked of them
             self.rule.verdict(self.results, self.errors)
             best = _best_or_interrupted(self.rule, self.results, self.errors)
             if check and not self.rule.interrupted:
-                best = replace(best, optimality=_check_in(pool.executor, best))
+                best = replace(best, optimality=_check_in(pool, best))
         finally:  # also on Ctrl-C: no worker process is left behind
-            pool.end()
+            pool.abort()
+            pool.close()
         return best
 
-    def _run_pool(self, pool: _Workers, workers: int) -> None:
+    def _hand_out_and_collect(self, running: _Running, workers: int) -> None:
         """Hand out local searches and collect them until the stopping rule ends the search."""
         rule, results, errors, cutoffs = self.rule, self.results, self.errors, self.cutoffs
         upcoming = 0
 
         def hand_out() -> None:
             nonlocal upcoming
-            while len(pool.running) < workers and upcoming < self.planner.total and not rule.reason:
+            while len(running.handed) < workers and upcoming < self.planner.total and not rule.reason:
                 guess = self.guess_for(upcoming)
                 if guess is None:
                     return
-                pool.submit(upcoming, guess, self.tasks[upcoming], self.context)
+                running.submit(upcoming, guess, self.tasks[upcoming], self.context)
                 upcoming += 1
 
         hand_out()
-        while pool.running:
-            done, _ = wait(pool.running, timeout=1.0, return_when=FIRST_COMPLETED)
-            for future in done:
-                j = pool.running.pop(future).position
+        while running.handed:
+            for future in running.pool.wait_any(list(running.handed), timeout=1.0):
+                j = running.handed.pop(future).position
                 try:
                     self.finished(j, future.result())
-                except (BrokenProcessPool, SolveError, RuntimeError) as err:  # one solve lost, the others go on
+                except Exception as err:  # one solve lost (its worker died, a solve error): the others go on
                     errors[j] = f"{type(err).__name__}: {err}"
-            stuck = pool.overdue(lambda task: cutoffs[task.kind].value + OVERRUN_GRACE_S)
+            stuck = running.overdue(lambda task: cutoffs[task.kind].value + OVERRUN_GRACE_S)
             for j, waited in stuck:
                 errors[j] = f"given up after {waited:.0f} s: an IPOPT iteration outran the cutoff"
             if rule.verdict(results, errors):
                 for cutoff in cutoffs.values():
                     cutoff.value = 0.0  # the solves still running stop at their next IPOPT iteration
             if stuck:  # its worker is busy for who knows how long: replace the workers (after a stop, drop the rest)
-                pool.restart(resubmit=not rule.reason)
+                running.replace_workers(resubmit=not rule.reason)
             hand_out()
 
     def report(self, n_starts: int, inits: Sequence[Initialization], workers: int, begin: float) -> dict[str, Any]:
@@ -375,49 +381,40 @@ class _Handed:
     since: float = field(default_factory=time.perf_counter)
 
 
-class _Workers:
-    """The search's worker processes, each holding a built solver (`_init`). A worker stuck inside one long
-    IPOPT iteration cannot be stopped by its clock, and a process pool cannot lose one worker and go on: the
-    whole pool is ended and the other running solves are handed to a fresh one (a solve is a pure function
-    of its start and task, so the answer stays the same)."""
+class _Running:
+    """The solves handed to the executor's workers and not back yet. A worker stuck inside one long IPOPT
+    iteration cannot be stopped by its clock, and a process pool cannot lose one worker and go on: the
+    workers are replaced and the other running solves handed out again (a solve is a pure function of its
+    start and task, so the answer stays the same)."""
 
-    def __init__(self, size: int, initargs: tuple) -> None:
-        self.size, self.initargs = size, initargs
-        self.executor = self._new()
-        self.running: dict[Future, _Handed] = {}
-
-    def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.size, mp_context=_context(), initializer=_init, initargs=self.initargs)
+    def __init__(self, pool: Executor) -> None:
+        self.pool = pool
+        self.handed: dict[Any, _Handed] = {}
 
     def submit(self, position: int, guess: InitialGuess, task: Task, context: dict[str, Any]) -> None:
-        future = self.executor.submit(_solve_task, guess, task, context)
-        self.running[future] = _Handed(position, guess, task, context)
+        future = self.pool.submit(_solve_task, guess, task, context)
+        self.handed[future] = _Handed(position, guess, task, context)
 
     def overdue(self, limit: Callable[[Task], float]) -> list[tuple[int, float]]:
         """Take out the solves running longer than ``limit(task)`` seconds: (position, seconds run)."""
         now = time.perf_counter()
-        late = [f for f, handed in self.running.items() if now - handed.since > limit(handed.task)]
-        return [(handed.position, now - handed.since) for handed in map(self.running.pop, late)]
+        late = [f for f, handed in self.handed.items() if now - handed.since > limit(handed.task)]
+        return [(handed.position, now - handed.since) for handed in map(self.handed.pop, late)]
 
-    def restart(self, resubmit: bool = True) -> None:
+    def replace_workers(self, resubmit: bool = True) -> None:
         """Fresh workers; with ``resubmit`` the solves that were running start again on them."""
-        again = list(self.running.values()) if resubmit else []
-        self.end()
-        self.executor = self._new()
+        again = list(self.handed.values()) if resubmit else []
+        self.handed.clear()
+        self.pool.replace_workers()
         for handed in again:
             self.submit(handed.position, handed.guess, handed.task, handed.context)
 
-    def end(self) -> None:
-        """Terminate every worker now, running or not, and forget their solves."""
-        self.running.clear()
-        end_pool(self.executor)
 
-
-def _check_in(pool: ProcessPoolExecutor, best: Solution) -> dict[str, Any]:
+def _check_in(pool: Executor, best: Solution) -> dict[str, Any]:
     """The optimality check of ``best``, run by a worker (which holds a built solver)."""
     try:
         return pool.submit(_check, best).result()
-    except (BrokenProcessPool, RuntimeError) as err:
+    except Exception as err:  # a lost worker costs the check, not the search
         return {"skipped": f"the check failed in a worker ({type(err).__name__}: {err})"}
 
 
@@ -448,14 +445,6 @@ def first_start_strategies(
     return [strategy for strategy in first_start if applicable(problem, strategy) and strategy not in inits]
 
 
-def _context():
-    """fork where the platform has it (no ``if __name__ == '__main__'`` needed in the caller's script),
-    else spawn (then the caller's script needs that guard, as for any multiprocessing code)."""
-    import multiprocessing
-
-    return get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-
-
 class _Clock:
     """How long the current solve has run, against the multi-start's moving cutoffs (s), one per kind of
     task (``cutoffs[Task.kind].value``)."""
@@ -477,8 +466,8 @@ class _Clock:
 _WORKER: dict[str, Any] = {}  # the solver of this process, built once, and its clock
 
 
-def _init(payload: bytes, cutoffs, parent: int) -> None:
-    worker_setup(parent)
+def _init(payload: bytes, cutoffs) -> None:
+    """Each worker's set-up (`ocp/executors.py`): the solver built once, with a clock on the shared cutoffs."""
     with ca.global_unpickle_context():
         problem, method, options = pickle.loads(payload)
     clock = _Clock(cutoffs)

@@ -4,7 +4,7 @@
     ocp report results/sweep_T_l2
 
 `grid.py` reads the grid, `config.py` the sweep config, `runner.py` runs the
-chains on an executor (`executors.py`) with points solved by `worker.py`,
+chains on an executor (`ocp/executors.py`) with points solved by `worker.py`,
 and `store.py` writes the directory.
 """
 

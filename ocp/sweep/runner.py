@@ -27,15 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from ocp.errors import ConfigError
+from ocp.executors import make_executor
 from ocp.run import registry
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 from ocp.sweep.config import SweepConfig, validate_point
-from ocp.sweep.executors import make_executor
 from ocp.sweep.grid import Point
 from ocp.sweep.progress import Progress
 from ocp.sweep.store import SweepStore
-from ocp.sweep.worker import Outcome, Task
+from ocp.sweep.worker import Outcome, Task, solve_point
 
 RETRIES_AFTER_WORKER_DEATH = 1
 MIN_WARM_LIMIT_S = 10.0  # a warm solve is never given up sooner (short solves' times are mostly noise)
@@ -133,7 +133,7 @@ class _Chains:
             patience = self.prepared[point.id].multistart.patience
             limit = float("inf") if cold_wall is None else max(MIN_WARM_LIMIT_S, patience * cold_wall)
             task = Task(point.id, self.config.point_config(point), solution, self.pool.workers > 1, limit)
-            self.in_flight[self.pool.submit(task)] = point
+            self.in_flight[self.pool.submit(solve_point, task)] = point
             return
 
     def collect(self, future, point: Point) -> None:

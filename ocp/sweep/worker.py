@@ -73,7 +73,7 @@ def solve_point(task: Task) -> Outcome:
         with collected() as buffer:
             run, settings, ptype = parse_config(task.config)
             if task.single_process:
-                run = replace(run, multistart=replace(run.multistart, workers=1))
+                run = replace(run, multistart=replace(run.multistart, workers=1, executor="local", scheduler=None))
             setup = ptype.build(settings, run)
             problem = setup.problem
             if not SOLVERS[run.solver.name].reuses_builds:  # the gradient flow trains from the config's start
