@@ -26,6 +26,7 @@ from ocp.files import prepare_output_dir, to_json, write_atomic
 from ocp.logs import show_messages
 from ocp.run import registry
 from ocp.run.solve import read_config, solve_run
+from ocp.solvers.records import OptimalityReport
 from ocp.solvers.status import Status
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -64,10 +65,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     summary = _summary(solution, args, ptype, run, setup)
     solution.save(out / "solution.npz")
     write_atomic(out / "summary.json", to_json(summary))  # written before the report, so a failing report loses nothing
-    if "multistart" in solution.start:
+    if solution.start.multistart is not None:
         from ocp.plotting import plot_landscape
 
-        plot_landscape(solution.start["multistart"], out / "landscape.png")
+        plot_landscape(solution.start.multistart, out / "landscape.png")
     try:
         summary |= ptype.report(setup, run, solution, out)
     except Exception as err:  # a problem type's plotting or analysis: keep the solution, say what failed
@@ -109,7 +110,7 @@ def _save_interrupted(best, out: Path, args: argparse.Namespace, ptype, run, set
     if best is None:
         print("\n[ocp] interrupted before any solve finished: nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    report = best.start.get("multistart")
+    report = best.start.multistart
     if report is None:  # one solve, stopped at an iteration
         what = f"IPOPT's last iterate after {best.iterations} iterations"
     else:
@@ -243,33 +244,33 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_first_order(solution) -> None:
     """What the first-order phase did in the kept solve (in a search, the solve whose optimum is kept)."""
-    report, strategy = solution.first_order, solution.start.get("strategy", "")
-    kept = " of the kept solve" if "multistart" in solution.start else ""
-    if report.get("iterations"):
+    report, strategy = solution.first_order, solution.start.strategy or ""
+    kept = " of the kept solve" if solution.start.multistart is not None else ""
+    if report.iterations:
         print(
-            f"[ocp] first-order phase{kept}: {report['iterations']} {report.get('method') or 'L-BFGS-B'} "
-            f"iterations in {report['time_s']:.2f} s, "
-            f"objective {report['objective_start']:.6g} -> {report['objective_end']:.6g}",
+            f"[ocp] first-order phase{kept}: {report.iterations} {report.method or 'L-BFGS-B'} "
+            f"iterations in {report.time_s:.2f} s, "
+            f"objective {report.objective_start:.6g} -> {report.objective_end:.6g}",
             flush=True,
         )
-    elif strategy and report.get("skipped", "").startswith("turned off"):
+    elif strategy and report.skipped.startswith("turned off"):
         print(f"[ocp] first-order phase{kept}: none ({strategy} start)", flush=True)
-    elif report.get("skipped"):
-        print(f"[ocp] first-order phase{kept} skipped: {report['skipped']}", flush=True)
+    elif report.skipped:
+        print(f"[ocp] first-order phase{kept} skipped: {report.skipped}", flush=True)
 
 
-def _print_optimality(report: dict) -> None:
-    if report.get("skipped"):
-        print(f"[ocp] optimality check skipped: {report['skipped']}", flush=True)
+def _print_optimality(report: OptimalityReport) -> None:
+    if report.skipped:
+        print(f"[ocp] optimality check skipped: {report.skipped}", flush=True)
         return
-    verdict = "a local minimum" if report["second_order_ok"] else "NOT a local minimum"
+    verdict = "a local minimum" if report.second_order_ok else "NOT a local minimum"
     print(
-        f"[ocp] optimality check ({report['time_s']:.2f} s): {verdict} (smallest reduced-Hessian eigenvalue "
-        f"{report['smallest_eigenvalue']:.3g}); L-BFGS-B gap {report['first_order_gap']:.2g}",
+        f"[ocp] optimality check ({report.time_s:.2f} s): {verdict} (smallest reduced-Hessian eigenvalue "
+        f"{report.smallest_eigenvalue:.3g}); L-BFGS-B gap {report.first_order_gap:.2g}",
         flush=True,
     )
-    if report.get("warning"):
-        print(f"[ocp] warning: {report['warning']}", file=sys.stderr, flush=True)
+    if report.warning:
+        print(f"[ocp] warning: {report.warning}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ def distance_to_reference(weights: np.ndarray, reference: np.ndarray) -> tuple[n
 def report(setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
     ctx = setup.context
     snapshots = solution.snapshots if solution.snapshots.size else solution.controls[None]
-    checkpoints = list(solution.training.get("recorded_iterations", [solution.iterations]))
+    training = solution.training  # None when IPOPT trained (no gradient-flow record)
+    checkpoints = list(training.recorded_iterations if training else [solution.iterations])
     increments = [max_increment(z) for z in snapshots]
     result: dict[str, Any] = {
         "init": ctx.settings.init,
@@ -63,8 +64,8 @@ def report(setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path
         "max_increment": increments,
         "weight_norm_max": float(np.max(np.linalg.norm(solution.controls, axis=1))),
     }
-    if "objective" in solution.training:
-        _training_loss(solution.training["objective"], out_dir / "training_loss.png")
+    if training:
+        _training_loss(training.objective, out_dir / "training_loss.png")
     _weights_vs_layer(snapshots, checkpoints, ctx.shape, out_dir / "weights_vs_layer.png")
     if ctx.settings.compare_ipopt:
         result |= _ipopt_from(setup, run, solution)

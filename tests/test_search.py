@@ -15,6 +15,7 @@ from ocp.search.basins import posterior
 from ocp.search.multistart import multistart, random_starts
 from ocp.search.plan import PLAN_AHEAD, Hops, plan
 from ocp.search.strategies import Initialization, solve_with
+from ocp.solvers.records import FirstOrderReport, StartRecord
 
 TILTS = (0.3, -0.2)
 METHOD = ocp.MultipleShooting(K=1, integrator=ocp.Euler(1))
@@ -153,7 +154,9 @@ def test_hops_start_from_the_best_so_far_and_repeat_for_a_seed():
 
 def converged_at(objective: float) -> SimpleNamespace:
     """What the planner reads of a finished solve: its objective, success and cost."""
-    return SimpleNamespace(objective=objective, success=True, iterations=5, start={}, first_order={})
+    return SimpleNamespace(
+        objective=objective, success=True, iterations=5, start=StartRecord(), first_order=FirstOrderReport()
+    )
 
 
 def test_the_plan_probes_with_the_first_strategy_until_two_minima_show():

@@ -89,7 +89,7 @@ def _ipopt(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = N
             solution = solve_with(solver, inits[0], parameters=parameters, T=run.T, initial_guess=setup.initial_guess)
         if asked.is_set():
             raise Interrupted(solution)  # IPOPT's last iterate: the best this solve has
-        for stage in solution.start["stages"][:-1]:
+        for stage in solution.start.stages[:-1]:
             log.info(f"  stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
         return solution
     guesses = random_starts(setup.initial_guess, run.K, problem.nu, starts, run.multistart.scale, run.seed)
@@ -110,7 +110,7 @@ def _ipopt(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = N
     def progress(start: int, sol: Solution) -> None:
         finished.append(start)
         status = "stopped (patience or search over)" if sol.status == Status.USER_REQUESTED_STOP else sol.status
-        where = f"start {start} ({sol.start['strategy']})" if start >= 0 else f"hop from solve {sol.start['hop_from']}"
+        where = f"start {start} ({sol.start.strategy})" if start >= 0 else f"hop from solve {sol.start.hop_from}"
         log.info(
             f"  {where}: {status}, objective "
             f"{sol.objective:.6g} ({len(finished)} done, {time.perf_counter() - begin:.0f} s)",
@@ -129,7 +129,7 @@ def _ipopt(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = N
         seed=run.seed,
         **(ms.search_arguments() | {"max_iter": min(ms.max_iter, run.solver.max_iter)}),
     )
-    report = solution.start["multistart"]
+    report = solution.start.multistart
     if report["converged"] == 0:
         log.info(f"multi-start: no local search converged; keeping the lowest objective ({_found_by(report)})")
         return solution

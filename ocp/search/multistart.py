@@ -86,6 +86,7 @@ from ocp.search.plan import (
 from ocp.search.strategies import PHASE_STRATEGIES, Initialization, applicable, solve_with
 from ocp.solvers.first_order import inapplicable_reason
 from ocp.solvers.ipopt import OCPSolver, SolverOptions
+from ocp.solvers.records import OptimalityReport
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 
@@ -183,7 +184,7 @@ def multistart(
         pool = make_executor(executor, workers, scheduler, start=default_start_method())
         best = search.run_on_workers(problem, method, unchecked, pool, workers, options.check_optimality)
     report = search.report(len(starts), inits, workers, begin)
-    best = replace(best, start={**best.start, "multistart": report})
+    best = replace(best, start=replace(best.start, multistart=report))
     if rule.interrupted:
         raise Interrupted(best)
     return best
@@ -238,7 +239,7 @@ class _Search:
         task = self.tasks[j]
         self.results[j] = labelled(solution, task, self.bases.get(j))
         kind = self.durations[task.kind]
-        kind.append(solution.start["time_s"])
+        kind.append(solution.start.time_s)
         if self.patience is not None and not self.rule.reason:  # once the search is over the cutoffs stay at 0
             self.cutoffs[task.kind].value = max(MIN_PATIENCE_S, self.patience * float(np.median(kind)))
         if self.progress:
@@ -267,7 +268,7 @@ class _Search:
         rule.verdict(results, errors)
         best = _best_or_interrupted(rule, results, errors)
         if check and not rule.interrupted:
-            best = replace(best, optimality=solver.check(best).as_dict())
+            best = replace(best, optimality=solver.check(best))
         return best
 
     def run_on_workers(self, problem, method, unchecked: SolverOptions, pool: Executor, workers: int, check: bool):
@@ -338,7 +339,7 @@ class _Search:
             "strategies": [strategy.strategy for strategy in inits],
             "workers": workers,
             "best_start": tasks[ranked[0]].start if not tasks[ranked[0]].is_hop else -1,
-            "best_strategy": kept[ranked[0]].start["strategy"],
+            "best_strategy": kept[ranked[0]].start.strategy,
             "solves": [_describe(tasks[j], bases.get(j), kept.get(j)) for j in positions],
             "objectives": objectives,
             "succeeded": succeeded,
@@ -358,7 +359,7 @@ def _best_or_interrupted(rule: StoppingRule, results: dict[int, Solution], error
 
 def _describe(task: Task, base: int | None, solution: Solution | None) -> dict[str, Any]:
     where = {"hop_from": base} if task.is_hop else {"start": task.start}
-    done = {} if solution is None else {"time_s": solution.start["time_s"], "iterations": solution.iterations}
+    done = {} if solution is None else {"time_s": solution.start.time_s, "iterations": solution.iterations}
     return {**where, "strategy": task.strategy.strategy, **done}
 
 
@@ -410,16 +411,16 @@ class _Running:
             self.submit(handed.position, handed.guess, handed.task, handed.context)
 
 
-def _check_in(pool: Executor, best: Solution) -> dict[str, Any]:
+def _check_in(pool: Executor, best: Solution) -> OptimalityReport:
     """The optimality check of ``best``, run by a worker (which holds a built solver)."""
     try:
         return pool.submit(_check, best).result()
     except Exception as err:  # a lost worker costs the check, not the search
-        return {"skipped": f"the check failed in a worker ({type(err).__name__}: {err})"}
+        return OptimalityReport(skipped=f"the check failed in a worker ({type(err).__name__}: {err})")
 
 
-def _check(solution: Solution) -> dict[str, Any]:
-    return _WORKER["solver"].check(solution).as_dict()
+def _check(solution: Solution) -> OptimalityReport:
+    return _WORKER["solver"].check(solution)
 
 
 def effective_strategies(

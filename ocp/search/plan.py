@@ -115,8 +115,8 @@ def plan(
 def cost(solution: Solution) -> float:
     """What a solve cost, in IPOPT iterations (every stage's) plus 1 per 50 first-order steps and 1 for the
     set-up: a deterministic stand-in for its time, so that the planner's choices repeat for a seed."""
-    stages = solution.start.get("stages") or [{"iterations": solution.iterations}]
-    return 1.0 + sum(stage["iterations"] for stage in stages) + solution.first_order.get("iterations", 0) / 50.0
+    stages = solution.start.stages or [{"iterations": solution.iterations}]
+    return 1.0 + sum(stage["iterations"] for stage in stages) + solution.first_order.iterations / 50.0
 
 
 class Planner:
@@ -307,4 +307,4 @@ def labelled(solution: Solution, task: Task, base: int | None) -> Solution:
     """A hop's solution says so in ``start`` (a start's already names its strategy)."""
     if not task.is_hop:
         return solution
-    return replace(solution, start={**solution.start, "strategy": f"hop ({task.strategy.strategy})", "hop_from": base})
+    return replace(solution, start=replace(solution.start, strategy=f"hop ({task.strategy.strategy})", hop_from=base))

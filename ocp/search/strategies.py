@@ -46,6 +46,7 @@ from ocp.options import at_least, check_fields, positive
 from ocp.problem.guess import InitialGuess
 from ocp.problem.problem import Problem
 from ocp.solvers.ipopt import OCPSolver
+from ocp.solvers.records import StartRecord
 from ocp.solvers.solution import Solution
 
 StrategyName = Literal["first_order", "adam", "simulate", "coarse_grid", "continuation_T", "continuation_parameter"]
@@ -88,8 +89,7 @@ def solve_with(
 
     final = STRATEGIES[init.strategy].run(solver, init, parameters, T, guess, record)
     record("final", final)
-    start = {"strategy": init.strategy, "stages": stages, "time_s": time.perf_counter() - begin}
-    return replace(final, start=start)
+    return replace(final, start=StartRecord(init.strategy, stages, time.perf_counter() - begin))
 
 
 def _first_order(solver: OCPSolver, init: Initialization, parameters, T, guess: InitialGuess, record) -> Solution:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
 
 import casadi as ca
 import numpy as np
@@ -30,23 +29,7 @@ from ocp.nlp.transcription import Layout, transcribe
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
 from ocp.solvers.applicability import condensed_obstacle
-
-
-@dataclass(frozen=True)
-class FirstOrderReport:
-    """What the phase did; ``skipped`` names the reason when it did not run."""
-
-    iterations: int = 0
-    evaluations: int = 0
-    method: str = ""  # "L-BFGS-B" or "Adam"
-    time_s: float = 0.0
-    objective_start: float = float("nan")
-    objective_end: float = float("nan")
-    message: str = ""
-    skipped: str = ""
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+from ocp.solvers.records import FirstOrderReport
 
 
 def inapplicable_reason(problem: Problem) -> str:

@@ -44,6 +44,7 @@ from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
 from ocp.solvers.applicability import condensed_obstacle
 from ocp.solvers.ipopt import box_bounds, nlp_parameters
+from ocp.solvers.records import OptimalityReport, TrainingRecord
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 
@@ -203,15 +204,15 @@ class GradientFlow:
             step=self.nlp.step,
         )
         names = self.nlp.term_names
-        training = {
-            "solver": "gradient_flow",
-            "learning_rate": self.options.learning_rate,
-            "step_scaling": self.options.step_scaling,
-            "clip": self.options.clip,
-            "objective": objective,
-            "recorded_iterations": recorded,
-            "recorded_costs": [dict(zip(names, values, strict=True)) for values in terms],
-        }
+        training = TrainingRecord(
+            solver="gradient_flow",
+            learning_rate=self.options.learning_rate,
+            step_scaling=self.options.step_scaling,
+            clip=self.options.clip,
+            objective=objective,
+            recorded_iterations=recorded,
+            recorded_costs=[dict(zip(names, values, strict=True)) for values in terms],
+        )
         return Solution(
             t=T * self.method.normalised_grid(),
             states=states,
@@ -228,7 +229,7 @@ class GradientFlow:
             solve_time_s=solve_time,
             free_parameters=free,
             parameters=fixed,
-            optimality={"skipped": "gradient flow: its endpoint is not a KKT point to check"},
+            optimality=OptimalityReport(skipped="gradient flow: its endpoint is not a KKT point to check"),
             training=training,
             snapshots=np.stack(snapshots),
         )

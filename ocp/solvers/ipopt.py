@@ -25,9 +25,10 @@ from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
 from ocp.solvers.allocator import retained_heap
-from ocp.solvers.first_order import FirstOrderPhase, FirstOrderReport, inapplicable_reason
+from ocp.solvers.first_order import FirstOrderPhase, inapplicable_reason
 from ocp.solvers.ipopt_options import check_ipopt_options
-from ocp.solvers.optimality import OptimalityCheck, OptimalityReport
+from ocp.solvers.optimality import OptimalityCheck
+from ocp.solvers.records import FirstOrderReport, OptimalityReport
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 from ocp.solvers.stopping import StopWhen
@@ -369,8 +370,8 @@ class OCPSolver:
             multipliers_x=np.asarray(result["lam_x"]).ravel(),
             multipliers_g=np.asarray(result["lam_g"]).ravel(),
             timings={k: float(v) for k, v in stats.items() if k.startswith("t_wall_")},
-            first_order=first_order.as_dict(),
-            optimality=optimality.as_dict(),
+            first_order=first_order,
+            optimality=optimality,
             nlp_key=self.nlp_key,
         )
 

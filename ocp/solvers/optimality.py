@@ -23,33 +23,19 @@ it is on by default; `SolverOptions.check_optimality` turns it off.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 
 import casadi as ca
 import numpy as np
 
 from ocp.solvers.first_order import FirstOrderPhase
+from ocp.solvers.records import OptimalityReport
 
 GAP_TOLERANCE = 1e-6  # relative improvement above which the returned point is flagged
 CURVATURE_TOLERANCE = 1e-6  # relative to the largest |eigenvalue|
 CHECK_ITERATIONS = 20  # L-BFGS-B iterations of the first-order reference
 ACTIVE_BOUND = 1e-7  # a variable this close to a bound is treated as active
 SEEDS = 4  # Hessian columns per evaluation: fastest build + evaluation at N = 200 and 1000
-
-
-@dataclass(frozen=True)
-class OptimalityReport:
-    smallest_eigenvalue: float = float("nan")
-    largest_eigenvalue: float = float("nan")
-    second_order_ok: bool | None = None
-    first_order_gap: float = float("nan")
-    warning: str = ""
-    skipped: str = ""
-    time_s: float = 0.0
-
-    def as_dict(self) -> dict:
-        """JSON-ready: NaN (not computed) becomes None."""
-        return {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in asdict(self).items()}
 
 
 class OptimalityCheck:

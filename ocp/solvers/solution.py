@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ocp.files import write_npz_atomic
+from ocp.solvers.records import FirstOrderReport, OptimalityReport, StartRecord, TrainingRecord
 from ocp.solvers.status import Status
 
 _ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g", "snapshots")
@@ -47,14 +48,14 @@ class Solution:
         equal to the code string); ``message`` says it in words; ``success``.
     solve_time_s : everything after the build: the first-order start and IPOPT.
     timings : IPOPT's own timers (``t_wall_*``).
-    first_order : the report of the L-BFGS-B start (`ocp.solvers.first_order`).
-    optimality : the check of the returned point (`ocp.solvers.optimality`):
-        ``second_order_ok``, ``smallest_eigenvalue``, ``first_order_gap``, ``warning``.
-    start : how the start was made when a strategy or multi-start produced the
-        solution (`ocp.search.strategies`, `ocp.search.multistart`): stages, spread, total time.
-    training : the gradient flow's record (`ocp.solvers.gradient_flow`): objective per
-        iteration, recorded iterations and their cost terms; ``snapshots`` holds
-        the controls at those iterations.
+    The reports are typed records (`ocp/solvers/records.py`), read by field or, as in summary.json, by key:
+    first_order : `FirstOrderReport`, what the first-order start (L-BFGS-B or Adam) did.
+    optimality : `OptimalityReport`, the check of the returned point: ``second_order_ok``,
+        ``smallest_eigenvalue``, ``first_order_gap``, ``warning``.
+    start : `StartRecord`, how the start was made when a strategy or a search produced the solution:
+        ``strategy``, ``stages``, ``time_s``, and ``multistart`` (the search's report).
+    training : `TrainingRecord`, the gradient flow's objective per iteration, recorded iterations and
+        their cost terms (``snapshots`` holds the controls at those iterations); None for IPOPT.
     nlp_key : the NLP that produced ``primal`` and the multipliers (`fingerprint.nlp_key`; '' where none
         did): an `OCPSolver` warm-starts from a solution with its own key and interpolates any other.
     """
@@ -78,10 +79,10 @@ class Solution:
     multipliers_x: np.ndarray = field(default_factory=lambda: np.zeros(0))
     multipliers_g: np.ndarray = field(default_factory=lambda: np.zeros(0))
     timings: Mapping[str, float] = field(default_factory=dict)
-    first_order: Mapping[str, Any] = field(default_factory=dict)
-    optimality: Mapping[str, Any] = field(default_factory=dict)
-    start: Mapping[str, Any] = field(default_factory=dict)
-    training: Mapping[str, Any] = field(default_factory=dict)
+    first_order: FirstOrderReport = field(default_factory=FirstOrderReport)
+    optimality: OptimalityReport = field(default_factory=OptimalityReport)
+    start: StartRecord = field(default_factory=StartRecord)
+    training: TrainingRecord | None = None
     snapshots: np.ndarray = field(default_factory=lambda: np.zeros(0))
     nlp_key: str = ""
 
@@ -92,6 +93,14 @@ class Solution:
             object.__setattr__(self, name, {k: _frozen(v) for k, v in getattr(self, name).items()})
         object.__setattr__(self, "costs", {k: float(v) for k, v in self.costs.items()})
         object.__setattr__(self, "status", Status(self.status))  # a code read from a file becomes a Status
+        # the reports as typed records, also when given as mappings (a saved file's metadata, a literal dict)
+        for name, record in (
+            ("first_order", FirstOrderReport),
+            ("optimality", OptimalityReport),
+            ("start", StartRecord),
+        ):
+            object.__setattr__(self, name, record.from_mapping(getattr(self, name)))
+        object.__setattr__(self, "training", TrainingRecord.from_mapping(self.training) if self.training else None)
 
     @property
     def K(self) -> int:
@@ -121,17 +130,19 @@ class Solution:
             "objective": self.objective,
             "costs": dict(self.costs),
             "iterations": self.iterations,  # the solver's: IPOPT iterations, or gradient steps
-            "first_order_iterations": self.first_order.get("iterations", 0),
+            "first_order_iterations": self.first_order.iterations,
             "build_time_s": self.build_time_s,
             "solve_time_s": self.solve_time_s,
             "constraint_violation": self.constraint_violation,
-            "second_order_ok": self.optimality.get("second_order_ok"),
-            "first_order_gap": self.optimality.get("first_order_gap"),
+            "second_order_ok": self.optimality.second_order_ok,
+            "first_order_gap": self.optimality["first_order_gap"],  # JSON-ready: None where not computed
         }
 
     def summary(self) -> dict[str, Any]:
         """The scalar fields, JSON-ready."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ARRAYS}
+        out |= {name: out[name].as_dict() for name in ("first_order", "optimality", "start") if out[name] is not None}
+        out["training"] = self.training.as_dict() if self.training is not None else {}
         out["free_parameters"] = {k: v.tolist() for k, v in self.free_parameters.items()}
         out["parameters"] = {k: v.tolist() for k, v in self.parameters.items()}
         out["K"] = self.K

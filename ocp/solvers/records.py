@@ -1,0 +1,114 @@
+"""The typed reports a `Solution` carries beside its arrays: the first-order phase's (`first_order.py`), the
+optimality check's (`optimality.py`), how the start was made (`ocp/search/`), the gradient flow's training.
+
+Each is a frozen dataclass: code reads its fields by name (``solution.start.strategy``) and a type checker
+knows them. Each also reads as a mapping of its JSON form (`Record.as_dict`), so summary.json, a sweep's
+records, a saved solution's metadata and any caller that reads by key (``solution.start["stages"]``) see
+the same keys as before these were typed. The fields a record names as ``OPTIONAL`` are not keys of that
+form while None, as they were absent from the plain dicts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+
+class Record(Mapping):
+    """Base of the reports: a frozen dataclass that also reads as a read-only mapping of `as_dict`."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ()  # fields that are no key of `as_dict` while None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: NaN (not computed) becomes None; the OPTIONAL fields that are None are left out."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.name in self.OPTIONAL:
+                continue
+            out[f.name] = None if isinstance(value, float) and math.isnan(value) else value
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        return self.as_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.as_dict())
+
+    def __len__(self) -> int:
+        return len(self.as_dict())
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None):
+        """The record of a mapping with its keys (a saved solution's metadata, a literal dict); unknown keys
+        (written by a later version) are left out, missing ones take their defaults."""
+        if isinstance(data, cls):
+            return data
+        data = data or {}
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class StartRecord(Record):
+    """How the start of a solve was made (`ocp.search.strategies`, `ocp.search.multistart`).
+
+    strategy : the start strategy, or "hop (first_order)" for a basin hop.
+    stages : the solves the strategy ran, the final one last: {stage, objective, iterations, status} each.
+    time_s : the strategy's wall time, every stage included.
+    hop_from : for a hop, the search position of the solution it started from.
+    multistart : on the solution a search returns, the search's report (its solves, the minima it reached,
+        the stopping rule's estimate; `_Search.report`).
+    """
+
+    OPTIONAL = ("strategy", "stages", "time_s", "hop_from", "multistart")
+
+    strategy: str | None = None
+    stages: list[dict[str, Any]] | None = None
+    time_s: float | None = None
+    hop_from: int | None = None
+    multistart: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TrainingRecord(Record):
+    """The gradient flow's training (`ocp.solvers.gradient_flow`): the objective at every step, and the
+    cost terms at the recorded steps (whose controls are the solution's ``snapshots``)."""
+
+    solver: str
+    learning_rate: float
+    step_scaling: str
+    clip: float | None
+    objective: list[float]
+    recorded_iterations: list[int]
+    recorded_costs: list[dict[str, float]]
+
+
+@dataclass(frozen=True)
+class FirstOrderReport(Record):
+    """What the phase did; ``skipped`` names the reason when it did not run."""
+
+    iterations: int = 0
+    evaluations: int = 0
+    method: str = ""  # "L-BFGS-B" or "Adam"
+    time_s: float = 0.0
+    objective_start: float = float("nan")
+    objective_end: float = float("nan")
+    message: str = ""
+    skipped: str = ""
+
+
+@dataclass(frozen=True)
+class OptimalityReport(Record):
+    """The check of a returned point (`optimality.py`): the reduced Hessian's extreme eigenvalues, whether
+    it is positive definite, the gap a few first-order steps open; ``skipped`` says why it did not run."""
+
+    smallest_eigenvalue: float = float("nan")
+    largest_eigenvalue: float = float("nan")
+    second_order_ok: bool | None = None
+    first_order_gap: float = float("nan")
+    warning: str = ""
+    skipped: str = ""
+    time_s: float = 0.0
