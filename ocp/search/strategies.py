@@ -45,6 +45,7 @@ from ocp.errors import ProblemError
 from ocp.options import at_least, check_fields, positive
 from ocp.problem.guess import InitialGuess
 from ocp.problem.problem import Problem
+from ocp.solvers.first_order import Adam
 from ocp.solvers.ipopt import OCPSolver
 from ocp.solvers.records import StartRecord
 from ocp.solvers.solution import Solution
@@ -106,8 +107,7 @@ def _adam(solver: OCPSolver, init: Initialization, parameters, T, guess: Initial
         T=T,
         initial_guess=guess,
         first_order_iterations=init.iterations,
-        first_order_method="adam",
-        learning_rate=init.learning_rate,
+        descent=Adam(init.learning_rate),
     )
 
 

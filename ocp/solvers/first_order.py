@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from typing import ClassVar
 
 import casadi as ca
 import numpy as np
 import scipy.optimize
 
 from ocp.nlp.transcription import Layout, transcribe
+from ocp.options import check_fields, positive
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
 from ocp.solvers.applicability import condensed_obstacle
@@ -38,8 +41,6 @@ def inapplicable_reason(problem: Problem) -> str:
 
 
 log = logging.getLogger("ocp")  # the verbose iteration lines (`logs.py`)
-
-FIRST_ORDER_METHODS = ("lbfgs", "adam")
 
 
 class FirstOrderPhase:
@@ -70,17 +71,15 @@ class FirstOrderPhase:
         p: np.ndarray,
         max_iter: int,
         verbose: bool = False,
-        method: str = "lbfgs",
-        learning_rate: float = 1e-2,
+        descent: Descent | None = None,
     ) -> tuple[np.ndarray, FirstOrderReport]:
-        """Improve the non-state part of the full start ``w0``; returns the new full w and a report.
-
-        ``method`` "lbfgs": L-BFGS-B; "adam": ``max_iter`` Adam steps of size
-        ``learning_rate``, projected on the bounds. The states in the returned w
+        """Improve the non-state part of the full start ``w0`` with at most ``max_iter`` iterations of
+        ``descent`` (default `LBFGS`); returns the new full w and a report. The states in the returned w
         are those of ``w0``: the caller simulates them again from the new controls.
         """
-        if method not in FIRST_ORDER_METHODS:
-            raise ValueError(f"first-order method must be one of {FIRST_ORDER_METHODS}, got {method!r}")
+        descent = descent or LBFGS()
+        if not isinstance(descent, (LBFGS, Adam)):
+            raise TypeError(f"descent must be ocp.solvers.first_order.LBFGS() or Adam(...), got {descent!r}")
         if self.skipped:
             return w0, FirstOrderReport(skipped=self.skipped)
         idx = self.full_index
@@ -106,24 +105,12 @@ class FirstOrderPhase:
 
         # scipy passes an OptimizeResult only to a callback whose parameter has exactly this name
         def progress(intermediate_result: scipy.optimize.OptimizeResult) -> None:
-            log.info(f"  {method} {progress.count:4d}  objective {intermediate_result.fun:.8e}")
+            log.info(f"  {descent.name} {progress.count:4d}  objective {intermediate_result.fun:.8e}")
             progress.count += 1
 
         progress.count = 1
         lower, upper = lbx[idx][moving], ubx[idx][moving]
-        if method == "adam":
-            result = _adam(cost_and_gradient, z0, lower, upper, max_iter, learning_rate, progress if verbose else None)
-        else:
-            result = scipy.optimize.minimize(
-                cost_and_gradient,
-                z0,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=list(zip(lower, upper, strict=True)),
-                callback=progress if verbose else None,
-                # maxcor 20: fewer iterations than the default 10 on the learning problems at no visible cost.
-                options={"maxiter": max_iter, "maxcor": 20, "ftol": 1e-14, "gtol": 1e-10},
-            )
+        result = descent.minimize(cost_and_gradient, z0, lower, upper, max_iter, progress if verbose else None)
         w = w0.copy()
         better = np.isfinite(result.fun) and result.fun < f0
         if better:
@@ -131,7 +118,7 @@ class FirstOrderPhase:
         report = FirstOrderReport(
             iterations=int(result.nit),
             evaluations=evaluations,
-            method="Adam" if method == "adam" else "L-BFGS-B",
+            method=descent.name,
             time_s=time.perf_counter() - start,
             objective_start=f0,
             objective_end=float(result.fun) if better else f0,
@@ -140,14 +127,50 @@ class FirstOrderPhase:
         return w, report
 
 
-def _adam(cost_and_gradient, z0, lower, upper, iterations, learning_rate, callback) -> scipy.optimize.OptimizeResult:
-    """Adam (Kingma and Ba, default moments 0.9 / 0.999) projected on [lower, upper]; the last iterate.
+@dataclass(frozen=True)
+class LBFGS:
+    """L-BFGS-B (scipy) on the condensed objective, within the bounds: the default first-order start."""
+
+    name: ClassVar[str] = "L-BFGS-B"
+
+    def minimize(self, cost_and_gradient, z0, lower, upper, iterations, callback) -> scipy.optimize.OptimizeResult:
+        return scipy.optimize.minimize(
+            cost_and_gradient,
+            z0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=list(zip(lower, upper, strict=True)),
+            callback=callback,
+            # maxcor 20: fewer iterations than the default 10 on the learning problems at no visible cost.
+            options={"maxiter": iterations, "maxcor": 20, "ftol": 1e-14, "gtol": 1e-10},
+        )
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam (Kingma and Ba, default moments 0.9 / 0.999) with steps of ``learning_rate``, projected on the
+    bounds; the last finite iterate.
 
     Why a momentum method at all: L-BFGS-B descends into the nearest basin,
     while Adam's normalised, momentum-carried steps cross small barriers early
     on; on annulus N = 400 seed 1 (`benchmarks/strategies.py`) 300 Adam steps
     then IPOPT found 0.02351 where L-BFGS-B then IPOPT found 0.02405.
     """
+
+    learning_rate: float = positive(1e-2)
+    name: ClassVar[str] = "Adam"
+
+    def __post_init__(self) -> None:
+        check_fields(self, "Adam")
+
+    def minimize(self, cost_and_gradient, z0, lower, upper, iterations, callback) -> scipy.optimize.OptimizeResult:
+        return _adam(cost_and_gradient, z0, lower, upper, iterations, self.learning_rate, callback)
+
+
+Descent = LBFGS | Adam  # the first-order phase's algorithms
+
+
+def _adam(cost_and_gradient, z0, lower, upper, iterations, learning_rate, callback) -> scipy.optimize.OptimizeResult:
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     z, m, v = z0.copy(), np.zeros_like(z0), np.zeros_like(z0)
     f, g = cost_and_gradient(z)

@@ -25,7 +25,7 @@ from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
 from ocp.solvers.allocator import retained_heap
-from ocp.solvers.first_order import FirstOrderPhase, inapplicable_reason
+from ocp.solvers.first_order import Descent, FirstOrderPhase, inapplicable_reason
 from ocp.solvers.ipopt_options import check_ipopt_options
 from ocp.solvers.optimality import OptimalityCheck
 from ocp.solvers.records import FirstOrderReport, OptimalityReport
@@ -255,8 +255,7 @@ class OCPSolver:
         data: np.ndarray | None = None,
         initial_guess: InitialGuess | Solution | None = None,
         first_order_iterations: int | None = None,
-        first_order_method: str = "lbfgs",
-        learning_rate: float = 1e-2,
+        descent: Descent | None = None,
         check_optimality: bool | None = None,
     ) -> Solution:
         """Solve once. ``parameters`` sets fixed parameters by name; ``T`` a fixed
@@ -264,9 +263,9 @@ class OCPSolver:
         problem's. A `Solution` of the same shape as ``initial_guess`` warm-starts
         primal and multipliers; one of another grid is interpolated.
         ``first_order_iterations`` overrides the option for this call (0: IPOPT
-        straight from the guess); ``first_order_method`` "adam" runs that many
-        Adam steps of size ``learning_rate`` instead of L-BFGS-B
-        (`first_order.py`); ``check_optimality`` likewise (False for a
+        straight from the guess); ``descent`` is the phase's algorithm (default
+        L-BFGS-B; ``Adam(learning_rate)`` runs that many Adam steps instead,
+        `first_order.py`); ``check_optimality`` likewise (False for a
         solve that only makes the start of another)."""
         if initial_guess is not None and not isinstance(initial_guess, (InitialGuess, Solution)):
             raise ProblemError(
@@ -302,9 +301,7 @@ class OCPSolver:
                 initial_guess = interpolate(initial_guess, self.method.normalised_grid())
             args["x0"] = self._start(initial_guess or InitialGuess(), parameters, T, initial_state, data)
             if phase is not None:
-                args["x0"], first_order = phase.run(
-                    args["x0"], lbx, ubx, p, iterations, self.options.verbose, first_order_method, learning_rate
-                )
+                args["x0"], first_order = phase.run(args["x0"], lbx, ubx, p, iterations, self.options.verbose, descent)
                 if first_order.iterations:
                     args["x0"] = self._with_simulated_states(args["x0"], parameters, T, initial_state, data)
         solver = self._solver(warm_start=warm)
