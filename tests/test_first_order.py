@@ -36,7 +36,7 @@ def free_time_ensemble() -> ocp.Problem:
 
 def condensed_and_full(problem, u, p_value, T):
     """Objectives of the condensed and the full NLP at the same controls, the full one at simulated states."""
-    full, cond = transcribe(problem, METHOD), transcribe(problem, METHOD, condensed=True)
+    full, cond = transcribe(problem, METHOD), transcribe(problem, METHOD.condensed())
     controls = np.tile(u, (METHOD.K, 1))
     states = ocp.simulate(problem, METHOD, controls, T=T, parameters={"p": p_value})
 

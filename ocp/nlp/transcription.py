@@ -20,10 +20,10 @@ operations over the batch (`vectorize.py`, the default) or with
 ``Function.map``. Python loops
 run over the K intervals only, never over the N members.
 
-The condensed (single-shooting) form of the same objective drops X_1..X_K
-from w and computes them by forward simulation: w = [free parameters; T;
-X_0; U_0; ...; U_{K-1}]. It serves the first-order start (`first_order.py`),
-which minimises it over the controls with L-BFGS-B.
+The condensed (single-shooting) form of the same objective, `SingleShooting`
+(`ocp/problem/method.py`), drops X_1..X_K from w and computes them by forward
+simulation: w = [free parameters; T; X_0; U_0; ...; U_{K-1}]. It serves the
+first-order start (`first_order.py`), the optimality check and the gradient flow.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy as np
 from ocp.errors import ProblemError
 from ocp.nlp.functions import NodeFunctions, batch, merge, quadrature_function, split, stacked_bounds, step_function
 from ocp.problem.interval_sizes import IntervalSizes
-from ocp.problem.method import MultipleShooting
+from ocp.problem.method import MultipleShooting, SingleShooting
 from ocp.problem.problem import Constraint, Problem
 
 
@@ -141,19 +141,18 @@ class TranscribedNLP:
         return self.problem.N
 
 
-def transcribe(
-    problem: Problem, method: MultipleShooting, condensed: bool = False, l1_slacks: bool = True
-) -> TranscribedNLP:
-    """Transcribe ``problem`` by direct multiple shooting, or in the condensed
-    form (states eliminated, no gap constraints) when ``condensed``.
-    ``l1_slacks`` False writes the L1 costs as sums of |e| instead of slacks and
-    their constraints (nonsmooth where e = 0: for gradient descent, which takes
-    sign(e) there, `gradient_flow.py`; IPOPT needs the slacks).
+def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> TranscribedNLP:
+    """Transcribe ``problem`` by direct multiple shooting, or in the condensed form
+    (`SingleShooting`: states eliminated, no gap constraints, L1 costs as its
+    ``l1`` says). The NLP's ``method`` is the multiple-shooting grid either way.
 
     The parts, in the order the NLP is built: the decision variables
     (`_Variables`), the NLP parameters and the time grid (`_Inputs`), the
     shooting intervals (gaps and running costs), the terminal costs, the
     constraints at the nodes, the L1 costs (and their slack constraints)."""
+    condensed = isinstance(method, SingleShooting)
+    l1_slacks = not condensed or method.l1 == "slacks"
+    method = method.shooting if condensed else method  # the grid, integrator and batch evaluation
     check_interval_sizes(problem, method)
     v = _Variables.make(problem, method, condensed, l1_slacks)
     at = _Inputs.make(problem, method, v)

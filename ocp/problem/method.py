@@ -1,4 +1,5 @@
-"""The transcription method: direct multiple shooting on a time grid."""
+"""The transcription methods: direct multiple shooting on a time grid, and its condensed (single-shooting)
+form on the same grid."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ocp.problem.integrators import RK4, ExplicitRungeKutta
 
 Parallelization = Literal["vectorized", "serial", "thread"]
 PARALLELIZATIONS = get_args(Parallelization)
+L1Form = Literal["slacks", "abs"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,41 @@ class MultipleShooting:
         if self.grid is None:
             return np.linspace(0.0, 1.0, self.K + 1)
         return np.asarray(self.grid)
+
+    def condensed(self, l1: L1Form = "slacks") -> SingleShooting:
+        """The condensed form on this grid (`SingleShooting`)."""
+        return SingleShooting(self, l1)
+
+
+@dataclass(frozen=True)
+class SingleShooting:
+    """The condensed form of a multiple-shooting method: the same grid, integrator and batch evaluation,
+    with the states after X_0 eliminated by forward simulation, so no gap constraints
+    (w = [free parameters; T; X_0; U_0; ...; U_{K-1}]). It serves the first-order start and the
+    optimality check (`ocp/solvers/first_order.py`, `optimality.py`) and the gradient flow.
+
+    ``l1`` "slacks": the L1 costs as slacks and their constraints, as in multiple shooting; "abs": as sums
+    of |e|, nonsmooth where e = 0, for gradient descent, which takes sign(e) there (`gradient_flow.py`).
+    """
+
+    shooting: MultipleShooting
+    l1: L1Form = "slacks"
+
+    def __post_init__(self) -> None:
+        if self.l1 not in get_args(L1Form):
+            raise ProblemError(f"l1 must be one of {get_args(L1Form)}, got {self.l1!r}")
+
+    @property
+    def K(self) -> int:
+        return self.shooting.K
+
+    @property
+    def integrator(self) -> ExplicitRungeKutta:
+        return self.shooting.integrator
+
+    @property
+    def parallelization(self) -> Parallelization:
+        return self.shooting.parallelization
+
+    def normalised_grid(self) -> np.ndarray:
+        return self.shooting.normalised_grid()

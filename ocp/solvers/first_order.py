@@ -50,7 +50,7 @@ class FirstOrderPhase:
         self.skipped = inapplicable_reason(problem)
         if self.skipped:
             return
-        nlp = transcribe(problem, method, condensed=True)
+        nlp = transcribe(problem, method.condensed())
         self.condensed = nlp  # also used by the optimality check (`optimality.py`)
         fg = ca.Function("condensed_cost", [nlp.w, nlp.p], [nlp.f, ca.gradient(nlp.f, nlp.w)])
         self._cost_and_gradient = fg.expand() if expand else fg

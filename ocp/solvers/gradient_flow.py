@@ -91,7 +91,7 @@ class GradientFlow:
         self.problem = problem
         self.method = method or MultipleShooting()
         self.options = options or GradientFlowOptions()
-        nlp = transcribe(problem, self.method, condensed=True, l1_slacks=False)
+        nlp = transcribe(problem, self.method.condensed(l1="abs"))
         self.nlp = nlp
         self._cost = ca.Function("gf_cost", [nlp.w, nlp.p], [nlp.f, ca.gradient(nlp.f, nlp.w)])
         self._terms = ca.Function("gf_terms", [nlp.w, nlp.p], [nlp.terms])
