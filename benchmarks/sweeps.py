@@ -34,7 +34,7 @@ def run(config: str, workers: int, flags: list[str], out: Path) -> dict:
     return {"exit": done.returncode, "wall_s": wall, **{k: summary[k] for k in KEYS}, "fits": fits}
 
 
-KEYS = ("points", "failed", "builds", "ipopt_iterations", "first_order_iterations", "solve_time_s", "warm_started")
+KEYS = ("points", "failed", "builds", "iterations", "first_order_iterations", "solve_time_s", "warm_started")
 
 
 def main() -> None:
@@ -59,7 +59,7 @@ def main() -> None:
     for r in results:
         print(
             f"| {Path(r['config']).name} | {r['mode']} | {r['workers']} | {r['points']} ({r['failed']} failed) | "
-            f"{r['builds']} | {r['ipopt_iterations']} | {r['first_order_iterations']} | {r['solve_time_s']:.1f} | "
+            f"{r['builds']} | {r['iterations']} | {r['first_order_iterations']} | {r['solve_time_s']:.1f} | "
             f"{r['wall_s']:.1f} | {'; '.join(r['fits'])} |"
         )
 

@@ -151,7 +151,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     s = result.summary
     print(
         f"[sweep] {s['finished']}/{s['points']} points ({result.solved_now} solved now), {s['failed']} failed; "
-        f"{s['builds']} builds, {s['ipopt_iterations']} solver iterations ({s['warm_started']} warm-started); "
+        f"{s['builds']} builds, {s['iterations']} solver iterations ({s['warm_started']} warm-started); "
         f"wrote {out}/sweep.csv, sweep.json and figures",
         flush=True,
     )

@@ -247,7 +247,7 @@ def test_shipped_T_sweep_warm_chain_uses_fewer_iterations_than_cold_solves(tmp_p
     assert warm["failed"] == cold["failed"] == 0
     assert warm["builds"] == 1 and cold["builds"] == 0  # in one process the cold run reuses the warm run's build
     assert warm["warm_started"] == 4 and cold["warm_started"] == 0
-    assert warm["ipopt_iterations"] < cold["ipopt_iterations"]
+    assert warm["iterations"] < cold["iterations"]
 
 
 def _workers_of(pid: int) -> list[int]:

@@ -233,7 +233,7 @@ def _summary(config: SweepConfig, digest: str, records: dict[str, dict[str, Any]
         "finished": len(done),
         "failed": sum(not r["success"] for r in done),
         "builds": sum(bool(r.get("built")) for r in done),
-        "ipopt_iterations": sum(int(r.get("iterations") or 0) for r in done),
+        "iterations": sum(int(r.get("iterations") or 0) for r in done),  # the solvers': IPOPT's or gradient steps
         "first_order_iterations": sum(int(r.get("first_order_iterations") or 0) for r in done),
         "solve_time_s": sum(float(r.get("solve_time_s") or 0.0) for r in done),
         "warm_started": sum(bool(r.get("warm_start")) for r in done),
