@@ -79,6 +79,32 @@ def test_a_search_on_a_dask_cluster_keeps_what_local_processes_keep():
     assert dask.objective == pytest.approx(local.objective, rel=1e-12)
 
 
+def test_a_neighbours_solution_is_the_first_local_search_and_counts_like_one():
+    """``warm`` (a sweep's previous point): solved first, warm, from the given solution; counted in the census
+    like any local search. From the global minimum it converges at once and the search keeps that minimum;
+    from the worst minimum the search still finds the global one, and nothing else of the plan moves:
+    the tasks after the warm one are those of a search without it (its starts one index later)."""
+    values = sorted(sum(c) for c in itertools.product(*(well_minima(a) for a in TILTS)))
+    cold = search(workers=1, starts=40)
+    from_best = search(workers=1, starts=40, warm=cold)
+    report = from_best.start["multistart"]
+    assert report["warm_start"] and report["solves"][0]["start"] == 0
+    assert report["solves"][0]["iterations"] <= 3  # warm-started at the minimum: IPOPT only confirms it
+    assert from_best.objective == pytest.approx(values[0], abs=1e-8)
+    worst_solution = ocp.OCPSolver(double_wells(TILTS), METHOD).solve(
+        initial_guess=ocp.InitialGuess(controls=np.array([[1.0, -1.0]]))  # u_i at the well raised by a_i u_i
+    )
+    assert worst_solution.objective == pytest.approx(values[-1], abs=1e-8)
+    from_worst = search(workers=1, starts=40, warm=worst_solution)
+    assert from_worst.objective == pytest.approx(values[0], abs=1e-8)
+    assert from_worst.start["multistart"]["objectives"][0] == pytest.approx(values[-1], abs=1e-8)
+    # the tasks after the warm one: the same starts and strategies as the search without it, one place later
+    described = [(d.get("start"), d["strategy"]) for d in cold.start["multistart"]["solves"]]
+    shifted = [(d.get("start"), d["strategy"]) for d in from_worst.start["multistart"]["solves"][1:]]
+    n = min(len(described), len(shifted), 10)
+    assert [(None if i is None else i + 1, s) for i, s in described[:n]] == shifted[:n]
+
+
 def test_a_budget_too_small_for_the_confidence_says_so_and_one_search_is_a_plain_solve():
     short = search(workers=1, starts=10).start["multistart"]
     assert short["stop_reason"] == "solve budget spent"

@@ -19,7 +19,10 @@ import yaml
 
 from ocp.cli import main
 from ocp.errors import ConfigError
+from ocp.run.solve import parse_config
+from ocp.solvers.ipopt import OCPSolver
 from ocp.sweep import load_sweep, parse_grid, run_sweep
+from ocp.sweep.store import SweepStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -248,6 +251,29 @@ def test_shipped_T_sweep_warm_chain_uses_fewer_iterations_than_cold_solves(tmp_p
     assert warm["builds"] == 1 and cold["builds"] == 0  # in one process the cold run reuses the warm run's build
     assert warm["warm_started"] == 4 and cold["warm_started"] == 0
     assert warm["iterations"] < cold["iterations"]
+
+
+def test_a_search_config_searches_at_every_point_with_the_neighbours_solution_as_a_start(tmp_path):
+    """Where the config runs a search, a warm point runs it too, with the previous point's solution as its first
+    local search (counted like the others); that local search is exactly a warm solve from the recorded
+    predecessor, and the point keeps the best of the search."""
+    search = {"starts": 2, "extra_strategies": [], "first_start_strategies": [], "hops": False}
+    search |= {"confidence": None, "max_searches": None, "workers": 1}
+    path = write_config(tmp_path, {"T": [1.0, 2.0]}, multistart=search)
+    result = run_sweep(load_sweep(path), tmp_path / "out", workers=1)
+    assert result.summary["failed"] == 0
+    first, later = sorted(result.records.values(), key=lambda r: r["position"])
+    assert later["warm_start"] and not first["warm_start"]
+    store = SweepStore(tmp_path / "out")
+    report = store.solution(later["point"]).start["multistart"]
+    assert report["warm_start"] and len(report["solves"]) == 3  # the neighbour's solution, then the two starts
+    assert later["objective"] == pytest.approx(min(np.array(report["objectives"])[report["succeeded"]]), rel=1e-12)
+    run, settings, ptype = parse_config({**SMALL, "T": 2.0, "multistart": search})
+    problem = ptype.build(settings, run).problem
+    alone = OCPSolver(problem, run.method(), run.solver.options()).solve(
+        T=2.0, parameters={p.name: p.value for p in problem.parameters}, initial_guess=store.solution(first["point"])
+    )
+    assert report["objectives"][0] == pytest.approx(alone.objective, rel=1e-9)
 
 
 def _workers_of(pid: int) -> list[int]:

@@ -60,18 +60,23 @@ def is_single_solve(run: RunSettings, problem) -> bool:
     return run.multistart.starts == 1 and len(effective_strategies(run.initializations(), problem)) == 1
 
 
-def solve_run(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None) -> Solution:
+def solve_run(
+    run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None, warm: Solution | None = None
+) -> Solution:
     """Solve with the configured solver (``solver.name``, `SOLVERS`): IPOPT with the configured strategy or
     multi-start, or the gradient flow.
 
     ``solver``: an NLP already built for a problem of this shape (a sweep's
     worker keeps one per shape); a single IPOPT solve uses it instead of
     building, with this problem's T and parameter values. A multi-start
-    builds in its own workers either way."""
-    return SOLVERS[run.solver.name].run(run, setup, solver)
+    builds in its own workers either way; ``warm`` (a sweep's previous point)
+    is its first local search, warm-started (`multistart`)."""
+    return SOLVERS[run.solver.name].run(run, setup, solver, warm)
 
 
-def _ipopt(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None) -> Solution:
+def _ipopt(
+    run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None, warm: Solution | None = None
+) -> Solution:
     """IPOPT: one solve with the configured strategy, or the best of a multi-start (`solve_run`)."""
     problem, starts = setup.problem, run.multistart.starts
     inits = effective_strategies(run.initializations(), problem)
@@ -127,6 +132,7 @@ def _ipopt(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = N
         workers=workers,
         progress=progress,
         seed=run.seed,
+        warm=warm,
         **(ms.search_arguments() | {"max_iter": min(ms.max_iter, run.solver.max_iter)}),
     )
     report = solution.start.multistart
@@ -144,7 +150,9 @@ def _ipopt(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = N
 
 def _found_by(report: dict[str, Any]) -> str:
     if report["best_start"] >= 0:
-        return f"start {report['best_start']} ({report['best_strategy']})"
+        return f"start {report['best_start']} ({report['best_strategy']})" + (
+            " (the previous point's solution)" if report.get("warm_start") and report["best_start"] == 0 else ""
+        )
     return f"a hop ({report['best_strategy'].removeprefix('hop (').rstrip(')')})"
 
 
@@ -160,7 +168,9 @@ def search_line(report: dict[str, Any]) -> str:
     )
 
 
-def _gradient_flow(run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None) -> Solution:
+def _gradient_flow(
+    run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None, warm: Solution | None = None
+) -> Solution:
     """``solver: gradient_flow``: gradient descent from the problem's start (start 0; no multi-start; a built
     IPOPT ``solver`` is of no use to it)."""
     options = replace(run.gradient_flow, verbose=run.solver.verbose)

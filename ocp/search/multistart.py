@@ -127,6 +127,7 @@ def multistart(
     hops: Hops | None = None,
     max_searches: int | None = None,
     seed: int = 0,
+    warm: Solution | None = None,
 ) -> Solution:
     """Solve from every start with each strategy of ``init`` (and hop from the best, with ``hops``);
     return the best solution.
@@ -158,6 +159,9 @@ def multistart(
     started and running solves are stopped.
     ``hops``, ``max_searches``, ``seed``: basin hopping and the length of the
     task list (`plan.py`); the hops' perturbations are seeded by ``seed``.
+    ``warm``: a solution of a neighbouring problem of the same NLP (a sweep's
+    previous point): the first local search, warm-started from its primal and
+    multipliers, counted like any other (it becomes start 0, ``starts`` follow).
     ``progress(start, solution)`` is called as each solve finishes (start -1
     for a hop). The returned solution's ``start["multistart"]`` holds every
     solve's start, strategy and objective, the `spread` and the estimate.
@@ -169,7 +173,9 @@ def multistart(
     if hops is not None:  # without a first-order phase a hop is plain IPOPT from the moved controls: say so
         hops = replace(hops, strategy=effective_strategies(hops.strategy, problem)[0])
     workers = workers or os.cpu_count() or 1
-    planner = plan(len(starts), inits, first_start_strategies(first_start, inits, problem), hops, max_searches, workers)
+    starts = [warm, *starts] if warm is not None else list(starts)
+    first = first_start_strategies(first_start, inits, problem)
+    planner = plan(len(starts), inits, first, hops, max_searches, workers, warm=warm is not None)
     workers = min(planner.total, workers)
     begin = time.perf_counter()
     rule = StoppingRule(planner.total, confidence, time_budget, begin)
@@ -183,7 +189,7 @@ def multistart(
     else:
         pool = make_executor(executor, workers, scheduler, start=default_start_method())
         best = search.run_on_workers(problem, method, unchecked, pool, workers, options.check_optimality)
-    report = search.report(len(starts), inits, workers, begin)
+    report = search.report(len(starts), inits, workers, begin) | {"warm_start": warm is not None}
     best = replace(best, start=replace(best.start, multistart=report))
     if rule.interrupted:
         raise Interrupted(best)
@@ -376,7 +382,7 @@ class _Handed:
     """A solve handed to a worker: enough to hand it out again."""
 
     position: int
-    guess: InitialGuess
+    guess: InitialGuess | Solution
     task: Task
     context: dict[str, Any]
     since: float = field(default_factory=time.perf_counter)
@@ -392,7 +398,7 @@ class _Running:
         self.pool = pool
         self.handed: dict[Any, _Handed] = {}
 
-    def submit(self, position: int, guess: InitialGuess, task: Task, context: dict[str, Any]) -> None:
+    def submit(self, position: int, guess: InitialGuess | Solution, task: Task, context: dict[str, Any]) -> None:
         future = self.pool.submit(_solve_task, guess, task, context)
         self.handed[future] = _Handed(position, guess, task, context)
 
@@ -477,7 +483,7 @@ def _init(payload: bytes, cutoffs) -> None:
 
 
 def _solve_task(
-    guess: InitialGuess,
+    guess: InitialGuess | Solution,
     task: Task,
     context: dict[str, Any],
     solver: OCPSolver | None = None,
@@ -486,4 +492,8 @@ def _solve_task(
     if solver is None:
         solver, clock = _WORKER["solver"], _WORKER["clock"]
     clock.start(task.kind)
-    return solve_with(solver, task.strategy, parameters=context["parameters"], T=context["T"], initial_guess=guess)
+    parameters, T = context["parameters"], context["T"]
+    if isinstance(guess, Solution):  # a neighbour's solution (``warm``): solved warm, whatever the strategy
+        solution = solve_with(solver, Initialization("first_order"), parameters=parameters, T=T, initial_guess=guess)
+        return replace(solution, start=replace(solution.start, strategy="warm"))
+    return solve_with(solver, task.strategy, parameters=parameters, T=T, initial_guess=guess)

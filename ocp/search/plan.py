@@ -101,14 +101,21 @@ def plan(
     hops: Hops | None,
     max_searches: int | None,
     workers: int = 1,
+    warm: bool = False,
 ) -> Planner:
-    """The tasks to hand out (module docstring)."""
+    """The tasks to hand out (module docstring). With ``warm`` start 0 is a solution of a neighbouring
+    problem (a sweep's previous point): one task, first, solved warm from its primal and multipliers (every
+    strategy would solve it the same way), and start 1, the caller's own guess, takes the first-start
+    strategies instead."""
+    own = 1 if warm else 0  # the caller's own start
     if hops is None:  # the portfolio of earlier versions: start by start
-        starts = [Task(s, 0) for s in [*inits, *first_start]]
-        starts += [Task(s, i) for i in range(1, n_starts) for s in inits]
+        starts = [Task(inits[0], 0)] if warm else []
+        starts += [Task(s, own) for s in [*inits, *first_start]]
+        starts += [Task(s, i) for i in range(own + 1, n_starts) for s in inits]
     else:  # strategy by strategy, so that escalation reaches every strategy early, the continuation after one
-        starts = [Task(s, i) for s in inits for i in range(n_starts)]
-        starts[n_starts + 1 : n_starts + 1] = [Task(s, 0) for s in first_start]
+        starts = [Task(s, i) for s in inits for i in range(n_starts) if not (warm and i == 0 and s != inits[0])]
+        after = n_starts + 1 if len(inits) > 1 else n_starts  # after the own start's second strategy
+        starts[after:after] = [Task(s, own) for s in first_start]
     return Planner(starts, hops, max_searches, max(PLAN_AHEAD, workers))
 
 

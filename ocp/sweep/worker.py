@@ -6,7 +6,10 @@ as long as the process lives: the points of a sweep over T or lambda share
 one build. A chain's first point is solved with the config's own pipeline
 (strategy or multi-start); the next ones are warm-started from their
 predecessor's solution (primal and multipliers), which the runner sends back
-with the task. A warm-started solve that runs longer than ``warm_limit_s``
+with the task; where the config runs a search (more than one local search),
+every point runs it, with the neighbour's solution as its first local
+search (`multistart`'s ``warm``), so that a chain does not follow one
+branch of local minima. A warm-started single solve that runs longer than ``warm_limit_s``
 (patience x the chain's cold solve; warm starts from a neighbour that is too
 far away can send IPOPT into long runs of inertia corrections, measured on
 the turnpike) is stopped and the point is solved cold instead; the record
@@ -91,7 +94,11 @@ def solve_point(task: Task) -> Outcome:
             _SOLVERS.move_to_end(key)
             solver = _SOLVERS[key]
             solution = None
-            if warm:
+            if warm and not is_single_solve(run, problem):
+                # the config's search at every point, the neighbour's solution its first local search
+                solution = solve_run(run, setup, solver, warm=task.warm_from)
+                built = True  # a multi-start builds in its own workers
+            elif warm:
                 same_nlp = solver.warm_starts_from(task.warm_from)
                 _DEADLINE[0] = time.perf_counter() + task.warm_limit_s
                 try:
