@@ -47,11 +47,11 @@ class LearningProblemType:
         """The module's own settings as they go into summary.json."""
         return {}
 
-    def analyse(self, setup: Setup, solution: ocp.Solution, error, out_dir: Path) -> dict[str, Any]:
+    def analyse(self, setup: Setup[Context], solution: ocp.Solution, error, out_dir: Path) -> dict[str, Any]:
         """Module-specific fits and figures; ``error`` is E(x(t_k)) on the grid."""
         return {}
 
-    def build(self, settings: LearningSettings, run: RunSettings) -> Setup:
+    def build(self, settings: LearningSettings, run: RunSettings) -> Setup[Context]:
         train, test = settings.data.load(run.seed)
         try:
             problem, symbols = self.pose(train, settings, run)
@@ -76,7 +76,7 @@ class LearningProblemType:
 
         return sweep_report(records, axes, out_dir)
 
-    def report(self, setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
+    def report(self, setup: Setup[Context], run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
         ctx: Context = setup.context
         clf = Classifier(setup.problem, ctx.method, solution, ctx.symbols, classes=ctx.train.y.ravel())
         error = clf.loss_along_trajectory()

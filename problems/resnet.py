@@ -141,7 +141,7 @@ class ResNetProblemType:
     description = "C: deep ResNet h + (1/L) V sigma(W h) as a discrete OCP, smooth or iid init (docs/science.md C)"
     settings = ResNetSettings
 
-    def build(self, settings: ResNetSettings, run: RunSettings) -> Setup:
+    def build(self, settings: ResNetSettings, run: RunSettings) -> Setup[ResNetContext]:
         if run.integrator != "euler" or run.steps != 1:
             raise ConfigError(
                 "'integrator': problem resnet is the ResNet h_{k+1} = h_k + (T/L) V sigma(W h_k), explicit Euler "
@@ -165,7 +165,9 @@ class ResNetProblemType:
         }
         return Setup(problem, guess, ResNetContext(train, test, shape, run.method(), settings), summary)
 
-    def report(self, setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
+    def report(
+        self, setup: Setup[ResNetContext], run: RunSettings, solution: ocp.Solution, out_dir: Path
+    ) -> dict[str, Any]:
         from .resnet_report import report
 
         return report(setup, run, solution, out_dir)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -30,6 +30,9 @@ from ocp.run.registry import Setup
 from ocp.run.settings import RunSettings
 
 from .plots import save_figure
+
+if TYPE_CHECKING:  # resnet.py imports this module
+    from .resnet import ResNetContext
 
 log = logging.getLogger("problems.resnet")  # shown by the CLI as [resnet] (`ocp/logs.py`)
 
@@ -51,7 +54,7 @@ def distance_to_reference(weights: np.ndarray, reference: np.ndarray) -> tuple[n
     return s, np.linalg.norm(weights - reference[np.minimum((s * L_ref).astype(int), L_ref - 1)], axis=1)
 
 
-def report(setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
+def report(setup: Setup[ResNetContext], run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
     ctx = setup.context
     snapshots = solution.snapshots if solution.snapshots.size else solution.controls[None]
     training = solution.training  # None when IPOPT trained (no gradient-flow record)
@@ -72,7 +75,7 @@ def report(setup: Setup, run: RunSettings, solution: ocp.Solution, out_dir: Path
     return result
 
 
-def _ipopt_from(setup: Setup, run: RunSettings, solution: ocp.Solution) -> dict[str, Any]:
+def _ipopt_from(setup: Setup[ResNetContext], run: RunSettings, solution: ocp.Solution) -> dict[str, Any]:
     """IPOPT on the same discrete problem, started at the trained weights (states simulated)."""
     options = ocp.SolverOptions(first_order_iterations=0, check_optimality=False, tol=run.solver.tol)
     solver = ocp.OCPSolver(setup.problem, run.method(), options)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from ocp.errors import ConfigError
 from ocp.problem.guess import InitialGuess
@@ -24,14 +24,17 @@ from ocp.solvers.solution import Solution
 
 GROUP = "ocp.problems"
 
+Context = TypeVar("Context")  # a problem type's own record of what it built (its data, symbols, settings)
+
 
 @dataclass(frozen=True)
-class Setup:
-    """What a problem type builds from a config: the problem, a start, and its own context."""
+class Setup(Generic[Context]):
+    """What a problem type builds from a config: the problem, a start, and its own ``context``, which only
+    the type's ``report`` reads (the ``ocp`` layer passes it through; a type annotates ``Setup[ItsContext]``)."""
 
     problem: Problem
     initial_guess: InitialGuess | None = None
-    context: Any = None
+    context: Context | None = None
     summary: dict[str, Any] = field(default_factory=dict)
 
 
