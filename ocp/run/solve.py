@@ -17,8 +17,8 @@ from ocp.processes import sigint_flag
 from ocp.run import registry
 from ocp.run.config import keys, load_yaml, parse
 from ocp.run.settings import RunSettings, SolverName
-from ocp.search.multistart import effective_strategies, first_start_strategies, multistart, random_starts
-from ocp.search.strategies import solve_with
+from ocp.search.multistart import multistart, random_starts
+from ocp.search.strategies import effective_strategies, first_start_strategies, solve_with
 from ocp.solvers.gradient_flow import GradientFlow
 from ocp.solvers.ipopt import OCPSolver
 from ocp.solvers.solution import Solution

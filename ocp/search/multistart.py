@@ -83,8 +83,7 @@ from ocp.search.plan import (
     plan,
     spread,
 )
-from ocp.search.strategies import PHASE_STRATEGIES, Initialization, applicable, solve_with
-from ocp.solvers.first_order import inapplicable_reason
+from ocp.search.strategies import Initialization, effective_strategies, first_start_strategies, solve_with
 from ocp.solvers.ipopt import OCPSolver, SolverOptions
 from ocp.solvers.records import OptimalityReport
 from ocp.solvers.solution import Solution
@@ -427,29 +426,6 @@ def _check_in(pool: Executor, best: Solution) -> OptimalityReport:
 
 def _check(solution: Solution) -> OptimalityReport:
     return _WORKER["solver"].check(solution)
-
-
-def effective_strategies(
-    init: Initialization | Sequence[Initialization] | None, problem: Problem
-) -> list[Initialization]:
-    """The strategies to solve each start with. Where the first-order phase cannot run (`first_order.py`),
-    first_order and adam start IPOPT from the guess exactly as simulate does, so they collapse into one
-    simulate instead of solving every start two or three times over."""
-    inits = [Initialization()] if init is None else [init] if isinstance(init, Initialization) else list(init)
-    if not inits:
-        raise ProblemError("multistart needs at least one initialization strategy")
-    if inapplicable_reason(problem):
-        same = [Initialization("simulate") if i.strategy in PHASE_STRATEGIES else i for i in inits]
-        inits = list(dict.fromkeys(same))  # Initialization is frozen, so hashable: keeps the first of equals
-    return inits
-
-
-def first_start_strategies(
-    first_start: Sequence[Initialization], inits: Sequence[Initialization], problem: Problem
-) -> list[Initialization]:
-    """The ``first_start`` strategies that add a solve: those that can run on ``problem`` and are not
-    already among ``inits`` (every start's strategies)."""
-    return [strategy for strategy in first_start if applicable(problem, strategy) and strategy not in inits]
 
 
 class _Clock:

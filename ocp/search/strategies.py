@@ -35,7 +35,7 @@ validator reads it) and its entry in the table.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
@@ -45,7 +45,7 @@ from ocp.errors import ProblemError
 from ocp.options import at_least, check_fields, positive
 from ocp.problem.guess import InitialGuess
 from ocp.problem.problem import Problem
-from ocp.solvers.first_order import Adam
+from ocp.solvers.first_order import Adam, inapplicable_reason
 from ocp.solvers.ipopt import OCPSolver
 from ocp.solvers.records import StartRecord
 from ocp.solvers.solution import Solution
@@ -228,3 +228,26 @@ PHASE_STRATEGIES = tuple(name for name, strategy in STRATEGIES.items() if strate
 def applicable(problem: Problem, init: Initialization) -> bool:
     """Whether ``init`` can run on ``problem`` without naming more (a marked parameter to continue in)."""
     return STRATEGIES[init.strategy].applies(problem, init)
+
+
+def effective_strategies(
+    init: Initialization | Sequence[Initialization] | None, problem: Problem
+) -> list[Initialization]:
+    """The strategies to solve each start with. Where the first-order phase cannot run (`first_order.py`),
+    first_order and adam start IPOPT from the guess exactly as simulate does, so they collapse into one
+    simulate instead of solving every start two or three times over."""
+    inits = [Initialization()] if init is None else [init] if isinstance(init, Initialization) else list(init)
+    if not inits:
+        raise ProblemError("multistart needs at least one initialization strategy")
+    if inapplicable_reason(problem):
+        same = [Initialization("simulate") if i.strategy in PHASE_STRATEGIES else i for i in inits]
+        inits = list(dict.fromkeys(same))  # Initialization is frozen, so hashable: keeps the first of equals
+    return inits
+
+
+def first_start_strategies(
+    first_start: Sequence[Initialization], inits: Sequence[Initialization], problem: Problem
+) -> list[Initialization]:
+    """The ``first_start`` strategies that add a solve: those that can run on ``problem`` and are not
+    already among ``inits`` (every start's strategies)."""
+    return [strategy for strategy in first_start if applicable(problem, strategy) and strategy not in inits]
