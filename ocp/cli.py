@@ -26,7 +26,7 @@ from ocp.files import prepare_output_dir, to_json, write_atomic
 from ocp.logs import show_messages
 from ocp.run import registry
 from ocp.run.solve import read_config, solve_run
-from ocp.solvers.records import OptimalityReport
+from ocp.solvers.records import MaximumPrincipleReport, OptimalityReport
 from ocp.solvers.status import Status
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -62,9 +62,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
         flush=True,
     )
     _print_optimality(solution.optimality)
+    _print_maximum_principle(solution.maximum_principle)
     summary = _summary(solution, args, ptype, run, setup)
     solution.save(out / "solution.npz")
     write_atomic(out / "summary.json", to_json(summary))  # written before the report, so a failing report loses nothing
+    if solution.costates.size and solution.maximum_principle.residual_per_interval is not None:
+        from ocp.plotting import plot_costates
+
+        plot_costates(solution, out / "costates.png")
     if solution.start.multistart is not None:
         from ocp.plotting import plot_landscape
 
@@ -94,6 +99,7 @@ def _summary(solution, args: argparse.Namespace, ptype, run, setup) -> dict:
         **solution.scalars(),
         "first_order": solution.first_order,
         "optimality": solution.optimality,
+        "maximum_principle": solution.maximum_principle,
         "start": solution.start,
         **({"training": solution.training} if solution.training else {}),
         "T": solution.T,
@@ -271,6 +277,29 @@ def _print_optimality(report: OptimalityReport) -> None:
     )
     if report.warning:
         print(f"[ocp] warning: {report.warning}", file=sys.stderr, flush=True)
+
+
+def _print_maximum_principle(report: MaximumPrincipleReport) -> None:
+    if report.skipped:
+        return  # the optimality check's line already says why
+    if report.switching is not None:  # L1 costs: dH/du is the switching function, not a residual
+        sigma = max((abs(v) for row in report.switching for v in row), default=0.0)
+        print(
+            f"[ocp] maximum principle: costates from the multipliers; with L1 costs dH/du / h is the switching "
+            f"function (max |sigma| {sigma:.3g}; summary.json 'maximum_principle')",
+            flush=True,
+        )
+        return
+    compared = (
+        f"; the condensed objective's gradient {report.condensed_gradient:.2g}, difference {report.difference:.2g}"
+        if not report.comparison_skipped
+        else ""
+    )
+    print(
+        f"[ocp] maximum principle: max ||dH/du|| {report.residual:.2g} from the costates "
+        f"(against ||df/du|| {report.scale:.2g}){compared}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 from matplotlib.figure import Figure
 
 
@@ -75,6 +76,35 @@ def plot_landscape(report: dict, path: str | Path | None = None):
     ax.set(xlabel="local searches, sorted by objective", ylabel="objective", title=title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(Path(path), dpi=120)
+    return fig
+
+
+def plot_costates(solution, path: str | Path | None = None, max_members: int = 30):
+    """The maximum principle along [0, T] (`ocp/solvers/maximum_principle.py`): the costates' norms
+    ||p_i(t_k)|| of up to ``max_members`` members (and their mean over all members), and per interval
+    ||dH_k/du|| against ||df/du||, the stationarity residual of the Hamiltonian in the control (log scale)."""
+    report = solution.maximum_principle
+    norms = np.linalg.norm(solution.costates, axis=2)  # (N, K + 1)
+    fig, (top, bottom) = subplots(2, 1, figsize=(7, 6), sharex=True)
+    step = max(1, norms.shape[0] // max_members)
+    for row in norms[::step]:
+        top.plot(solution.t, row, color="tab:blue", lw=0.6, alpha=0.4)
+    top.plot(solution.t, norms.mean(axis=0), color="black", lw=1.6, label="mean over the members")
+    top.set(ylabel="||p_i(t)||", title="costates from IPOPT's multipliers")
+    top.legend(fontsize=8)
+    top.grid(alpha=0.3)
+    residual = np.asarray(report.residual_per_interval or [], dtype=float)
+    if residual.size:
+        mids = 0.5 * (solution.t[:-1] + solution.t[1:])
+        bottom.semilogy(mids, np.maximum(residual, 1e-300), "o-", ms=3, label="||dH_k/du|| (costates)")
+        if np.isfinite(report.scale) and report.scale > 0:
+            bottom.axhline(report.scale, color="tab:gray", ls="--", lw=1, label=f"max ||df/du_k|| = {report.scale:.2g}")
+        bottom.legend(fontsize=8)
+    bottom.set(xlabel="t", ylabel="stationarity residual", title=f"max ||dH/du|| = {report.residual:.2g}")
+    bottom.grid(alpha=0.3, which="both")
     fig.tight_layout()
     if path is not None:
         fig.savefig(Path(path), dpi=120)

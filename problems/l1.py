@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import casadi as ca
+import numpy as np
 
 import ocp
 from ocp.analysis import stopping_time
@@ -40,6 +41,8 @@ from .problem_type import LOSS, Context, LearningProblemType
 from .settings import LearningSettings
 
 REGULARIZATION = "regularization"
+# |sigma| within this fraction of lambda counts as on the band's edge (an acting control): IPOPT's tolerance
+BAND_TOLERANCE = 1e-4
 
 
 def l1_problem(
@@ -101,7 +104,18 @@ class L1ProblemType(LearningProblemType):
         T_star = stopping_time(solution.t[:-1], norms, settings.stop_tolerance)
         plots.stopping_times([(solution.T, solution.t, norms, T_star)], out_dir / "stopping_time.png")
         zero = norms <= settings.stop_tolerance
-        return {"stopping_time": T_star, "zero_intervals": int(zero.sum()), "stop_tolerance": settings.stop_tolerance}
+        result = {"stopping_time": T_star, "zero_intervals": int(zero.sum()), "stop_tolerance": settings.stop_tolerance}
+        switching = solution.maximum_principle.switching
+        if switching is not None:  # the maximum principle's account of T* (`ocp/solvers/maximum_principle.py`)
+            sigma = np.asarray(switching, dtype=float)
+            on_band = np.max(np.abs(sigma), axis=1) >= settings.lam * (1.0 - BAND_TOLERANCE)
+            T_band = float(solution.t[np.flatnonzero(on_band)[-1] + 1]) if on_band.any() else float(solution.t[0])
+            plots.switching_function(
+                solution.t, sigma, settings.lam, T_star, T_band, out_dir / "switching_function.png"
+            )
+            inside = np.max(np.abs(sigma[zero]), initial=0.0) / settings.lam  # <= 1 where u = 0
+            result |= {"switching_stopping_time": T_band, "switching_max_where_zero": float(inside)}
+        return result
 
 
 PROBLEM_TYPE = L1ProblemType()

@@ -164,6 +164,23 @@ def stopping_times(curves, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def switching_function(t, switching, lam: float, T_star: float | None, T_band: float | None, path: Path) -> Path:
+    """The L1 problem's switching function from the costates, max_j |sigma_kj| per interval, against the band
+    lambda inside which u = 0 is optimal; T* from the controls (dashed) and where sigma leaves the band for
+    the last time (dotted). ``t``: the K + 1 node times; ``switching``: (K, nu)."""
+    fig, ax = subplots(figsize=(6.5, 3.8))
+    ax.stairs(np.max(np.abs(switching), axis=1), t, baseline=None, color="tab:blue", lw=1.4, label="max_j |sigma_j(t)|")
+    ax.axhline(lam, color="tab:red", lw=1, label=f"lambda = {lam:g}: u = 0 optimal below")
+    if T_star is not None:
+        ax.axvline(T_star, color="black", ls="--", lw=1, label=f"T* from the controls = {T_star:.3g}")
+    if T_band is not None:
+        ax.axvline(T_band, color="tab:green", ls=":", lw=1.5, label=f"sigma leaves the band last at {T_band:.3g}")
+    ax.set(xlabel="t", ylabel="|switching function|", title="L1: the maximum principle explains T*")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    return save_figure(fig, path)
+
+
 def power_law(curves, path: Path) -> Path:
     """Final training error against T, log-log, each curve with its fitted C T^-alpha dashed.
     ``curves``: (label, T, error, fit or None)."""

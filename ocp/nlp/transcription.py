@@ -28,7 +28,7 @@ first-order start (`first_order.py`), the optimality check and the gradient flow
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import casadi as ca
 import numpy as np
@@ -54,6 +54,9 @@ class Layout:
     controls: np.ndarray  # (K, nu)
     size: int
     slacks: np.ndarray  # (K, n_l1): the slacks of the L1 costs
+    # (K + 1, N, nx): where in g the gap-closing constraint of each node's states sits (its multiplier is
+    # minus that node's costate, `ocp/solvers/maximum_principle.py`); -1 at node 0 and in the condensed form
+    gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), dtype=int))
 
 
 def take(source: np.ndarray, index: np.ndarray, fill: float = 0.0) -> np.ndarray:
@@ -376,6 +379,12 @@ def _layout(n_free: int, free_T: bool, K: int, N: int, pad: _Padding, state_node
     states = np.full((state_nodes, N, pad.nx), -1, dtype=int)
     controls = np.full((K, pad.nu), -1, dtype=int)
     slacks = np.zeros((K, ns), dtype=int)
+    gaps = np.full((K + 1, N, pad.nx), -1, dtype=int)
+    row = 0  # the gaps come first in g, node 1's to node K's, each vec'd like the states
+    for k in range(1, K + 1 if state_nodes > 1 else 1):
+        n_k = pad.state_size(k)
+        gaps[k][:, slice(None) if sizes is None else sizes.node_states(k)] = row + np.arange(n_k * N).reshape(N, n_k)
+        row += n_k * N
     for k in range(K + 1):
         if k < state_nodes:
             # vec of an (n_k, N) block is column-major: member b occupies n_k consecutive entries.
@@ -389,4 +398,4 @@ def _layout(n_free: int, free_T: bool, K: int, N: int, pad: _Padding, state_node
             offset += m_k
             slacks[k] = offset + np.arange(ns)
             offset += ns
-    return Layout(free, horizon, states, controls, offset, slacks)
+    return Layout(free, horizon, states, controls, offset, slacks, gaps)

@@ -85,7 +85,7 @@ from ocp.search.plan import (
 )
 from ocp.search.strategies import Initialization, effective_strategies, first_start_strategies, solve_with
 from ocp.solvers.ipopt import OCPSolver, SolverOptions
-from ocp.solvers.records import OptimalityReport
+from ocp.solvers.records import MaximumPrincipleReport, OptimalityReport
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 
@@ -273,7 +273,7 @@ class _Search:
         rule.verdict(results, errors)
         best = _best_or_interrupted(rule, results, errors)
         if check and not rule.interrupted:
-            best = replace(best, optimality=solver.check(best))
+            best = replace(best, optimality=solver.check(best), maximum_principle=solver.certify(best))
         return best
 
     def run_on_workers(self, problem, method, unchecked: SolverOptions, pool: Executor, workers: int, check: bool):
@@ -293,7 +293,8 @@ class _Search:
             self.rule.verdict(self.results, self.errors)
             best = _best_or_interrupted(self.rule, self.results, self.errors)
             if check and not self.rule.interrupted:
-                best = replace(best, optimality=_check_in(pool, best))
+                optimality, certificate = _check_in(pool, best)
+                best = replace(best, optimality=optimality, maximum_principle=certificate)
         finally:  # also on Ctrl-C: no worker process is left behind
             pool.abort()
             pool.close()
@@ -416,16 +417,19 @@ class _Running:
             self.submit(handed.position, handed.guess, handed.task, handed.context)
 
 
-def _check_in(pool: Executor, best: Solution) -> OptimalityReport:
-    """The optimality check of ``best``, run by a worker (which holds a built solver)."""
+def _check_in(pool: Executor, best: Solution) -> tuple[OptimalityReport, MaximumPrincipleReport]:
+    """The optimality check and the maximum principle of ``best``, run by a worker (which holds a built
+    solver)."""
     try:
         return pool.submit(_check, best).result()
     except Exception as err:  # a lost worker costs the check, not the search
-        return OptimalityReport(skipped=f"the check failed in a worker ({type(err).__name__}: {err})")
+        why = f"the check failed in a worker ({type(err).__name__}: {err})"
+        return OptimalityReport(skipped=why), MaximumPrincipleReport(skipped=why)
 
 
-def _check(solution: Solution) -> OptimalityReport:
-    return _WORKER["solver"].check(solution)
+def _check(solution: Solution) -> tuple[OptimalityReport, MaximumPrincipleReport]:
+    solver = _WORKER["solver"]
+    return solver.check(solution), solver.certify(solution)
 
 
 class _Clock:

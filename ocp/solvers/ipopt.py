@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import casadi as ca
@@ -27,8 +27,9 @@ from ocp.problem.problem import Problem
 from ocp.solvers.allocator import retained_heap
 from ocp.solvers.first_order import Descent, FirstOrderPhase, inapplicable_reason
 from ocp.solvers.ipopt_options import check_ipopt_options
+from ocp.solvers.maximum_principle import MaximumPrincipleCheck, costates
 from ocp.solvers.optimality import OptimalityCheck
-from ocp.solvers.records import FirstOrderReport, OptimalityReport
+from ocp.solvers.records import FirstOrderReport, MaximumPrincipleReport, OptimalityReport
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 from ocp.solvers.stopping import StopWhen
@@ -163,6 +164,7 @@ class OCPSolver:
         if self.options.first_order_for(problem) > 0 or self.options.check_optimality:
             self._condensed_phase()
         self._optimality: OptimalityCheck | None = None
+        self._maximum_principle: MaximumPrincipleCheck | None = None
         if self.options.check_optimality:
             self._optimality_check()
         self.build_time_s = time.perf_counter() - start
@@ -312,10 +314,13 @@ class OCPSolver:
             raise SolveError(f"IPOPT failed before producing an iterate: {err}") from err
         solve_time = time.perf_counter() - start
         optimality = OptimalityReport(skipped="turned off (check_optimality = false)")
+        certificate = MaximumPrincipleReport(skipped="turned off (check_optimality = false)")
         if self.options.check_optimality if check_optimality is None else check_optimality:
             w = np.asarray(result["x"]).ravel()
             optimality = self._optimality_check().run(w, args["lbx"], args["ubx"], p)
-        return self._solution(result, args, solver.stats(), p, solve_time, first_order, optimality)
+            certificate = self._certificate(w, p, np.asarray(result["lam_g"]).ravel())
+        solution = self._solution(result, args, solver.stats(), p, solve_time, first_order, optimality)
+        return replace(solution, maximum_principle=certificate)
 
     def check(
         self, solution: Solution, *, initial_state: np.ndarray | None = None, data: np.ndarray | None = None
@@ -329,6 +334,24 @@ class OCPSolver:
         p = self._nlp_parameters(dict(solution.parameters), solution.T, data)
         lbx, ubx = self._bounds(initial_state)
         return self._optimality_check().run(solution.primal, lbx, ubx, p)
+
+    def certify(self, solution: Solution, *, data: np.ndarray | None = None) -> MaximumPrincipleReport:
+        """The maximum principle (`maximum_principle.py`) at a solution this NLP produced, from its
+        multipliers (e.g. the one a multi-start keeps)."""
+        if not self.warm_starts_from(solution):
+            return MaximumPrincipleReport(skipped="the solution's multipliers are not of this NLP")
+        p = self._nlp_parameters(dict(solution.parameters), solution.T, data)
+        return self._certificate(solution.primal, p, solution.multipliers_g)
+
+    def _certificate(self, w: np.ndarray, p: np.ndarray, multipliers_g: np.ndarray) -> MaximumPrincipleReport:
+        if self._maximum_principle is None:
+            self._maximum_principle = MaximumPrincipleCheck(self.nlp, self._condensed_phase())
+        T = (
+            float(w[self.nlp.layout.horizon][0])
+            if self.problem.horizon.free
+            else float(p[self.problem.fixed_parameter_size()])
+        )
+        return self._maximum_principle.run(w, p, multipliers_g, T * np.diff(self.method.normalised_grid()))
 
     def _solution(
         self, result, args, stats, p, solve_time, first_order: FirstOrderReport, optimality: OptimalityReport
@@ -366,6 +389,7 @@ class OCPSolver:
             primal=w,
             multipliers_x=np.asarray(result["lam_x"]).ravel(),
             multipliers_g=np.asarray(result["lam_g"]).ravel(),
+            costates=costates(self.nlp, np.asarray(result["lam_g"]).ravel(), np.asarray(result["lam_x"]).ravel()),
             timings={k: float(v) for k, v in stats.items() if k.startswith("t_wall_")},
             first_order=first_order,
             optimality=optimality,

@@ -112,3 +112,28 @@ class OptimalityReport(Record):
     warning: str = ""
     skipped: str = ""
     time_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class MaximumPrincipleReport(Record):
+    """The maximum principle at the returned point (`maximum_principle.py`): dH/dU from the costates.
+
+    residual : max over intervals of ||dH_k/dU|| (0 at an exact stationary point of a free control);
+        ``residual_per_interval`` each interval's. scale : max ||df/dU_k|| (e.g. ||2 lambda h U_k||), what the
+        residual is small against. switching : with L1 costs, dH_k/dU / h_k per interval (K, nu), to compare
+        with the band [-weight, weight] where the control is 0. condensed_gradient, difference : max
+        ||dJ/dU_k|| of the condensed objective (no multipliers) and max ||dH_k/dU - dJ/dU_k||, or
+        ``comparison_skipped`` says why not. skipped : why there is no report.
+    """
+
+    OPTIONAL = ("residual_per_interval", "switching")
+
+    residual: float = float("nan")
+    scale: float = float("nan")
+    residual_per_interval: list[float] | None = None
+    switching: list[list[float]] | None = None
+    condensed_gradient: float = float("nan")
+    difference: float = float("nan")
+    comparison_skipped: str = ""
+    skipped: str = ""
+    time_s: float = 0.0

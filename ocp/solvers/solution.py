@@ -21,10 +21,16 @@ from typing import Any
 import numpy as np
 
 from ocp.files import write_npz_atomic
-from ocp.solvers.records import FirstOrderReport, OptimalityReport, StartRecord, TrainingRecord
+from ocp.solvers.records import (
+    FirstOrderReport,
+    MaximumPrincipleReport,
+    OptimalityReport,
+    StartRecord,
+    TrainingRecord,
+)
 from ocp.solvers.status import Status
 
-_ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g", "snapshots")
+_ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g", "snapshots", "costates")
 FORMAT_VERSION = 1
 
 
@@ -85,6 +91,8 @@ class Solution:
     training: TrainingRecord | None = None
     snapshots: np.ndarray = field(default_factory=lambda: np.zeros(0))
     nlp_key: str = ""
+    costates: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    maximum_principle: MaximumPrincipleReport = field(default_factory=MaximumPrincipleReport)
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:
@@ -98,6 +106,7 @@ class Solution:
             ("first_order", FirstOrderReport),
             ("optimality", OptimalityReport),
             ("start", StartRecord),
+            ("maximum_principle", MaximumPrincipleReport),
         ):
             object.__setattr__(self, name, record.from_mapping(getattr(self, name)))
         object.__setattr__(self, "training", TrainingRecord.from_mapping(self.training) if self.training else None)
@@ -136,12 +145,13 @@ class Solution:
             "constraint_violation": self.constraint_violation,
             "second_order_ok": self.optimality.second_order_ok,
             "first_order_gap": self.optimality["first_order_gap"],  # JSON-ready: None where not computed
+            "hamiltonian_residual": self.maximum_principle["residual"],
         }
 
     def summary(self) -> dict[str, Any]:
         """The scalar fields, JSON-ready."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ARRAYS}
-        out |= {name: out[name].as_dict() for name in ("first_order", "optimality", "start") if out[name] is not None}
+        out |= {name: out[name].as_dict() for name in ("first_order", "optimality", "start", "maximum_principle")}
         out["training"] = self.training.as_dict() if self.training is not None else {}
         out["free_parameters"] = {k: v.tolist() for k, v in self.free_parameters.items()}
         out["parameters"] = {k: v.tolist() for k, v in self.parameters.items()}
@@ -165,7 +175,7 @@ class Solution:
     def load(cls, path: str | os.PathLike) -> Solution:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["metadata"]))
-            kwargs = {name: data[name] for name in _ARRAYS}
+            kwargs = {name: data[name] for name in _ARRAYS if name in data.files}  # costates: since 2026-12
             kwargs["free_parameters"] = {
                 k.split("__", 1)[1]: data[k] for k in data.files if k.startswith("free_parameter__")
             }
