@@ -105,6 +105,8 @@ class L1ProblemType(LearningProblemType):
         plots.stopping_times([(solution.T, solution.t, norms, T_star)], out_dir / "stopping_time.png")
         zero = norms <= settings.stop_tolerance
         result = {"stopping_time": T_star, "zero_intervals": int(zero.sum()), "stop_tolerance": settings.stop_tolerance}
+        if T_star is not None:  # the training error reached by the time the controls stop (a node time)
+            result["error_at_stopping_time"] = float(np.asarray(error)[np.searchsorted(solution.t, T_star - 1e-12)])
         switching = solution.maximum_principle.switching
         if switching is not None:  # the maximum principle's account of T* (`ocp/solvers/maximum_principle.py`)
             sigma = np.asarray(switching, dtype=float)

@@ -72,3 +72,19 @@ class L2ProblemType(LearningProblemType):
 
 
 PROBLEM_TYPE = L2ProblemType()
+
+
+def min_norm_interpolant_problem(data: Dataset, dynamics: NetworkDynamics, output: Output = "identity"):
+    """A1's limit (docs/science.md, A1.3): the controls of least L2(0, 1) norm whose flow interpolates
+    the data, g(P x_i(1)) = y_i for every point (a terminal equality per member), and its `LearningSymbols`.
+    Solutions of A1 on [0, T], rescaled to [0, 1] (u(s) = T u_T(T s)), approach it as T grows when the
+    loss can reach 0."""
+    s = learning_symbols(data, dynamics, "squared", output)
+    problem = ensemble_problem(
+        s,
+        data,
+        1.0,
+        running_costs={"norm": ca.sumsqr(s.control)},
+        final_constraints=(ocp.Constraint.equal(s.output - s.label),),
+    )
+    return problem, s

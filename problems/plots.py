@@ -181,9 +181,11 @@ def switching_function(t, switching, lam: float, T_star: float | None, T_band: f
     return save_figure(fig, path)
 
 
-def power_law(curves, path: Path) -> Path:
-    """Final training error against T, log-log, each curve with its fitted C T^-alpha dashed.
-    ``curves``: (label, T, error, fit or None)."""
+def power_law(
+    curves, path: Path, ylabel: str = "E(x(T))", title: str = "Final training error against the horizon"
+) -> Path:
+    """A quantity against T, log-log (by default the final training error), each curve with its fitted
+    C T^-alpha dashed. ``curves``: (label, T, values, fit or None)."""
     fig, ax = subplots(figsize=(6, 4.2))
     for label, T, error, fit in curves:
         (points,) = ax.loglog(T, error, "o", label=label)
@@ -194,7 +196,7 @@ def power_law(curves, path: Path) -> Path:
     ticks = sorted({float(t) for _, T, _, _ in curves for t in T})
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])  # the solved T, not 3 x 10^0 labels that overlap
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set(xlabel="T", ylabel="E(x(T))", title="Final training error against the horizon")
+    ax.set(xlabel="T", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     return save_figure(fig, path)

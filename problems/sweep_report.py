@@ -8,7 +8,9 @@ point's report), grouped into curves by every swept field other than T:
   and of the tracking error against T (A2: ``mu_vs_T.png``); where they carry
   stopping times, T* against T (B: ``stopping_time_vs_T.png``).
 - lambda swept: E(x(T)), the regularisation and max ||u|| against lambda
-  (``vs_lambda.png``).
+  (``vs_lambda.png``); where the points carry stopping times, T* against
+  lambda per T with a power-law fit, the error reached at T*, and how far T*
+  moves with T at each lambda (B: ``stopping_time_vs_lambda.png``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir
         if any("stopping_time" in r for r in records):
             _stopping_vs_T(curves, out_dir, result)
     if _varies(records, "lambda"):
-        _vs_lambda(_curves(records, axes, along="lambda"), out_dir, result)
+        by_lambda = _curves(records, axes, along="lambda")
+        _vs_lambda(by_lambda, out_dir, result)
+        if any("stopping_time" in r for r in records):
+            _stopping_vs_lambda(by_lambda, out_dir, result)
     return result
 
 
@@ -104,6 +109,48 @@ def _stopping_vs_T(curves, out_dir: Path, result: dict) -> None:
     ax.plot([min(T_all), max(T_all)], [min(T_all), max(T_all)], "k:", lw=1, label="T* = T")
     ax.set(xlabel="T", ylabel="T*", title="L1: stopping time against T (B: T* < T, settling)")
     _finish(fig, ax, out_dir, "stopping_time_vs_T.png", result)
+
+
+def _stopping_vs_lambda(curves, out_dir: Path, result: dict) -> None:
+    """B over a grid: T* against lambda per T (from the controls, and where the switching function leaves
+    its band), with a power-law fit T* ~ C lambda^-alpha over the points where the controls stop before T,
+    the training error reached at T*, and how much T* moves with T at each lambda once T > T*."""
+    fig, (left, right) = subplots(1, 2, figsize=(11, 4))
+    fits, by_lambda = {}, {}
+    for label, rows in curves.items():
+        lam = np.array([r["lambda"] for r in rows], dtype=float)
+        stop = np.array([np.nan if r.get("stopping_time") is None else r["stopping_time"] for r in rows])
+        band = np.array([r.get("switching_stopping_time", np.nan) for r in rows], dtype=float)
+        T = np.array([r["T"] for r in rows], dtype=float)
+        (line,) = left.semilogx(lam, stop, "o-", label=f"T* from the controls ({label})")
+        left.semilogx(lam, band, "x:", color=line.get_color(), label=f"T* from the switching function ({label})")
+        inside = np.isfinite(stop) & (stop < T) & (stop > 0)
+        if inside.sum() >= 2:
+            fit = power_law(lam[inside], stop[inside])
+            fits[label] = fit.as_dict()
+            result["lines"].append(f"T* ~ {fit.C:.3g} lambda^-{fit.alpha:.3f} (R^2 {fit.r2:.3f}) [{label}]")
+        right.loglog(lam, [r.get("error_at_stopping_time", np.nan) for r in rows], "o-", label=label)
+        for r, s in zip(rows, stop, strict=True):
+            if np.isfinite(s) and s < r["T"]:
+                by_lambda.setdefault(r["lambda"], []).append((r["T"], float(s)))
+    left.set(xlabel="lambda", ylabel="T*", title="L1: stopping time against lambda (B)")
+    right.set(xlabel="lambda", ylabel="E(x(T*))", title="training error when the controls stop")
+    for ax in (left, right):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=6)
+    save_figure(fig, out_dir / "stopping_time_vs_lambda.png")
+    result["figures"].append("stopping_time_vs_lambda.png")
+    result["stopping_time_vs_lambda"] = fits
+    spread = {}
+    for lam, pairs in sorted(by_lambda.items()):
+        if len(pairs) >= 2:  # T* at this lambda for every T whose controls stop before T
+            values = [s for _, s in pairs]
+            spread[str(lam)] = {"T": [t for t, _ in pairs], "T_star": values, "range": max(values) - min(values)}
+            result["lines"].append(
+                f"lambda = {lam:g}: T* = {', '.join(f'{s:.3g}' for s in values)} at T = "
+                f"{', '.join(f'{t:g}' for t, _ in pairs)} (range {max(values) - min(values):.3g})"
+            )
+    result["stopping_time_across_T"] = spread
 
 
 def _finish(fig, ax, out_dir: Path, name: str, result: dict) -> None:

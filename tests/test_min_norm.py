@@ -1,0 +1,47 @@
+"""A1.3 at a small size: A1's optimum on [0, T], rescaled to [0, 1], approaches the least-norm
+interpolating controls like 1/T once it lies in their basin (docs/science.md, A1.3)."""
+
+import numpy as np
+import pytest
+
+import ocp
+from ocp.run.solve import parse_config
+from problems.l2 import min_norm_interpolant_problem
+
+CONFIG = {
+    "problem": "l2",
+    "seed": 1,
+    "T": 1.0,
+    "K": 10,
+    "lambda": 1.0e-3,
+    "loss": "squared",
+    "output": "identity",
+    "data": {"source": "annulus", "n_train": 4, "n_test": 4},
+    "solver": {"tol": 1.0e-10},
+}
+
+
+def test_rescaled_a1_optima_approach_the_least_norm_interpolant_like_one_over_T():
+    run, settings, ptype = parse_config(CONFIG)
+    setup = ptype.build(settings, run)
+    method = run.method()
+    limit_problem, _ = min_norm_interpolant_problem(setup.context.train, settings.dynamics.network(run.K))
+    guess = ocp.InitialGuess(controls=np.random.default_rng(0).standard_normal((run.K, limit_problem.nu)))
+    limit = ocp.solve(limit_problem, method, ocp.SolverOptions(tol=1e-10), initial_guess=guess)
+    assert limit.success and limit.constraint_violation <= 1e-8  # x_1(1) = y_i for every point
+    u_star = limit.controls
+    # its controls satisfy the maximum principle of the constrained problem (costates from the multipliers)
+    assert limit.maximum_principle.residual <= 1e-7
+    distances = []
+    for T in (1e3, 4e3, 1.6e4):
+        at_T = parse_config(CONFIG | {"T": T})[0]
+        problem = ptype.build(settings, at_T).problem
+        sol = ocp.OCPSolver(problem, at_T.method(), at_T.solver.options()).solve(
+            T=T, initial_guess=ocp.InitialGuess(controls=u_star / T)
+        )
+        assert sol.success
+        distances.append(np.sqrt(np.sum((T * sol.controls - u_star) ** 2) / run.K))
+    # a penalty of weight T / lambda on the interpolation error: the distance shrinks by 4 per factor 4 in T
+    assert distances[0] / distances[1] == pytest.approx(4.0, rel=0.05)
+    assert distances[1] / distances[2] == pytest.approx(4.0, rel=0.05)
+    assert distances[-1] < 1e-2 * np.sqrt(limit.objective)
