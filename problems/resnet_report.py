@@ -24,7 +24,7 @@ import matplotlib
 import numpy as np
 
 import ocp
-from ocp.analysis import power_law
+from ocp.analysis import exponential, power_law
 from ocp.plotting import subplots
 from ocp.run.registry import Setup
 from ocp.run.settings import RunSettings
@@ -68,7 +68,10 @@ def report(setup: Setup[ResNetContext], run: RunSettings, solution: ocp.Solution
         "weight_norm_max": float(np.max(np.linalg.norm(solution.controls, axis=1))),
     }
     if training:
-        _training_loss(training.objective, out_dir / "training_loss.png")
+        rate = _linear_convergence(training.objective)
+        _training_loss(training.objective, out_dir / "training_loss.png", rate)
+        if rate is not None:
+            result["loss_decay_per_step"] = {"rate": rate.mu, "r2": rate.r2, "window": list(rate.window)}
     _weights_vs_layer(snapshots, checkpoints, ctx.shape, out_dir / "weights_vs_layer.png")
     if ctx.settings.compare_ipopt:
         result |= _ipopt_from(setup, run, solution)
@@ -93,9 +96,22 @@ def _ipopt_from(setup: Setup[ResNetContext], run: RunSettings, solution: ocp.Sol
     }
 
 
-def _training_loss(objective: Sequence[float], path: Path) -> Path:
+def _linear_convergence(objective: Sequence[float]):
+    """The loss ~ C exp(-rate x step) over the second half of training (linear convergence, as a
+    Polyak-Lojasiewicz inequality predicts for gradient descent), or None for fewer than 20 steps."""
+    values = np.asarray(objective, dtype=float)
+    if values.size < 20 or not np.all(values > 0):
+        return None
+    return exponential(np.arange(values.size), values, window=(0.5, 1.0))
+
+
+def _training_loss(objective: Sequence[float], path: Path, rate=None) -> Path:
     fig, ax = subplots(figsize=(5, 3.5))
-    ax.semilogy(np.arange(len(objective)), objective)
+    ax.semilogy(np.arange(len(objective)), objective, label="training objective")
+    if rate is not None:
+        steps = np.linspace(*rate.window, 50)
+        ax.semilogy(steps, rate(steps), "--", label=f"exp(-{rate.mu:.3g} step), R^2 {rate.r2:.3f}")
+        ax.legend(fontsize=8)
     ax.set(xlabel="iteration", ylabel="training objective", title="gradient flow")
     ax.grid(True, which="both", alpha=0.3)
     return save_figure(fig, path)
@@ -120,7 +136,7 @@ def _weights_vs_layer(snapshots: np.ndarray, checkpoints: Sequence[int], shape, 
 
 
 def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir: Path) -> dict[str, Any]:
-    result: dict[str, Any] = {"lines": [], "figures": [], "increment_slope": {}}
+    result: dict[str, Any] = {"lines": [], "figures": [], "increment_slope": {}, "distance_to_deepest": {}}
     good = [r for r in records if r.get("max_increment")]
     if len({r["K"] for r in good}) < 2:
         return result
@@ -156,16 +172,17 @@ def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     result["figures"].append(str(save_figure(fig, path)))
-    distances = _distances(curves, out_dir)
+    distances = _distances(curves, out_dir, result)
     if distances is not None:
         result["figures"].append(str(distances))
     return result
 
 
-def _distances(curves: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path | None:
+def _distances(curves: dict[str, list[dict[str, Any]]], out_dir: Path, result: dict) -> Path | None:
     """Figure 1 right: ||Z^L(k/L) - Z^{L_max}(k/L)||_F for every L below the deepest, from the stored solutions."""
     fig, panels = subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
     drawn = False
+    overall: dict[str, list[tuple[int, float]]] = {}  # label -> (L, ||Z^L - Z^Lmax||_L2(0,1))
     for ax, (label, points) in zip(panels[0], curves.items(), strict=True):
         stored = [out_dir / "points" / r["point"] / "solution.npz" for r in points]
         if not all(p.is_file() for p in stored):
@@ -173,6 +190,7 @@ def _distances(curves: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path |
         weights = [ocp.Solution.load(p).controls for p in stored]
         for j, (r, z) in enumerate(zip(points[:-1], weights[:-1], strict=True)):
             s, distance = distance_to_reference(z, weights[-1])
+            overall.setdefault(label, []).append((r["K"], float(np.sqrt(np.mean(distance**2)))))
             ax.semilogy(
                 s,
                 np.maximum(distance, 1e-16),
@@ -186,4 +204,32 @@ def _distances(curves: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path |
         drawn = True
     if not drawn:
         return None
-    return save_figure(fig, out_dir / "distance_to_deepest.png")
+    save_figure(fig, out_dir / "distance_to_deepest.png")
+    _distance_vs_L(overall, curves, out_dir, result)
+    return out_dir / "distance_to_deepest.png"
+
+
+def _distance_vs_L(overall, curves, out_dir: Path, result: dict) -> None:
+    """The convergence to a continuous-depth limit: ||Z^L - Z^Lmax||_L2(0,1) against L with a fitted
+    C L^-alpha over the depths below the deepest (its own error makes the last points flatten)."""
+    fig, ax = subplots(figsize=(5.5, 4))
+    for j, (label, pairs) in enumerate(overall.items()):
+        L = np.array([p[0] for p in pairs], dtype=float)
+        distance = np.array([p[1] for p in pairs])
+        ax.loglog(L, distance, "o-", color=f"C{j}", label=label)
+        deepest = curves[label][-1]["K"]
+        use = (distance > 0) & (L <= deepest / 4)  # far enough from the reference depth
+        if use.sum() >= 2:
+            fit = power_law(L[use], distance[use])
+            result["distance_to_deepest"][label] = {"alpha": fit.alpha, "r2": fit.r2, "L": L[use].tolist()}
+            result["lines"].append(
+                f"{label}: ||Z^L - Z^{deepest}||_L2(0,1) ~ L^-{fit.alpha:.3f} (R^2 {fit.r2:.3f}), "
+                f"L = {int(L[use][0])}..{int(L[use][-1])}"
+            )
+            grid = np.geomspace(L[use][0], L[use][-1], 20)
+            ax.loglog(grid, fit(grid), "--", color=f"C{j}", label=f"L^-{fit.alpha:.2f}")
+    ax.set(xlabel="depth L", ylabel="||Z^L - Z^deepest||_L2(0,1)", title="convergence to a continuous-depth limit")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    save_figure(fig, out_dir / "distance_to_deepest_vs_L.png")
+    result["figures"].append("distance_to_deepest_vs_L.png")

@@ -92,7 +92,9 @@ class Solution:
     snapshots: np.ndarray = field(default_factory=lambda: np.zeros(0))
     nlp_key: str = ""
     costates: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    maximum_principle: MaximumPrincipleReport = field(default_factory=MaximumPrincipleReport)
+    maximum_principle: MaximumPrincipleReport = field(
+        default_factory=lambda: MaximumPrincipleReport(skipped="no multipliers: not an IPOPT solve")
+    )
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:
