@@ -8,8 +8,10 @@
 - `stopping_time`: the first grid time after which a control norm stays below
   a tolerance (claim B: L1 solutions stop acting at T* < T).
 
-All three are plain numpy; they take arrays, so they serve single solves,
-sweeps and stored results alike.
+All three take arrays, so they serve single solves, sweeps and stored results
+alike. Each fitted rate comes with its 95 % confidence interval: the slope's
+standard error from `scipy.stats.linregress` times the t quantile for n - 2
+degrees of freedom (undefined, NaN, with two points).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import scipy.stats
 
 from ocp.errors import ProblemError
 
@@ -32,12 +35,18 @@ class PowerLaw:
     alpha: float
     r2: float
     points: int
+    alpha_ci95: tuple[float, float] = (float("nan"), float("nan"))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.C * np.asarray(x, dtype=float) ** -self.alpha
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def rate_text(self) -> str:
+        """alpha with its 95 % confidence interval and R^2, as the reports print it."""
+        lo, hi = self.alpha_ci95
+        return f"{self.alpha:.3f} (95 % CI {lo:.3f} to {hi:.3f}, R^2 {self.r2:.3f})"
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class Exponential:
     r2: float
     window: tuple[float, float]
     points: int
+    mu_ci95: tuple[float, float] = (float("nan"), float("nan"))
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         return self.C * np.exp(-self.mu * np.asarray(t, dtype=float))
@@ -57,13 +67,15 @@ class Exponential:
         return asdict(self)
 
 
-def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """Least-squares slope, intercept and R^2 of y against x."""
-    slope, intercept = np.polyfit(x, y, 1)
-    residual = y - (slope * x + intercept)
+def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """Least-squares slope, intercept, R^2 of y against x, and the half-width of the slope's 95 %
+    confidence interval (NaN with two points)."""
+    fit = scipy.stats.linregress(x, y)
+    residual = y - (fit.slope * x + fit.intercept)
     total = np.sum((y - y.mean()) ** 2)
     r2 = 1.0 - float(np.sum(residual**2) / total) if total > 0 else 1.0
-    return float(slope), float(intercept), r2
+    half = float(scipy.stats.t.ppf(0.975, x.size - 2) * fit.stderr) if x.size > 2 else float("nan")
+    return float(fit.slope), float(fit.intercept), r2, half
 
 
 def _positive_pairs(x: Sequence[float], y: Sequence[float], what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +93,9 @@ def power_law(T: Sequence[float], error: Sequence[float]) -> PowerLaw:
     T, error = _positive_pairs(T, error, "power_law")
     if np.any(T <= 0):
         raise ProblemError("power_law: horizons T must be > 0")
-    slope, intercept, r2 = _line(np.log(T), np.log(error))
-    return PowerLaw(C=float(np.exp(intercept)), alpha=-slope, r2=r2, points=int(T.size))
+    slope, intercept, r2, half = _line(np.log(T), np.log(error))
+    ci = (-slope - half, -slope + half)
+    return PowerLaw(C=float(np.exp(intercept)), alpha=-slope, r2=r2, points=int(T.size), alpha_ci95=ci)
 
 
 def exponential(
@@ -110,8 +123,15 @@ def exponential(
     v_all = np.asarray(values, dtype=float).ravel()
     inside = (t_all >= lo) & (t_all <= hi) & ~(v_all <= floor)
     t_fit, v_fit = _positive_pairs(t_all[inside], v_all[inside], "exponential")
-    slope, intercept, r2 = _line(t_fit, np.log(v_fit))
-    return Exponential(C=float(np.exp(intercept)), mu=-slope, r2=r2, window=(float(lo), float(hi)), points=t_fit.size)
+    slope, intercept, r2, half = _line(t_fit, np.log(v_fit))
+    return Exponential(
+        C=float(np.exp(intercept)),
+        mu=-slope,
+        r2=r2,
+        window=(float(lo), float(hi)),
+        points=t_fit.size,
+        mu_ci95=(-slope - half, -slope + half),
+    )
 
 
 def stopping_time(t: Sequence[float], norms: Sequence[float], tolerance: float) -> float | None:

@@ -163,7 +163,7 @@ def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir
             result["increment_slope"][label] = {"slope": slope, "r2": fit.r2, "iteration": checkpoints[columns[-1]]}
             ax.plot([], [], "-", color=f"C{j}", label=f"{label}: slope {slope:.2f}")
             result["lines"].append(
-                f"{label}: max_k ||Z_(k+1) - Z_k||_F ~ L^{slope:.3f} (R^2 {fit.r2:.3f}) at iteration "
+                f"{label}: max_k ||Z_(k+1) - Z_k||_F ~ L^-alpha, alpha = {fit.rate_text()}, at iteration "
                 f"{checkpoints[columns[-1]]}, L = {int(L[0])}..{int(L[-1])}"
             )
         else:
@@ -223,7 +223,7 @@ def _distance_vs_L(overall, curves, out_dir: Path, result: dict) -> None:
             fit = power_law(L[use], distance[use])
             result["distance_to_deepest"][label] = {"alpha": fit.alpha, "r2": fit.r2, "L": L[use].tolist()}
             result["lines"].append(
-                f"{label}: ||Z^L - Z^{deepest}||_L2(0,1) ~ L^-{fit.alpha:.3f} (R^2 {fit.r2:.3f}), "
+                f"{label}: ||Z^L - Z^{deepest}||_L2(0,1) ~ L^-{fit.rate_text()}, "
                 f"L = {int(L[use][0])}..{int(L[use][-1])}"
             )
             grid = np.geomspace(L[use][0], L[use][-1], 20)

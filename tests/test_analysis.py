@@ -47,3 +47,25 @@ def test_stopping_time_is_the_first_time_after_which_the_norm_stays_small():
     assert stopping_time(t, np.zeros(10), tolerance=1e-6) == 0.0
     with pytest.raises(ocp.ProblemError, match="tolerance must be > 0"):
         stopping_time(t, norms, tolerance=0.0)
+
+
+def test_fitted_rates_carry_95_percent_confidence_intervals_that_cover_the_true_rate():
+    """Exact data: an interval of width ~0 around the true rate. Log-normal noise: over 400 data sets the
+    intervals of power_law and exponential cover the true rate about 95 % of the time (binomial spread
+    of 400 draws: 0.92-0.98)."""
+    import numpy as np
+
+    from ocp.analysis import exponential, power_law
+
+    exact = power_law([1, 2, 4, 8], [3.0 * T**-1.2 for T in (1, 2, 4, 8)])
+    assert exact.alpha_ci95[1] - exact.alpha_ci95[0] < 1e-9 and exact.alpha_ci95[0] <= 1.2 + 1e-9
+    rng = np.random.default_rng(0)
+    T, t = np.geomspace(1, 64, 7), np.linspace(0, 10, 21)
+    covered = {"power_law": 0, "exponential": 0}
+    for _ in range(400):
+        fit = power_law(T, 2.0 * T**-0.8 * np.exp(0.1 * rng.standard_normal(T.size)))
+        covered["power_law"] += fit.alpha_ci95[0] <= 0.8 <= fit.alpha_ci95[1]
+        decay = exponential(t, np.exp(-0.5 * t + 0.1 * rng.standard_normal(t.size)), window=(0.0, 1.0))
+        covered["exponential"] += decay.mu_ci95[0] <= 0.5 <= decay.mu_ci95[1]
+    for name, hits in covered.items():
+        assert 0.92 <= hits / 400 <= 0.98, (name, hits)

@@ -113,3 +113,34 @@ def test_the_l1_switching_function_stays_in_the_band_where_the_control_is_zero_a
     # (1e-6 ... 6e-6 on this instance) for acting controls, which the switching function tells apart
     assert fields["stopping_time"] >= T_band
     assert (tmp_path / "switching_function.png").is_file()
+
+
+def test_minimum_fuel_switching_function_is_affine_and_bang_off_bang():
+    """Minimum fuel for the double integrator (x' = v, v' = u, |u| <= 1, from rest at 0 to rest at 1 in T = 3,
+    cost int |u| dt): the Hamiltonian |u| + p_x v + p_v u makes the switching function sigma = p_v, affine
+    in t (p_x is constant), and the control +1 where sigma <= -1, 0 where |sigma| <= 1, -1 where
+    sigma >= 1: bang-off-bang, t1 = (3 - sqrt(5)) / 2, fuel 2 t1 = 0.7639 (continuous time)."""
+    x, u = ca.SX.sym("x", 2), ca.SX.sym("u")
+    problem = ocp.Problem(
+        state=x,
+        control=u,
+        dynamics=ca.vertcat(x[1], u),
+        horizon=ocp.Horizon.fixed(3.0),
+        initial_state=[0.0, 0.0],
+        control_bounds=ocp.Bounds([-1.0], [1.0]),
+        l1_costs={"fuel": ocp.L1Cost(u)},
+        final_constraints=(ocp.Constraint.equal(x - ca.DM([1.0, 0.0])),),
+    )
+    K = 60
+    sol = ocp.solve(problem, ocp.MultipleShooting(K=K), ocp.SolverOptions(tol=1e-10))
+    assert sol.success
+    t1 = (3 - np.sqrt(5)) / 2
+    assert sol.objective == pytest.approx(2 * t1, rel=2e-2)  # piecewise-constant controls on h = 0.05
+    sigma, control = np.asarray(sol.maximum_principle.switching)[:, 0], sol.controls[:, 0]
+    mids = 0.5 * (sol.t[:-1] + sol.t[1:])
+    line = np.polyfit(mids, sigma, 1)
+    assert np.max(np.abs(np.polyval(line, mids) - sigma)) <= 1e-6  # affine in t
+    off, full, back = np.abs(control) <= 1e-6, control >= 1 - 1e-6, control <= -1 + 1e-6
+    assert off.sum() > 30 and full.sum() >= 5 and back.sum() >= 5
+    assert np.all(np.abs(sigma[off]) <= 1 + 1e-6)
+    assert np.all(sigma[full] <= -1 + 1e-6) and np.all(sigma[back] >= 1 - 1e-6)

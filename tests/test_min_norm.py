@@ -45,3 +45,46 @@ def test_rescaled_a1_optima_approach_the_least_norm_interpolant_like_one_over_T(
     assert distances[0] / distances[1] == pytest.approx(4.0, rel=0.05)
     assert distances[1] / distances[2] == pytest.approx(4.0, rel=0.05)
     assert distances[-1] < 1e-2 * np.sqrt(limit.objective)
+
+
+def test_least_norm_interpolant_and_a1_limit_in_closed_form_for_linear_dynamics():
+    """x' = B u (homogeneous in u, as A1 assumes), B of shape (2, 3): x(1) = x0 + B int u. The least-norm
+    control reaching y is constant, u* = B'(BB')^-1 (y - x0); A1 on [0, T] (loss ||x(T) - y||^2,
+    lambda int |u|^2) rescaled to [0, 1] is u_1 = (B'B + (lambda / T) I)^-1 B'(y - x0), also constant.
+    The toolkit reaches both to 1e-8, and ||u_1 - u*|| shrinks like lambda / T."""
+    import casadi as ca
+
+    B = np.array([[1.0, 0.5, -0.3], [0.2, -1.0, 0.7]])
+    x0, y, lam = np.array([0.3, -0.4]), np.array([1.0, 2.0]), 0.1
+    x, u = ca.SX.sym("x", 2), ca.SX.sym("u", 3)
+    r = y - x0
+    u_star = B.T @ np.linalg.solve(B @ B.T, r)
+    interpolant = ocp.Problem(
+        state=x,
+        control=u,
+        dynamics=B @ u,
+        horizon=ocp.Horizon.fixed(1.0),
+        initial_state=x0,
+        running_costs={"norm": ca.sumsqr(u)},
+        final_constraints=(ocp.Constraint.equal(x - ca.DM(y)),),
+    )
+    method = ocp.MultipleShooting(K=10)
+    limit = ocp.solve(interpolant, method, ocp.SolverOptions(tol=1e-12))
+    np.testing.assert_allclose(limit.controls, np.tile(u_star, (10, 1)), atol=1e-8)
+    distances = []
+    for T in (10.0, 100.0, 1000.0):
+        a1 = ocp.Problem(
+            state=x,
+            control=u,
+            dynamics=B @ u,
+            horizon=ocp.Horizon.fixed(T),
+            initial_state=x0,
+            running_costs={"regularization": lam * ca.sumsqr(u)},
+            terminal_costs={"loss": ca.sumsqr(x - ca.DM(y))},
+        )
+        rescaled = T * ocp.solve(a1, method, ocp.SolverOptions(tol=1e-12)).controls
+        expected = np.linalg.solve(B.T @ B + (lam / T) * np.eye(3), B.T @ r)
+        np.testing.assert_allclose(rescaled, np.tile(expected, (10, 1)), atol=1e-8)
+        distances.append(np.linalg.norm(rescaled[0] - u_star))
+    assert distances[0] / distances[1] == pytest.approx(10.0, rel=0.02)
+    assert distances[1] / distances[2] == pytest.approx(10.0, rel=0.02)

@@ -82,3 +82,25 @@ def test_every_dynamics_activation_and_loss_trains(kind, activation, loss):
     initial = Classifier(problem, method, replace(sol, controls=start), symbols, data.y.ravel()).loss(data)
     assert sol.costs["loss"] < 0.5 * initial
     assert sol.iterations < 500
+
+
+def test_the_sweep_report_fits_the_stopping_time_against_lambda_and_compares_it_across_T(tmp_path):
+    """Records with T* = 2 lambda^-0.5 (and T* > T where the controls never stop): the fit recovers the rate
+    exactly from the points that stop before T, and each lambda's T* across the T that exceed it has range 0."""
+    from problems.sweep_report import sweep_report
+
+    records = []
+    for T in (5.0, 10.0, 100.0):
+        for lam in (1e-3, 1e-2, 1e-1):
+            stop = 2.0 * lam**-0.5  # 63.2, 20, 6.32
+            record = {"T": T, "lambda": lam, "final_training_error": 0.1, "regularization": 0.01}
+            record |= {"control_norm_max": 1.0, "error_at_stopping_time": 0.2}
+            record["stopping_time"] = stop if stop < T else None
+            records.append(record)
+    result = sweep_report(records, ["lambda", "T"], tmp_path)
+    fits = result["stopping_time_vs_lambda"]
+    assert fits["T = 100"]["alpha"] == pytest.approx(0.5, rel=1e-9)  # all three stop before T = 100
+    assert "T = 5" not in fits and "T = 10" not in fits  # none, or one point, stops before T: no fit
+    across = result["stopping_time_across_T"][str(0.1)]
+    assert across["T"] == [10.0, 100.0] and across["range"] == pytest.approx(0.0, abs=1e-12)
+    assert (tmp_path / "stopping_time_vs_lambda.png").is_file()

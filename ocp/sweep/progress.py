@@ -13,14 +13,18 @@ class Progress:
         self.already = already
         self.begin = time.perf_counter()
         self.tty = self.stream.isatty()
+        self.point_seconds = 0.0  # the finished points' own wall times
 
-    def point(self, line: str, failed: bool) -> None:
-        """A point finished; ``line`` describes it."""
+    def point(self, line: str, failed: bool, wall_s: float, longest_chain_left: int, workers: int) -> None:
+        """A point finished; ``line`` describes it. The time left is the mean point's time x the larger of
+        the points left per worker and the longest chain left (a chain's points run one after another)."""
         self.done += 1
         self.failed += failed
+        self.point_seconds += wall_s
         elapsed = time.perf_counter() - self.begin
         solved = self.done - self.already
-        left = elapsed / solved * (self.total - self.done) if solved else float("nan")
+        per_point = self.point_seconds / solved if solved else float("nan")
+        left = per_point * max((self.total - self.done) / max(1, workers), longest_chain_left)
         status = f"{self.done}/{self.total} done, {self.failed} failed, {elapsed:.0f} s elapsed, ~{left:.0f} s left"
         if self.tty:
             width = 30

@@ -160,7 +160,9 @@ class _Chains:
         self.records[point.id] = record
         self.solved_now += 1
         self.store.write_csv(list(self.records.values()), list(point.values))
-        self.progress.point(_line(point, record), failed=not record["success"])
+        chain_left = max(sum(p.id not in self.records for p in chain) for chain in self.chains.values())
+        wall = float(record.get("wall_s") or 0.0)
+        self.progress.point(_line(point, record), not record["success"], wall, chain_left, self.pool.workers)
         self.submit_next(self.chains[point.chain])
 
 
