@@ -91,7 +91,7 @@ def a1_decay(T_values, out: Path) -> dict:
     error = np.array([r["final_training_error"] for r in rows])
     fit = power_law(T, error)
     plots.power_law([("solves", T, error, fit)], out / "error_vs_T.png")
-    print(f"[reproduce] A1: E(x(T)) ~ {fit.C:.3g} T^-{fit.rate_text()}")
+    print(f"[reproduce] A1: E(x(T)) ~ {fit.C:.3g} T^-alpha, alpha = {fit.rate_text()}")
     return {"fit": fit.as_dict(), "rows": rows, "figure": "error_vs_T.png"}
 
 
@@ -172,7 +172,9 @@ def a1_min_norm(T_values, out: Path) -> dict:
     curves = [("||u_T - u*||_L2(0,1), every T", T, distance, None)]
     if fit is not None:
         curves.append(("in the interpolant's basin", T[near], distance[near], fit))
-        print(f"[reproduce] A1.3: ||u_T - u*|| ~ {fit.C:.3g} T^-{fit.rate_text()} for T >= {T[near][0]:g}")
+        print(
+            f"[reproduce] A1.3: ||u_T - u*|| ~ {fit.C:.3g} T^-alpha, alpha = {fit.rate_text()} for T >= {T[near][0]:g}"
+        )
     else:
         print("[reproduce] A1.3: fewer than two horizons reach the interpolant's basin: no rate fitted")
     plots.power_law(

@@ -223,7 +223,7 @@ def _distance_vs_L(overall, curves, out_dir: Path, result: dict) -> None:
             fit = power_law(L[use], distance[use])
             result["distance_to_deepest"][label] = {"alpha": fit.alpha, "r2": fit.r2, "L": L[use].tolist()}
             result["lines"].append(
-                f"{label}: ||Z^L - Z^{deepest}||_L2(0,1) ~ L^-{fit.rate_text()}, "
+                f"{label}: ||Z^L - Z^{deepest}||_L2(0,1) ~ L^-alpha, alpha = {fit.rate_text()}, "
                 f"L = {int(L[use][0])}..{int(L[use][-1])}"
             )
             grid = np.geomspace(L[use][0], L[use][-1], 20)

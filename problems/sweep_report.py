@@ -73,7 +73,7 @@ def _error_vs_T(curves, out_dir: Path, result: dict) -> None:
         fit = power_law(T, error) if len(T) >= 2 and np.all(error > 0) else None
         if fit is not None:
             fits[label] = fit.as_dict()
-            result["lines"].append(f"E(x(T)) ~ {fit.C:.3g} T^-{fit.rate_text()} [{label}]")
+            result["lines"].append(f"E(x(T)) ~ {fit.C:.3g} T^-alpha, alpha = {fit.rate_text()} [{label}]")
         drawn.append((label, T, error, fit))
     plots.power_law(drawn, out_dir / "error_vs_T.png")
     result["figures"].append("error_vs_T.png")
@@ -128,7 +128,7 @@ def _stopping_vs_lambda(curves, out_dir: Path, result: dict) -> None:
         if inside.sum() >= 2:
             fit = power_law(lam[inside], stop[inside])
             fits[label] = fit.as_dict()
-            result["lines"].append(f"T* ~ {fit.C:.3g} lambda^-{fit.rate_text()} [{label}]")
+            result["lines"].append(f"T* ~ {fit.C:.3g} lambda^-alpha, alpha = {fit.rate_text()} [{label}]")
         right.loglog(lam, [r.get("error_at_stopping_time", np.nan) for r in rows], "o-", label=label)
         for r, s in zip(rows, stop, strict=True):
             if np.isfinite(s) and s < r["T"]:
