@@ -63,10 +63,8 @@ def test_costates_of_a_neural_ensemble_solve_the_adjoint_and_the_controls_the_ma
     N = problem.N
     np.testing.assert_allclose(sol.costates[:, -1, 0], 2 * (sol.states[:, -1, 0] - targets) / N, rtol=1e-7)
     phase = solver._condensed_phase()
-    z = sol.primal[phase.full_index]
     p = np.concatenate([[2.0], targets])  # the NLP parameters: T, then the members' data
-    _, gradient = phase._cost_and_gradient(z, p)
-    dJ_dx0 = np.asarray(gradient).ravel()[phase.condensed.layout.states[0][:, 0]]
+    dJ_dx0 = phase.gradient_at(sol.primal, p)[phase.condensed.layout.states[0][:, 0]]
     np.testing.assert_allclose(sol.costates[:, 0, 0], dJ_dx0, rtol=1e-6, atol=1e-10)
     report = sol.maximum_principle  # stationary to IPOPT's tolerance (1e-8, on the dual infeasibility)
     assert report.scale > 1e-4 and report.residual <= 1e-7

@@ -63,6 +63,12 @@ class FirstOrderPhase:
         self.full_index[cond.states[0][exists]] = full_layout.states[0][exists]
         self.full_index[cond.controls[cond.controls >= 0]] = full_layout.controls[full_layout.controls >= 0]
 
+    def gradient_at(self, w: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """The condensed objective's gradient at the full (multiple-shooting) point ``w``, as a vector of the
+        condensed variables (`condensed.layout`): its states after X_0 are simulated, not read from ``w``."""
+        _, gradient = self._cost_and_gradient(w[self.full_index], p)
+        return np.asarray(gradient).ravel()
+
     def run(
         self,
         w0: np.ndarray,
