@@ -99,11 +99,13 @@ def plot_costates(solution, path: str | Path | None = None, max_members: int = 3
     residual = np.asarray(report.residual_per_interval or [], dtype=float)
     if residual.size:
         mids = 0.5 * (solution.t[:-1] + solution.t[1:])
-        bottom.semilogy(mids, np.maximum(residual, 1e-300), "o-", ms=3, label="||dH_k/du|| (costates)")
+        what = "||dH_k/du|| (costates)" if report.switching is None else "||dH_k/du|| = h ||sigma_k|| (L1: switching)"
+        bottom.semilogy(mids, np.maximum(residual, 1e-300), "o-", ms=3, label=what)
         if np.isfinite(report.scale) and report.scale > 0:
             bottom.axhline(report.scale, color="tab:gray", ls="--", lw=1, label=f"max ||df/du_k|| = {report.scale:.2g}")
         bottom.legend(fontsize=8)
-    bottom.set(xlabel="t", ylabel="stationarity residual", title=f"max ||dH/du|| = {report.residual:.2g}")
+    ylabel = "stationarity residual" if report.switching is None else "switching function x h"
+    bottom.set(xlabel="t", ylabel=ylabel, title=f"max ||dH/du|| = {report.residual:.2g}")
     bottom.grid(alpha=0.3, which="both")
     fig.tight_layout()
     if path is not None:
