@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import casadi as ca
@@ -319,8 +319,7 @@ class OCPSolver:
             w = np.asarray(result["x"]).ravel()
             optimality = self._optimality_check().run(w, args["lbx"], args["ubx"], p)
             certificate = self._certificate(w, p, np.asarray(result["lam_g"]).ravel())
-        solution = self._solution(result, args, solver.stats(), p, solve_time, first_order, optimality)
-        return replace(solution, maximum_principle=certificate)
+        return self._solution(result, args, solver.stats(), p, solve_time, first_order, optimality, certificate)
 
     def check(
         self, solution: Solution, *, initial_state: np.ndarray | None = None, data: np.ndarray | None = None
@@ -346,15 +345,23 @@ class OCPSolver:
     def _certificate(self, w: np.ndarray, p: np.ndarray, multipliers_g: np.ndarray) -> MaximumPrincipleReport:
         if self._maximum_principle is None:
             self._maximum_principle = MaximumPrincipleCheck(self.nlp, self._condensed_phase())
-        T = (
-            float(w[self.nlp.layout.horizon][0])
-            if self.problem.horizon.free
-            else float(p[self.problem.fixed_parameter_size()])
-        )
-        return self._maximum_principle.run(w, p, multipliers_g, T * np.diff(self.method.normalised_grid()))
+        steps = self._horizon_of(w, p) * np.diff(self.method.normalised_grid())
+        return self._maximum_principle.run(w, p, multipliers_g, steps)
+
+    def _horizon_of(self, w: np.ndarray, p: np.ndarray) -> float:
+        """T of a solve: a variable of the NLP when free, else the NLP parameter after the fixed ones."""
+        return self._horizon(w, None if self.problem.horizon.free else p[self.problem.fixed_parameter_size()])
 
     def _solution(
-        self, result, args, stats, p, solve_time, first_order: FirstOrderReport, optimality: OptimalityReport
+        self,
+        result,
+        args,
+        stats,
+        p,
+        solve_time,
+        first_order: FirstOrderReport,
+        optimality: OptimalityReport,
+        certificate: MaximumPrincipleReport,
     ) -> Solution:
         problem, layout = self.problem, self.nlp.layout
         w = np.asarray(result["x"]).ravel()
@@ -367,7 +374,7 @@ class OCPSolver:
             float(np.max(w - args["ubx"], initial=0.0)),
         )
         terms = np.asarray(self._terms(w, p)).ravel()
-        T = float(w[layout.horizon][0]) if problem.horizon.free else float(p[problem.fixed_parameter_size()])
+        T = self._horizon_of(w, p)
         status = Status(stats.get("return_status", "unknown"))
         free, fixed = self._free_values(w), parameter_values(problem, p, which="fixed")
         return Solution(
@@ -393,6 +400,7 @@ class OCPSolver:
             timings={k: float(v) for k, v in stats.items() if k.startswith("t_wall_")},
             first_order=first_order,
             optimality=optimality,
+            maximum_principle=certificate,
             nlp_key=self.nlp_key,
         )
 

@@ -57,14 +57,15 @@ class MaximumPrincipleCheck:
         self.n_gaps = int((nlp.layout.gaps >= 0).sum())
         self._gradient: ca.Function | None = None
 
-    def _lagrangian_gradient(self) -> ca.Function:
-        """(w, p, lam_gaps) -> d(f + lam_gaps' g_gaps)/dw: the gap constraints only, so that the control
-        entries are dH/dU (module docstring)."""
+    def _gradients(self) -> ca.Function:
+        """(w, p, lam_gaps) -> (df/dw, d(f + lam_gaps' g_gaps)/dw): the gap constraints only, so that the
+        control entries of the second are dH/dU (module docstring), those of the first df/dU."""
         if self._gradient is None:
             nlp = self.nlp
             lam = ca.MX.sym("lam_gaps", self.n_gaps)
-            lagrangian = nlp.f + ca.dot(lam, nlp.g[: self.n_gaps])
-            self._gradient = ca.Function("hamiltonian_gradient", [nlp.w, nlp.p, lam], [ca.gradient(lagrangian, nlp.w)])
+            objective = ca.gradient(nlp.f, nlp.w)
+            gaps = ca.jtimes(nlp.g[: self.n_gaps], nlp.w, lam, True)  # J' lam, the gaps' part of the Lagrangian
+            self._gradient = ca.Function("hamiltonian_gradient", [nlp.w, nlp.p, lam], [objective, objective + gaps])
         return self._gradient
 
     def run(self, w: np.ndarray, p: np.ndarray, multipliers_g: np.ndarray, steps: np.ndarray) -> MaximumPrincipleReport:
@@ -72,9 +73,9 @@ class MaximumPrincipleCheck:
         start = time.perf_counter()
         layout = self.nlp.layout
         lam = np.asarray(multipliers_g, dtype=float)[: self.n_gaps]
-        full = np.asarray(self._lagrangian_gradient()(w, p, lam)).ravel()
-        h_u = take(full, layout.controls)  # (K, nu): dH_k/dU_k, 0 where a control entry does not exist
-        direct = take(np.asarray(self._lagrangian_gradient()(w, p, np.zeros_like(lam))).ravel(), layout.controls)
+        objective, lagrangian = (np.asarray(g).ravel() for g in self._gradients()(w, p, lam))
+        h_u = take(lagrangian, layout.controls)  # (K, nu): dH_k/dU_k, 0 where a control entry does not exist
+        direct = take(objective, layout.controls)
         per_interval = np.linalg.norm(h_u, axis=1)
         scale = float(np.max(np.linalg.norm(direct, axis=1), initial=0.0))
         report = {
