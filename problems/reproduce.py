@@ -161,10 +161,11 @@ def a1_min_norm(T_values, out: Path) -> dict:
     rows = []
     for T in T_values:
         at_T = replace(run, T=float(T))
-        problem = ptype.build(settings, at_T).problem
+        at_setup = ptype.build(settings, at_T)
+        problem = at_setup.problem
         solver = ocp.OCPSolver(problem, at_T.method(), at_T.solver.options())
         parameters = {p.name: p.value for p in problem.parameters}
-        own = solve_run(at_T, ptype.build(settings, at_T))
+        own = solve_run(at_T, at_setup)
         near = solver.solve(parameters=parameters, T=float(T), initial_guess=ocp.InitialGuess(controls=u_star / T))
         best, won = min(((own, "config's start"), (near, "u* / T")), key=lambda c: (not c[0].success, c[0].objective))
         distance = float(np.sqrt(np.sum(np.sum((T * best.controls - u_star) ** 2, axis=1) / K)))
