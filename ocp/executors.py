@@ -28,9 +28,12 @@ from multiprocessing import get_all_start_methods, get_context
 from typing import Any, Literal, Protocol
 
 from ocp.errors import ConfigError
-from ocp.processes import end_pool, worker_setup
+from ocp.processes import break_stuck, end_pool, unnoticed_death, worker_setup
 
 ExecutorName = Literal["local", "dask"]
+RETRIES_AFTER_WORKER_DEATH = 1  # a task lost with its worker is handed out again this often (it may be the cause)
+LIVENESS_CHECK_S = 1.0  # how often a wait looks for a dead worker its pool has not noticed (`break_stuck`)
+STUCK_AFTER_S = 2.0  # a pool that has not noticed a dead worker by then never will
 REMOTE_READ_EVERY_S = 0.5  # a Dask task re-reads a shared value at most this often (a scheduler round trip)
 
 
@@ -117,11 +120,13 @@ class LocalProcesses:
         self._context = get_context(start)
         self._setup: tuple | None = None
         self._pool: ProcessPoolExecutor | None = None  # made at the first task, after set_up and shared values
+        self._death_seen_at: float | None = None
 
     def set_up(self, fn, /, *args) -> None:
         self._setup = (fn, args)
 
     def _ready(self) -> ProcessPoolExecutor:
+        self.restart()  # a task handed out after a worker died goes to a fresh pool
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=self._context, initializer=_start_local, initargs=(os.getpid(), self._setup)
@@ -132,7 +137,30 @@ class LocalProcesses:
         return self._ready().submit(fn, *args)
 
     def wait_any(self, futures, timeout: float | None = None) -> set:
-        return wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)[0]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = float("inf") if deadline is None else max(0.0, deadline - time.monotonic())
+            step = min(LIVENESS_CHECK_S, left)
+            done = wait(futures, timeout=step, return_when=FIRST_COMPLETED)[0]
+            if done:
+                return done
+            if self._check_liveness():
+                continue  # the stuck pool's futures have failed: they are done now
+            if deadline is not None and time.monotonic() >= deadline:
+                return done
+
+    def _check_liveness(self) -> bool:
+        """A worker killed while sending its result can leave the pool waiting forever (`break_stuck`):
+        then its futures fail as for any dead worker (True), and the next task starts a fresh pool."""
+        if self._pool is None or not unnoticed_death(self._pool):
+            self._death_seen_at = None
+        elif self._death_seen_at is None:
+            self._death_seen_at = time.monotonic()
+        elif time.monotonic() - self._death_seen_at > STUCK_AFTER_S:
+            break_stuck(self._pool)
+            self._pool, self._death_seen_at = None, None
+            return True
+        return False
 
     def shared_value(self, initial: float) -> Shared:
         # shared memory, inherited by the workers through set_up's arguments (made before the pool)

@@ -233,3 +233,27 @@ def test_a_solve_stuck_past_its_cutoff_is_given_up_and_its_process_ended(monkeyp
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def _solve_or_die(self, *args, **kwargs):
+    """OCPSolver.solve, except from a start with controls of 10: then the worker process dies at once (as if
+    the system's out-of-memory killer chose it)."""
+    guess = kwargs.get("initial_guess")
+    if guess is not None and guess.controls is not None and np.max(np.abs(guess.controls)) == 10.0:
+        os._exit(9)
+    return _SOLVE(self, *args, **kwargs)
+
+
+def test_a_worker_that_dies_costs_its_solve_and_the_search_goes_on(monkeypatch):
+    """A broken pool fails every solve it holds; each is run again alone in a fresh pool, so the one whose
+    worker dies again is the error and the innocent ones are solved: the search keeps what a search without
+    the deadly start keeps."""
+    monkeypatch.setattr(ocp.OCPSolver, "solve", _solve_or_die)
+    starts = random_starts(ocp.InitialGuess(controls=np.full((1, 2), 0.01)), 1, 2, 6, 1.0, seed=0)
+    starts[1] = ocp.InitialGuess(controls=np.full((1, 2), 10.0))
+    best = multistart(double_wells(TILTS), METHOD, starts, init=Initialization("simulate"), workers=2)
+    report = best.start["multistart"]
+    assert "BrokenProcessPool" in report["errors"]["1"]
+    assert report["succeeded"] == [True, False, True, True, True, True]
+    serial = multistart(double_wells(TILTS), METHOD, starts[:1] + starts[2:], init=Initialization("simulate"))
+    assert best.objective == pytest.approx(serial.objective, rel=1e-10)

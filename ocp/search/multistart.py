@@ -59,6 +59,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
@@ -67,7 +68,7 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import Interrupted, ProblemError, SolveError
-from ocp.executors import Executor, ExecutorName, default_start_method, make_executor
+from ocp.executors import RETRIES_AFTER_WORKER_DEATH, Executor, ExecutorName, default_start_method, make_executor
 from ocp.options import at_least, check_fields, open_interval, positive
 from ocp.problem.guess import InitialGuess
 from ocp.problem.method import MultipleShooting
@@ -307,6 +308,8 @@ class _Search:
 
         def hand_out() -> None:
             nonlocal upcoming
+            if running.run_suspect_alone():
+                return
             while len(running.handed) < workers and upcoming < self.planner.total and not rule.reason:
                 guess = self.guess_for(upcoming)
                 if guess is None:
@@ -317,11 +320,12 @@ class _Search:
         hand_out()
         while running.handed:
             for future in running.pool.wait_any(list(running.handed), timeout=1.0):
-                j = running.handed.pop(future).position
+                handed = running.handed.pop(future)
                 try:
-                    self.finished(j, future.result())
+                    self.finished(handed.position, future.result())
                 except Exception as err:  # one solve lost (its worker died, a solve error): the others go on
-                    errors[j] = f"{type(err).__name__}: {err}"
+                    if not running.hand_out_again(handed, err):
+                        errors[handed.position] = f"{type(err).__name__}: {err}"
             stuck = running.overdue(lambda task: cutoffs[task.kind].value + OVERRUN_GRACE_S)
             for j, waited in stuck:
                 errors[j] = f"given up after {waited:.0f} s: an IPOPT iteration outran the cutoff"
@@ -386,6 +390,7 @@ class _Handed:
     task: Task
     context: dict[str, Any]
     since: float = field(default_factory=time.perf_counter)
+    retries: int = 0  # times handed out again after its worker died
 
 
 class _Running:
@@ -397,10 +402,28 @@ class _Running:
     def __init__(self, pool: Executor) -> None:
         self.pool = pool
         self.handed: dict[Any, _Handed] = {}
+        self.suspects: list[_Handed] = []  # lost with a dead worker, waiting to run alone
 
     def submit(self, position: int, guess: InitialGuess | Solution, task: Task, context: dict[str, Any]) -> None:
         future = self.pool.submit(_solve_task, guess, task, context)
         self.handed[future] = _Handed(position, guess, task, context)
+
+    def hand_out_again(self, handed: _Handed, err: Exception) -> bool:
+        """A solve lost because a worker of the pool died: its own, or another one (a broken pool fails every
+        task it holds). It is queued to run again alone, so that a second death is surely its own (then False:
+        it is an error)."""
+        if not isinstance(err, BrokenProcessPool) or handed.retries >= RETRIES_AFTER_WORKER_DEATH:
+            return False
+        self.suspects.append(replace(handed, retries=handed.retries + 1))
+        return True
+
+    def run_suspect_alone(self) -> bool:
+        """While solves lost with a dead worker wait, nothing else is handed out: each runs when the pool is
+        idle (a local pool replaces itself after a death). True while any wait or run."""
+        if self.suspects and not self.handed:
+            handed = replace(self.suspects.pop(0), since=time.perf_counter())
+            self.handed[self.pool.submit(_solve_task, handed.guess, handed.task, handed.context)] = handed
+        return bool(self.suspects) or any(h.retries for h in self.handed.values())
 
     def overdue(self, limit: Callable[[Task], float]) -> list[tuple[int, float]]:
         """Take out the solves running longer than ``limit(task)`` seconds: (position, seconds run)."""

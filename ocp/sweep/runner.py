@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ocp.errors import ConfigError
-from ocp.executors import make_executor
+from ocp.executors import RETRIES_AFTER_WORKER_DEATH, make_executor
 from ocp.run import registry
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
@@ -37,7 +37,6 @@ from ocp.sweep.progress import Progress
 from ocp.sweep.store import SweepStore
 from ocp.sweep.worker import Outcome, Task, solve_point
 
-RETRIES_AFTER_WORKER_DEATH = 1
 MIN_WARM_LIMIT_S = 10.0  # a warm solve is never given up sooner (short solves' times are mostly noise)
 
 
