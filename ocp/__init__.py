@@ -14,7 +14,17 @@ from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, integrator
 from ocp.problem.interval_sizes import IntervalSizes
 from ocp.problem.method import MultipleShooting
-from ocp.problem.problem import Bounds, Constraint, EnsembleData, FreeParameter, Horizon, L1Cost, Parameter, Problem
+from ocp.problem.problem import (
+    Bounds,
+    Constraint,
+    EnsembleData,
+    FreeParameter,
+    Horizon,
+    L1Cost,
+    Parameter,
+    Problem,
+    SampledCost,
+)
 from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
 from ocp.solvers.ipopt import OCPSolver, SolverOptions, solve
 from ocp.solvers.solution import Solution
@@ -40,6 +50,7 @@ __all__ = [
     "Parameter",
     "Problem",
     "ProblemError",
+    "SampledCost",
     "Solution",
     "SolveError",
     "SolverOptions",

@@ -40,6 +40,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         where = {"executor": args.executor or run.multistart.executor, "scheduler": args.scheduler}
         run = replace(run, multistart=replace(run.multistart, **where))
     setup = ptype.build(settings, run)  # may raise ConfigError (e.g. a missing data file): nothing written yet
+    run = setup.run or run
     out = prepare_output_dir(Path(args.out or Path("results") / Path(args.config).stem))
     problem = setup.problem
     staged = ""

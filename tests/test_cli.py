@@ -59,7 +59,10 @@ BAD_CONFIGS = [
     (with_changes(integrator="rk5"), "'integrator' must be one of 'euler', 'midpoint', 'rk4'"),
     (with_changes(data={"source": "file", "path": "no/such/file.npz"}), "'data.path': data file not found"),
     (with_changes(solver__verbose="yes"), "'solver.verbose' must be true or false"),
-    (with_changes(problem="l7"), "'problem': unknown problem type 'l7'; registered types: l1, l2, resnet, turnpike"),
+    (
+        with_changes(problem="l7"),
+        "'problem': unknown problem type 'l7'; registered types: l1, l2, resnet, timeseries, turnpike",
+    ),
     (with_changes(problem=DELETE), "missing required key 'problem'"),
     (with_changes(multistart__starts=0), "'multistart.starts' must be >= 1"),
     (with_changes(initialization__strategy="annealing"), "'initialization.strategy' must be one of 'first_order'"),
@@ -244,7 +247,7 @@ def test_non_converged_solve_exits_1_and_keeps_results(tmp_path, capsys):
 def test_list_shows_registered_types_through_entry_points():
     result = subprocess.run([sys.executable, "-m", "ocp", "list"], capture_output=True, text=True, check=True)
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["l1", "l2", "resnet", "turnpike"]  # sorted: the three regularisations and the ResNet
+    assert names == ["l1", "l2", "resnet", "timeseries", "turnpike"]  # sorted
 
 
 @pytest.mark.parametrize(
@@ -281,7 +284,8 @@ def test_every_shipped_config_validates_and_builds(path):
 
     run, settings, ptype = read_config(str(path))
     setup = ptype.build(settings, run)
-    assert setup.problem.N == settings.data.n_train and run.initializations()
+    members = settings.data.members if ptype.name == "timeseries" else settings.data.n_train
+    assert setup.problem.N == members and run.initializations()
 
 
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.name for p in SWEEPS])

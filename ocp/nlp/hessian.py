@@ -18,6 +18,8 @@ recoverable from the compressed Hessian, directly or by symmetry; if not,
 
 from __future__ import annotations
 
+from typing import Literal
+
 import casadi as ca
 import numpy as np
 import scipy.sparse as sparse
@@ -25,6 +27,8 @@ import scipy.sparse as sparse
 from ocp.nlp.transcription import TranscribedNLP
 
 _NO_CUTOFF = 2**30  # star_coloring's cutoff on the number of colours
+
+HessianChoice = Literal["exact", "gauss_newton", "limited_memory"]  # `SolverOptions.hessian`
 
 
 def _pattern(sp: ca.Sparsity) -> sparse.csr_matrix:
@@ -92,6 +96,30 @@ def ensemble_hessian(nlp: TranscribedNLP) -> ca.Function | None:
         "nlp_hess_l",
         [nlp.w, nlp.p, lam_f, lam_g],
         [ca.sparsity_cast(values, upper)],
+        ["x", "p", "lam_f", "lam_g"],
+        ["triu_hess_gamma_x_x"],
+    )
+
+
+def lagrangian_hessian(nlp: TranscribedNLP, choice: str) -> ca.Function | None:
+    """IPOPT's ``hess_lag`` for ``choice`` (`SolverOptions.hessian`); None: CasADi's own ("exact" where the
+    member colouring does not apply) or none at all ("limited_memory")."""
+    if choice == "exact":
+        return ensemble_hessian(nlp)
+    if choice == "limited_memory":
+        return None
+    return objective_hessian(nlp)
+
+
+def objective_hessian(nlp: TranscribedNLP) -> ca.Function:
+    """lam_f times the Hessian of the objective alone (the constraints' curvature left out): the generalised
+    Gauss-Newton Hessian when the objective is a sum of squares of residuals linear in w."""
+    lam_f, lam_g = ca.MX.sym("lam_f"), ca.MX.sym("lam_g", nlp.g.numel())
+    hessian, _ = ca.hessian(nlp.f, nlp.w)
+    return ca.Function(
+        "nlp_hess_l",
+        [nlp.w, nlp.p, lam_f, lam_g],
+        [ca.triu(lam_f * hessian)],
         ["x", "p", "lam_f", "lam_g"],
         ["triu_hess_gamma_x_x"],
     )

@@ -85,6 +85,11 @@ def check_interval_sizes(problem: Problem, method: MultipleShooting) -> None:
             raise ProblemError(
                 f"per-interval parameter {p.name!r} has {p.intervals} values but the method has K = {method.K}"
             )
+    for name, term in problem.sampled_costs.items():
+        if term.nodes != method.K + 1:
+            raise ProblemError(
+                f"sampled_costs[{name!r}] has samples at {term.nodes} nodes but the method has K + 1 = {method.K + 1}"
+            )
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,11 @@ class TranscribedNLP:
     terms: ca.MX  # one entry per cost term, in term_names order
     layout: Layout
     step: ca.Function  # one member, one interval (dynamics only: no running costs)
+    # what each interval's step was called with, (x_k (nx, N), u_k, parameters_k, t_k, h_k), and T and the
+    # member data: the gaps' Jacobian in blocks (`jacobian.py`); none in the condensed form
+    step_inputs: tuple[tuple[ca.MX, ...], ...] = ()
+    T: ca.MX | None = None
+    data: ca.MX | None = None
 
     @property
     def N(self) -> int:
@@ -159,13 +169,14 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
     check_interval_sizes(problem, method)
     v = _Variables.make(problem, method, condensed, l1_slacks)
     at = _Inputs.make(problem, method, v)
-    gaps, running, run_names = _shooting(problem, method, v, at, condensed)
+    gaps, running, run_names, step_inputs = _shooting(problem, method, v, at, condensed)
     terminal, term_names = _terminal_costs(problem, method, v, at)
+    sampled = _sampled_costs(problem, method, v, at)
     n_gaps = 0 if condensed else sum(v.pad.state_size(k) for k in range(1, method.K + 1)) * problem.N
     g_blocks, lbg, ubg = list(gaps), [np.zeros(n_gaps)], [np.zeros(n_gaps)]
     _node_constraints(problem, method, v, at, g_blocks, lbg, ubg)
     l1 = _l1_costs(problem, method, v, at, l1_slacks, g_blocks, lbg, ubg)
-    terms = ca.vertcat(running, terminal, l1)
+    terms = ca.vertcat(running, terminal, sampled, l1)
     layout = _layout(
         v.n_free,
         problem.horizon.free,
@@ -184,10 +195,13 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
         g=ca.vertcat(*g_blocks),
         lbg=np.concatenate(lbg),
         ubg=np.concatenate(ubg),
-        term_names=tuple(run_names + term_names + v.l1_names),
+        term_names=tuple(run_names + term_names + list(problem.sampled_costs) + v.l1_names),
         terms=terms,
         layout=layout,
         step=step_function(problem, method, []),
+        step_inputs=() if condensed else tuple(step_inputs),
+        T=at.T,
+        data=at.data,
     )
 
 
@@ -233,22 +247,32 @@ class _Variables:
 
 @dataclass(frozen=True)
 class _Inputs:
-    """The NLP parameters p = [fixed parameters; T (if fixed); per-member data], the horizon T (a variable
-    or a parameter), the parameter values on each interval, and the node times T tau_k."""
+    """The NLP parameters p = [fixed parameters; T (if fixed); per-member data; each sampled cost's samples
+    and weights], the horizon T (a variable or a parameter), the parameter values on each interval, and
+    the node times T tau_k. A sampled cost's samples are (ny, (K + 1) N) and its weights (1, (K + 1) N),
+    node k's members in columns k N to (k + 1) N - 1 (`sample_parameters` gives their values)."""
 
     p: ca.MX
     data: ca.MX
     T: ca.MX
     interval_params: list[ca.MX]
     times: list[ca.MX]
+    samples: dict[str, tuple[ca.MX, ca.MX]] = field(default_factory=dict)
 
     @classmethod
     def make(cls, problem: Problem, method: MultipleShooting, v: _Variables) -> _Inputs:
-        K = method.K
+        K, N = method.K, problem.N
         fixed_params = ca.MX.sym("parameters", problem.fixed_parameter_size())
         T_param = ca.MX.sym("T", 0 if problem.horizon.free else 1)
-        data = ca.MX.sym("data", problem.data_symbol.numel(), problem.N)
-        p = ca.vertcat(fixed_params, T_param, ca.vec(data))
+        data = ca.MX.sym("data", problem.data_symbol.numel(), N)
+        samples = {
+            name: (
+                ca.MX.sym(f"samples_{name}", term.symbol.numel(), (K + 1) * N),
+                ca.MX.sym(f"weights_{name}", 1, (K + 1) * N),
+            )
+            for name, term in problem.sampled_costs.items()
+        }
+        p = ca.vertcat(fixed_params, T_param, ca.vec(data), *[ca.vec(m) for pair in samples.values() for m in pair])
         T = v.T_free if problem.horizon.free else T_param
         params = ca.vertcat(fixed_params, v.free_params)
         if problem.has_interval_parameters:
@@ -256,12 +280,22 @@ class _Inputs:
         else:
             interval_params = [params] * K
         tau = method.normalised_grid()
-        return cls(p, data, T, interval_params, [T * tau[k] for k in range(K + 1)])
+        return cls(p, data, T, interval_params, [T * tau[k] for k in range(K + 1)], samples)
+
+
+def sample_parameters(problem: Problem) -> np.ndarray:
+    """The values of the sampled costs' NLP parameters, in the order of `_Inputs` (missing samples as 0)."""
+    blocks = []
+    for term in problem.sampled_costs.values():
+        values, weights = term.sample_arrays()
+        blocks += [values.transpose(1, 0, 2).ravel(), weights.T.ravel()]  # node-major, then member, then entry
+    return np.concatenate(blocks) if blocks else np.zeros(0)
 
 
 def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, condensed: bool):
     """The gap constraints X_{k+1} = Phi(X_k, U_k) (none when condensed: the simulated states join ``v.X``)
-    and the running costs, per-member ones riding along in the step's quadrature: (gaps, costs, names)."""
+    and the running costs, per-member ones riding along in the step's quadrature: (gaps, costs, names, and
+    each interval's step inputs)."""
     N = problem.N
     run_names = list(problem.running_costs)
     run_exprs = [problem.running_costs[n] for n in run_names]
@@ -273,10 +307,12 @@ def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _In
     member_running = ca.MX.zeros(len(run_split.member), 1)
     shared_running = ca.MX.zeros(len(run_split.shared), 1)
     times, X, pad = at.times, v.X, v.pad
+    step_inputs = []
     for k in range(method.K):
         h_k = times[k + 1] - times[k]
         u_k = pad.control(k, v.U[k])
-        x_end, q = step_batch(pad.state(k, X[k]), u_k, at.interval_params[k], times[k], h_k, at.T, at.data)
+        step_inputs.append((pad.state(k, X[k]), u_k, at.interval_params[k], times[k], h_k))
+        x_end, q = step_batch(*step_inputs[-1], at.T, at.data)
         x_next = pad.next_state(k, x_end)
         if condensed:
             X.append(x_next)
@@ -287,7 +323,7 @@ def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _In
         if run_split.shared:
             shared_running += shared_q(u_k, at.interval_params[k], times[k], h_k, at.T)
     running = merge(run_split, _aggregate(problem) * member_running, shared_running, len(run_names))
-    return gaps, running, run_names
+    return gaps, running, run_names, step_inputs
 
 
 def _aggregate(problem: Problem) -> float:
@@ -311,6 +347,38 @@ def _terminal_costs(problem: Problem, method: MultipleShooting, v: _Variables, a
         _aggregate(problem),
     )
     return terminal, term_names
+
+
+def _sampled_costs(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs) -> ca.MX:
+    """Each sampled cost summed over the nodes with its weights, aggregated over the members."""
+    K, N, pad = method.K, problem.N, v.pad
+    out = []
+    for name, term in problem.sampled_costs.items():
+        one = ca.Function(
+            f"sampled_{name}",
+            [*problem.symbols(), term.symbol],
+            [ca.SX(term.expr)],
+            ["x", "u", "p", "t", "T", "d", "y"],
+            ["l"],
+        )
+        member = batch(one, N, method.parallelization, member_inputs=("x", "d", "y"))
+        samples, weights = at.samples[name]
+        total = 0
+        for k in range(K + 1):
+            j = min(k, K - 1)  # at the last node the control of the last interval applies
+            columns = slice(k * N, (k + 1) * N)
+            values = member(
+                pad.state(k, v.X[k]),
+                pad.control(j, v.U[j]),
+                at.interval_params[j],
+                at.times[k],
+                at.T,
+                at.data,
+                samples[:, columns],
+            )
+            total += ca.mtimes(values, weights[:, columns].T)
+        out.append(_aggregate(problem) * total)
+    return ca.vertcat(*out) if out else ca.MX(0, 1)
 
 
 def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, g_blocks, lbg, ubg):

@@ -98,6 +98,70 @@ class L1Cost:
 
 
 @dataclass(frozen=True)
+class SampledCost:
+    """sum_k sum_b weights[b, k] expr(x_b(t_k), ..., y = values[b, k]): a cost sampled at the shooting nodes.
+
+    The cost of fitting observed trajectories: put the nodes at the observation times
+    (`MultipleShooting(K, grid=...)`) and give each member its samples. Summed over the nodes and aggregated
+    over the members like every per-member term (`Problem.aggregate`).
+
+    expr : scalar SX in the state, parameters, time, T, member data and ``symbol`` (and the control: at the
+        last node, the last interval's, as for constraints).
+    symbol : SX column of size ny that stands for a node's sample in ``expr``.
+    values : (N, K + 1, ny): member b's sample at node k; anything (NaN) where its weight is 0.
+    weights : (N, K + 1), >= 0; None: 1 where every entry of the sample is a number, 0 where one is NaN
+        (a missing sample), so members of different lengths pad with NaN.
+    """
+
+    expr: ca.SX
+    symbol: ca.SX
+    values: np.ndarray
+    weights: np.ndarray | None = None
+
+    @property
+    def nodes(self) -> int:
+        return np.shape(self.values)[1]
+
+    def sample_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(values with 0 where the weight is 0, weights): the NLP's parameter values for this cost."""
+        values = np.asarray(self.values, dtype=float)
+        if self.weights is None:
+            weights = np.all(np.isfinite(values), axis=2).astype(float)
+        else:
+            weights = np.asarray(self.weights, dtype=float)
+        return np.where(weights[:, :, None] > 0, values, 0.0), weights
+
+    def check(self, name: str, N: int) -> None:
+        what = f"sampled_costs[{name!r}]"
+        _as_column_symbol(self.symbol, f"{what}.symbol")
+        if ca.SX(self.expr).numel() != 1:
+            raise ProblemError(f"{what}.expr must be a scalar expression, got shape {ca.SX(self.expr).shape}")
+        ny = self.symbol.numel()
+        try:
+            values = np.asarray(self.values, dtype=float)
+        except (TypeError, ValueError):
+            raise ProblemError(f"{what}.values must be numbers (NaN for a missing sample)") from None
+        if values.ndim != 3 or values.shape[0] != N or values.shape[2] != ny:
+            raise ProblemError(f"{what}.values must have shape ({N}, K + 1, {ny}), got {values.shape}")
+        if self.weights is not None:
+            try:
+                weights = np.asarray(self.weights, dtype=float)
+            except (TypeError, ValueError):
+                raise ProblemError(f"{what}.weights must be numbers") from None
+            if weights.shape != values.shape[:2]:
+                raise ProblemError(f"{what}.weights must have shape {values.shape[:2]}, got {weights.shape}")
+            if not np.all(np.isfinite(weights) & (weights >= 0)):
+                raise ProblemError(f"{what}.weights must be finite and >= 0")
+        values, weights = self.sample_arrays()
+        bad = np.argwhere((weights > 0) & ~np.all(np.isfinite(values), axis=2))
+        if bad.size:
+            b, k = bad[0]
+            raise ProblemError(
+                f"{what}: {len(bad)} samples with a weight > 0 are not finite numbers, first: member {b}, node {k}"
+            )
+
+
+@dataclass(frozen=True)
 class Parameter:
     """A fixed parameter: a symbol whose value is set at solve time (no rebuild).
 
@@ -196,6 +260,7 @@ class Problem:
     """An optimal control problem on [0, T] (see module docstring for ensembles).
 
     minimise   sum_j  agg_b  int_0^T L_j(x_b, u, p, t, d_b) dt  +  sum_j agg_b Phi_j(x_b(T), p, T, d_b)
+               + sum_j agg_b sum_k w_bk l_j(x_b(t_k), p, t_k, d_b, y_bk)
     subject to x_b' = f(x_b, u, p, t, d_b),  x_b(0) = initial_state[b] (if given),
                bounds, path / initial / final constraints.
 
@@ -213,8 +278,13 @@ class Problem:
         where the optimum has it, instead of being smoothed away. e may not
         depend on the state, the member data or the time, so it is constant
         on each control interval.
+    sampled_costs : name -> `SampledCost`: sums over the shooting nodes of a
+        per-member expression in the state and the member's sample there
+        (fitting observed trajectories: nodes at the observation times).
     initial_state : (nx,) or (N, nx); None leaves x(0) free (use
-        ``initial_constraints`` and ``state_bounds``).
+        ``initial_constraints`` and ``state_bounds``, or a sampled cost on the
+        first node). N comes from it, else from ``ensemble_data``, else from
+        the sampled costs' values.
     interval_sizes : the state and control entries that exist on each interval when
         their number changes with the interval (`interval_sizes.py`); None: all, always.
     """
@@ -229,6 +299,7 @@ class Problem:
     running_costs: Mapping[str, ca.SX] = field(default_factory=dict)
     terminal_costs: Mapping[str, ca.SX] = field(default_factory=dict)
     l1_costs: Mapping[str, L1Cost | ca.SX] = field(default_factory=dict)
+    sampled_costs: Mapping[str, SampledCost] = field(default_factory=dict)
     path_constraints: tuple[Constraint, ...] = ()
     initial_constraints: tuple[Constraint, ...] = ()
     final_constraints: tuple[Constraint, ...] = ()
@@ -252,7 +323,7 @@ class Problem:
         object.__setattr__(self, "free_parameters", _as_tuple(self.free_parameters, "free_parameters", FreeParameter))
         for name in ("path_constraints", "initial_constraints", "final_constraints"):
             object.__setattr__(self, name, _as_tuple(getattr(self, name), name, Constraint))
-        for name in ("running_costs", "terminal_costs", "l1_costs"):
+        for name in ("running_costs", "terminal_costs", "l1_costs", "sampled_costs"):
             if not isinstance(getattr(self, name), Mapping):
                 raise ProblemError(
                     f"{name} must map a name to an expression, e.g. {name}={{'effort': u**2}}; "
@@ -262,6 +333,10 @@ class Problem:
         object.__setattr__(self, "terminal_costs", dict(self.terminal_costs))
         l1 = {k: v if isinstance(v, L1Cost) else L1Cost(v) for k, v in self.l1_costs.items()}
         object.__setattr__(self, "l1_costs", l1)
+        object.__setattr__(self, "sampled_costs", dict(self.sampled_costs))
+        for name, term in self.sampled_costs.items():
+            if not isinstance(term, SampledCost):
+                raise ProblemError(f"sampled_costs[{name!r}] must be an ocp.SampledCost, got {type(term).__name__}")
         if self.aggregate not in ("mean", "sum"):
             raise ProblemError(f"aggregate must be 'mean' or 'sum', got {self.aggregate!r}")
         self._check_shapes()
@@ -293,6 +368,8 @@ class Problem:
             return np.atleast_2d(np.asarray(self.initial_state, dtype=float)).shape[0]
         if self.ensemble_data is not None:
             return np.atleast_2d(self.ensemble_data.values).shape[0]
+        for term in self.sampled_costs.values():  # free initial states, members told apart by their samples
+            return np.shape(term.values)[0]
         return 1
 
     @property
@@ -362,10 +439,10 @@ class Problem:
             for name, expr in terms.items():
                 if ca.SX(expr).numel() != 1:
                     raise ProblemError(f"{kind}[{name!r}] must be a scalar expression, got shape {ca.SX(expr).shape}")
-        names = [*self.running_costs, *self.terminal_costs, *self.l1_costs]
+        names = [*self.running_costs, *self.terminal_costs, *self.l1_costs, *self.sampled_costs]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise ProblemError(f"cost names must be unique across running, terminal and L1 costs: {repeated}")
+            raise ProblemError(f"cost names must be unique across running, terminal, L1 and sampled costs: {repeated}")
         for name, term in self.l1_costs.items():
             if ca.SX(term.expr).numel() == 0:
                 raise ProblemError(f"l1_costs[{name!r}] is empty")
@@ -387,6 +464,8 @@ class Problem:
                 )
         self.state_bounds.arrays(self.nx, "state_bounds")
         self.control_bounds.arrays(self.nu, "control_bounds")
+        for name, term in self.sampled_costs.items():
+            term.check(name, N)
 
     def _check_bounds_and_initial_state(self) -> None:
         """Sizes of bounds and constraint bounds, and an initial state that is finite and within the state
@@ -422,11 +501,16 @@ class Problem:
         for kind in ("path_constraints", "initial_constraints", "final_constraints"):
             named |= {f"{kind}[{i}]": c.expr for i, c in enumerate(getattr(self, kind))}
         named |= {f"l1_costs[{k!r}]": ca.vertcat(ca.vec(v.expr), v.weight) for k, v in self.l1_costs.items()}
+        sample_symbols = {}
+        for name, term in self.sampled_costs.items():
+            named[f"sampled_costs[{name!r}]"] = term.expr
+            sample_symbols[f"sampled_costs[{name!r}]"] = term.symbol
         for what, expr in named.items():
+            known = inputs + [sample_symbols.get(what, ca.SX(0, 1))]
             try:
-                ca.Function("check", inputs, [ca.SX(expr)])
+                ca.Function("check", known, [ca.SX(expr)])
             except RuntimeError as err:
-                free = [s.name() for s in ca.symvar(ca.SX(expr)) if not _declared(s, inputs)]
+                free = [s.name() for s in ca.symvar(ca.SX(expr)) if not _declared(s, known)]
                 hint = ""
                 if self.horizon.symbol.name() in free:
                     hint = " (the horizon's symbol of another Horizon? use this problem's horizon.symbol)"

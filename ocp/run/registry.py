@@ -36,6 +36,9 @@ class Setup(Generic[Context]):
     initial_guess: InitialGuess | None = None
     context: Context | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    # the run settings completed from the data (timeseries: T and the grid of the observation times), which
+    # the solve then uses; None: the config's as they are
+    run: RunSettings | None = None
 
 
 class ProblemType(Protocol):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
+import numpy as np
+
+from ocp.errors import ConfigError
 from ocp.executors import ExecutorName
 from ocp.options import at_least, declared_as, positive
 from ocp.problem.integrators import IntegratorName, integrator
@@ -101,11 +104,20 @@ class RunSettings:
     integrator: IntegratorName = "rk4"
     steps: int = at_least(1, 1)
     parallelization: Parallelization = "vectorized"  # how the batch is evaluated
+    # the nodes' times as fractions of T (K + 1 increasing values from 0 to 1); null: uniform. A problem type
+    # may set it from its data through `Setup.run` (timeseries: the observation times)
+    grid: tuple[float, ...] | None = None
     seed: int = 0
     solver: SolverSection = field(default_factory=SolverSection)
     gradient_flow: GradientFlowOptions = field(default_factory=GradientFlowOptions)
     initialization: Initialization = field(default_factory=Initialization)
     multistart: MultistartSettings = field(default_factory=MultistartSettings)
+
+    def __post_init__(self) -> None:
+        if self.grid is not None:
+            tau = np.asarray(self.grid, dtype=float)
+            if tau.size != self.K + 1 or tau[0] != 0.0 or tau[-1] != 1.0 or np.any(np.diff(tau) <= 0):
+                raise ConfigError(f"'grid' must hold K + 1 = {self.K + 1} increasing values from 0 to 1")
 
     def initializations(self) -> list[Initialization]:
         """The strategies each start is solved with (settings from the ``initialization:`` section):
@@ -122,5 +134,8 @@ class RunSettings:
 
     def method(self) -> MultipleShooting:
         return MultipleShooting(
-            K=self.K, integrator=integrator(self.integrator, self.steps), parallelization=self.parallelization
+            K=self.K,
+            integrator=integrator(self.integrator, self.steps),
+            parallelization=self.parallelization,
+            grid=self.grid,
         )

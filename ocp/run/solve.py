@@ -38,6 +38,8 @@ def parse_config(data: dict[str, Any]) -> tuple[RunSettings, Any, registry.Probl
         raise ConfigError("this is a sweep config (it has 'sweep:' or 'base:'): run `ocp sweep CONFIG`")
     if "problem" not in data:
         raise ConfigError("missing required key 'problem'; run `ocp list` for the registered problem types")
+    if not isinstance(data["problem"], str):
+        raise ConfigError(f"'problem' must name a problem type (run `ocp list`), got {data['problem']!r}")
     ptype = registry.get(data["problem"])
     if isinstance(data.get("solver"), str):  # `solver: gradient_flow` is short for `solver: {name: gradient_flow}`
         data = {**data, "solver": {"name": data["solver"]}}

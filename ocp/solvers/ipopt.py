@@ -17,9 +17,10 @@ import numpy as np
 
 from ocp.errors import ProblemError, SolveError
 from ocp.nlp.fingerprint import nlp_key
-from ocp.nlp.hessian import ensemble_hessian
+from ocp.nlp.hessian import HessianChoice, lagrangian_hessian
+from ocp.nlp.jacobian import block_jacobian
 from ocp.nlp.simulation import parameter_values, parameter_vector, simulate
-from ocp.nlp.transcription import Layout, TranscribedNLP, put, take, transcribe
+from ocp.nlp.transcription import Layout, TranscribedNLP, put, sample_parameters, take, transcribe
 from ocp.options import at_least, check_fields, positive
 from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.method import MultipleShooting
@@ -54,6 +55,16 @@ class SolverOptions:
         phase finds optima up to 10 times better, on classic single-trajectory
         OCPs it only cost time (1.4-3.1 x one solve for the same optimum,
         `benchmarks/first_order_single.py`).
+    hessian : what IPOPT is given as the Hessian of the Lagrangian.
+        "exact" (default): coloured per member (`hessian.py`); its cost grows
+        with the number of free parameters, every one of which couples with
+        every state (a network's weights shared by all intervals: about one
+        gradient evaluation per weight, 14 s per iteration for 354 weights
+        on 4 x 75 nodes). "gauss_newton": the Hessian of the objective alone,
+        without the dynamics' curvature, Bock's generalised Gauss-Newton for
+        least-squares fits whose residuals are linear in the node states
+        (`ocp.SampledCost` fits): cheap, convergence linear at a rate set by
+        the residuals. "limited_memory": IPOPT's quasi-Newton approximation.
     """
 
     max_iter: int = at_least(0, 3000)  # 0: IPOPT only evaluates the start (a KKT check of a given point)
@@ -63,6 +74,7 @@ class SolverOptions:
     linear_solver: str = "mumps"
     first_order_iterations: int | None = at_least(0, None)
     check_optimality: bool = True
+    hessian: HessianChoice = "exact"
     ipopt: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -86,6 +98,8 @@ class SolverOptions:
             "sb": "yes",
             "linear_solver": self.linear_solver,
         }
+        if self.hessian == "limited_memory":
+            ipopt["hessian_approximation"] = "limited-memory"
         if warm_start:
             ipopt |= {
                 "warm_start_init_point": "yes",
@@ -98,13 +112,14 @@ class SolverOptions:
 
 
 def nlp_parameters(problem: Problem, parameters: Mapping[str, Any], T: float | None, data) -> np.ndarray:
-    """The NLP parameter vector p = [fixed parameters; T (if fixed); per-member data] (`transcription.py`)."""
+    """The NLP parameter vector p = [fixed parameters; T (if fixed); per-member data; samples]
+    (`transcription.py`)."""
     fixed = parameter_vector(problem, parameters, which="fixed")  # also rejects unknown names
     horizon = [] if problem.horizon.free else [problem.horizon.T if T is None else float(T)]
     if horizon and not horizon[0] > 0:
         raise ProblemError(f"horizon T must be > 0, got {horizon[0]}")
     data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.N, -1)
-    return np.concatenate([fixed, horizon, data.ravel()])
+    return np.concatenate([fixed, horizon, data.ravel(), sample_parameters(problem)])
 
 
 def box_bounds(problem: Problem, layout: Layout, x0: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -152,8 +167,9 @@ class OCPSolver:
         terms = ca.Function("terms", [self.nlp.w, self.nlp.p], [self.nlp.terms])
         self._nlp_function = fn.expand() if self.options.expand else fn
         self._terms = terms.expand() if self.options.expand else terms
-        hessian = ensemble_hessian(self.nlp)  # None: CasADi colours the Hessian itself
+        hessian = lagrangian_hessian(self.nlp, self.options.hessian)  # None: CasADi's own, or none
         self._hessian = hessian.expand() if hessian is not None and self.options.expand else hessian
+        self._jacobian = block_jacobian(self.nlp)  # None: CasADi's own
         self._solvers: dict[bool, ca.Function] = {}
         self._stop_when = None
         if stop_when is not None:  # kept here: CasADi holds only a reference to the callback
@@ -185,6 +201,8 @@ class OCPSolver:
             options = self.options.casadi_options(warm_start)
             if self._hessian is not None:
                 options["hess_lag"] = self._hessian
+            if self._jacobian is not None:
+                options["jac_g"] = self._jacobian
             if self._stop_when is not None:
                 options["iteration_callback"] = self._stop_when
             self._solvers[warm_start] = ca.nlpsol(

@@ -78,7 +78,7 @@ def solve_point(task: Task) -> Outcome:
             if task.single_process:
                 run = replace(run, multistart=replace(run.multistart, workers=1, executor="local", scheduler=None))
             setup = ptype.build(settings, run)
-            problem = setup.problem
+            run, problem = setup.run or run, setup.problem
             if not SOLVERS[run.solver.name].reuses_builds:  # the gradient flow trains from the config's start
                 solution = solve_run(run, setup)
                 return _finished(

@@ -1,0 +1,163 @@
+"""Observed trajectories for the time-series problem (`timeseries.py`): generated, or read from a file.
+
+A `Series` holds one `Trajectory` per member: its sample times and observed states (NaN where an entry was
+not observed). Generated systems (Van der Pol, Lotka-Volterra, a linear oscillator) are integrated by
+scipy to 1e-10 and observed with seeded Gaussian noise; files are CSV (a header row naming the columns)
+or .npz, with columns/arrays ``time``, optionally ``member`` (one trajectory per value; none: one
+trajectory), and the states (every other column, or the array ``x``).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+SeriesSource = Literal["van_der_pol", "lotka_volterra", "linear", "file"]
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    t: np.ndarray  # (n,) increasing
+    x: np.ndarray  # (n, nx), NaN where not observed
+
+    def window(self, start: float, end: float) -> Trajectory:
+        keep = (self.t >= start) & (self.t <= end)
+        return Trajectory(self.t[keep], self.x[keep])
+
+
+@dataclass(frozen=True)
+class Series:
+    trajectories: tuple[Trajectory, ...]
+    names: tuple[str, ...]  # one per state
+
+    @property
+    def nx(self) -> int:
+        return len(self.names)
+
+    @property
+    def span(self) -> tuple[float, float]:
+        return min(tr.t[0] for tr in self.trajectories), max(tr.t[-1] for tr in self.trajectories)
+
+    def window(self, start: float, end: float) -> Series:
+        return Series(tuple(tr.window(start, end) for tr in self.trajectories), self.names)
+
+    def samples(self) -> int:
+        """Observed entries in all."""
+        return int(sum(np.isfinite(tr.x).sum() for tr in self.trajectories))
+
+
+# --- generated systems --------------------------------------------------------------------------------------
+
+
+def van_der_pol(mu: float):
+    return lambda t, x: [x[1], mu * (1 - x[0] ** 2) * x[1] - x[0]]
+
+
+def lotka_volterra(alpha: float = 2 / 3, beta: float = 4 / 3, gamma: float = 1.0, delta: float = 1.0):
+    return lambda t, x: [alpha * x[0] - beta * x[0] * x[1], delta * x[0] * x[1] - gamma * x[1]]
+
+
+def damped_oscillator(A: np.ndarray):
+    return lambda t, x: A @ x
+
+
+LINEAR_A = np.array([[-0.1, 2.0], [-2.0, -0.1]])
+
+
+def generate(
+    source: str, *, members: int, samples: int, t_end: float, noise: float, seed: int, mu: float = 1.0
+) -> tuple[Series, object]:
+    """``members`` trajectories of the named system from seeded initial states, each observed at
+    ``samples`` equally spaced times on [0, t_end] with N(0, noise^2) added; also the true vector field."""
+    rng = np.random.default_rng(seed)
+    if source == "van_der_pol":
+        field, x0 = van_der_pol(mu), rng.uniform(-2.5, 2.5, size=(members, 2))
+    elif source == "lotka_volterra":
+        field, x0 = lotka_volterra(), rng.uniform(0.5, 1.5, size=(members, 2))
+    elif source == "linear":
+        field, x0 = damped_oscillator(LINEAR_A), rng.uniform(-1.0, 1.0, size=(members, 2))
+    else:
+        raise ValueError(f"unknown source {source!r}")
+    t = np.linspace(0.0, t_end, samples)
+    trajectories = []
+    for start in x0:
+        solved = solve_ivp(field, (0.0, t_end), start, t_eval=t, rtol=1e-10, atol=1e-12, method="DOP853")
+        x = solved.y.T + noise * rng.normal(size=solved.y.T.shape)
+        trajectories.append(Trajectory(t.copy(), x))
+    return Series(tuple(trajectories), ("x1", "x2")), field
+
+
+# --- files --------------------------------------------------------------------------------------------------
+
+
+def load(path: Path) -> Series:
+    """A CSV or .npz file of observed trajectories (module docstring); ValueError says what is wrong."""
+    if path.suffix == ".npz":
+        columns = _read_npz(path)
+    else:
+        columns = _read_csv(path)
+    if "time" not in columns:
+        raise ValueError(f"{path.name}: no 'time' column (columns: {', '.join(columns)})")
+    t = np.asarray(columns.pop("time"), dtype=float)
+    member = np.asarray(columns.pop("member", np.zeros_like(t)))
+    if "x" in columns:  # an npz array of all states
+        x = np.atleast_2d(np.asarray(columns.pop("x"), dtype=float))
+        x = x.T if x.shape[0] != t.size and x.shape[1] == t.size else x
+        names = tuple(f"x{i + 1}" for i in range(x.shape[1]))
+    else:
+        names = tuple(columns)
+        x = np.column_stack([np.asarray(columns[n], dtype=float) for n in names]) if names else np.zeros((t.size, 0))
+    if not names:
+        raise ValueError(f"{path.name}: no state columns beside 'time' and 'member'")
+    if x.shape[0] != t.size:
+        raise ValueError(f"{path.name}: {x.shape[0]} rows of states but {t.size} times")
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{path.name}: 'time' has entries that are not numbers")
+    trajectories = []
+    for m in dict.fromkeys(member.tolist()):
+        rows = np.flatnonzero(member == m)
+        order = rows[np.argsort(t[rows], kind="stable")]
+        tm = t[order]
+        if np.any(np.diff(tm) <= 0):
+            raise ValueError(f"{path.name}: member {m} has repeated times")
+        if tm.size < 2:
+            raise ValueError(f"{path.name}: member {m} has fewer than 2 samples")
+        trajectories.append(Trajectory(tm, x[order]))
+    return Series(tuple(trajectories), names)
+
+
+def _read_csv(path: Path) -> dict[str, np.ndarray]:
+    with path.open() as handle:
+        header = handle.readline().strip()
+    names = [n.strip() for n in header.split(",")]
+    if not header or any(not n for n in names):
+        raise ValueError(f"{path.name}: the first line must name the columns, e.g. time,member,x1,x2")
+    try:
+        values = np.genfromtxt(path, delimiter=",", skip_header=1, ndmin=2, missing_values="", filling_values=np.nan)
+    except ValueError as err:
+        raise ValueError(f"{path.name}: {err}") from None
+    if values.size == 0:
+        raise ValueError(f"{path.name}: no data rows")
+    if values.shape[1] != len(names):
+        raise ValueError(f"{path.name}: {len(names)} column names but {values.shape[1]} values per row")
+    return {name: values[:, i] for i, name in enumerate(names)}
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as arrays:
+            return {k: arrays[k] for k in arrays.files}
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise ValueError(f"{path.name}: not a readable .npz file ({err})") from None
+
+
+def write_csv(series: Series, path: Path) -> None:
+    """The file format `load` reads (used to ship and to test data files)."""
+    rows = [np.column_stack([tr.t, np.full(tr.t.size, m), tr.x]) for m, tr in enumerate(series.trajectories)]
+    header = ",".join(["time", "member", *series.names])
+    np.savetxt(path, np.vstack(rows), delimiter=",", header=header, comments="", fmt="%.10g")

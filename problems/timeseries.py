@@ -1,0 +1,250 @@
+"""Problem ``timeseries``: a time-invariant vector field x' = f_theta(x) fitted to observed trajectories.
+
+The fit is posed as one multiple-shooting OCP with no controls: the nodes sit at the observation times (the
+union over the members of the samples in the training window, `steps` integrator sub-steps per interval),
+each observed trajectory is one member of the ensemble, and the weights theta are free parameters shared
+by all. The cost is the mean squared error between the node states and the samples (an `ocp.SampledCost`;
+missing entries are masked) plus lambda ||theta||^2. The initial states are free ("free", the first sample
+is noisy too: it enters the fit like every other) or fixed to the first samples ("observed").
+
+States are standardised (each entry minus its mean, over its standard deviation, over the training
+samples) unless ``normalize: false``; the reports are in the data's units. The node states start at the
+data (interpolated where a member has no sample): the start that makes multiple shooting robust where
+single shooting, which starts from one simulated trajectory, meets many local minima.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import casadi as ca
+import numpy as np
+
+import ocp
+from ocp.errors import ConfigError
+from ocp.options import at_least, positive
+from ocp.run.registry import Setup
+from ocp.run.settings import RunSettings
+
+from .activations import ActivationName
+from .series import Series, SeriesSource, generate, load
+from .vector_fields import ModelKind, VectorField, vector_field
+
+FIT, REGULARIZATION = "fit", "regularization"
+TRAIN_FRACTION = 0.75  # of the time span, when data.train_until is not given
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """``data:``. A generated system (``source`` van_der_pol, lotka_volterra or linear: ``members``
+    trajectories from seeded initial states, ``samples`` each on [0, ``t_end``], N(0, ``noise``^2) added) or
+    a ``file`` (CSV or .npz, `series.py`). Samples after ``train_until`` (default: the first 75 % of the
+    time span) are held out for the forecast."""
+
+    source: SeriesSource = "van_der_pol"
+    path: str | None = None
+    members: int = at_least(1, 4)
+    samples: int = at_least(3, 100)
+    t_end: float = positive(20.0)
+    noise: float = at_least(0.0, 0.05)
+    mu: float = 1.0  # the Van der Pol oscillator's damping
+    train_until: float | None = None
+
+    def load(self, seed: int) -> tuple[Series, Any]:
+        """(the series, its true vector field or None for a file); a bad file is a ConfigError."""
+        if self.source != "file":
+            return generate(
+                self.source,
+                members=self.members,
+                samples=self.samples,
+                t_end=self.t_end,
+                noise=self.noise,
+                seed=seed,
+                mu=self.mu,
+            )
+        if self.path is None:
+            raise ConfigError("'data.path' is required when 'data.source' is 'file'")
+        try:
+            return load(Path(self.path)), None
+        except FileNotFoundError:
+            raise ConfigError(f"'data.path': data file not found: {self.path}") from None
+        except (ValueError, OSError) as err:
+            raise ConfigError(f"'data.path': {err}") from None
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """``model:``: an ``mlp`` with hidden ``widths`` and ``activation``, or ``linear`` (x' = A x + b)."""
+
+    kind: ModelKind = "mlp"
+    widths: tuple[int, ...] = (32, 32)
+    activation: ActivationName = "tanh"
+    init_scale: float = at_least(0.0, 1.0)  # x Glorot-normal weights (seeded)
+
+
+@dataclass(frozen=True)
+class TimeSeriesSettings:
+    """Config keys of ``problem: timeseries`` beside `RunSettings` (whose T, K and grid come from the data)."""
+
+    data: SeriesData = field(default_factory=SeriesData)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    lam: float = field(default=1e-4, metadata={"key": "lambda", "ge": 0.0})
+    initial_states: Literal["free", "observed"] = "free"
+    normalize: bool = True
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """z = (x - mean) / std per state entry."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def to_model(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) / self.std
+
+    def to_data(self, z: np.ndarray) -> np.ndarray:
+        return self.mean + self.std * z
+
+    @classmethod
+    def of(cls, series: Series, normalize: bool) -> Scaling:
+        if not normalize:
+            return cls(np.zeros(series.nx), np.ones(series.nx))
+        x = np.vstack([tr.x for tr in series.trajectories])
+        mean, std = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+        return cls(mean, np.where(std > 0, std, 1.0))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The shooting nodes: the observation times of the training window, as T and fractions of it."""
+
+    times: np.ndarray  # (K + 1,)
+
+    @property
+    def T(self) -> float:
+        return float(self.times[-1] - self.times[0])
+
+    @property
+    def tau(self) -> tuple[float, ...]:
+        return tuple((self.times - self.times[0]) / self.T)
+
+    def samples(self, series: Series, scaling: Scaling) -> np.ndarray:
+        """(N, K + 1, nx) scaled samples at the nodes, NaN where a member has none."""
+        out = np.full((len(series.trajectories), self.times.size, series.nx), np.nan)
+        for b, tr in enumerate(series.trajectories):
+            out[b, np.searchsorted(self.times, tr.t)] = scaling.to_model(tr.x)
+        return out
+
+
+def node_grid(train: Series) -> Grid:
+    times = np.unique(np.concatenate([tr.t for tr in train.trajectories]))
+    if times.size < 2:
+        raise ConfigError("'data': the training window holds fewer than 2 sample times")
+    return Grid(times)
+
+
+@dataclass(frozen=True)
+class TimeSeriesContext:
+    series: Series  # everything observed
+    train: Series  # the training window
+    train_until: float
+    grid: Grid
+    scaling: Scaling
+    model: VectorField
+    state: ca.SX
+    true_field: Any  # the generated system's f(t, x), or None
+    settings: TimeSeriesSettings
+
+
+def timeseries_problem(
+    train: Series, grid: Grid, scaling: Scaling, model: VectorField, state: ca.SX, lam: float, initial_states: str
+) -> ocp.Problem:
+    """The fitting OCP (module docstring): one member per trajectory, nodes at ``grid``."""
+    samples = grid.samples(train, scaling)
+    observed = np.isfinite(samples)
+    weights = observed.any(axis=2).astype(float) / max(1, int(observed.sum()))  # the mean over observed entries
+    y, mask = ca.SX.sym("y", train.nx), ca.SX.sym("mask", train.nx)
+    sample = ca.vertcat(y, mask)
+    values = np.concatenate([np.where(observed, samples, 0.0), observed.astype(float)], axis=2)
+    x0 = None
+    if initial_states == "observed":
+        if not observed[:, 0].all():
+            raise ConfigError("'initial_states': observed needs every member's every state observed at the first time")
+        x0 = samples[:, 0]
+    theta = model.theta
+    return ocp.Problem(
+        state=state,
+        control=ca.SX.sym("u", 0),
+        dynamics=model.field,
+        horizon=ocp.Horizon.fixed(grid.T),
+        free_parameters=(ocp.FreeParameter(theta),),
+        sampled_costs={FIT: ocp.SampledCost(ca.sumsqr(mask * (state - y)), sample, values, weights)},
+        terminal_costs={REGULARIZATION: lam * ca.sumsqr(theta)},
+        initial_state=x0,
+        aggregate="sum",
+    )
+
+
+def _state_guess(train: Series, grid: Grid, scaling: Scaling) -> np.ndarray:
+    """(N, K + 1, nx): each member's samples interpolated onto the nodes (held constant outside them)."""
+    guess = np.zeros((len(train.trajectories), grid.times.size, train.nx))
+    for b, tr in enumerate(train.trajectories):
+        z = scaling.to_model(tr.x)
+        for i in range(train.nx):
+            seen = np.isfinite(z[:, i])
+            guess[b, :, i] = np.interp(grid.times, tr.t[seen], z[seen, i]) if seen.any() else 0.0
+    return guess
+
+
+class TimeSeriesProblemType:
+    name = "timeseries"
+    description = "x' = f_theta(x) (an MLP or linear) fitted to observed trajectories by multiple shooting"
+    settings = TimeSeriesSettings
+
+    def build(self, settings: TimeSeriesSettings, run: RunSettings) -> Setup[TimeSeriesContext]:
+        if any(w < 1 for w in settings.model.widths):
+            raise ConfigError(f"'model.widths' must be positive integers, got {list(settings.model.widths)}")
+        series, true_field = settings.data.load(run.seed)
+        start, end = series.span
+        until = settings.data.train_until
+        until = start + TRAIN_FRACTION * (end - start) if until is None else until
+        if not start < until:
+            raise ConfigError(f"'data.train_until' ({until}) must lie after the first sample time ({start})")
+        train = series.window(start, until)
+        if any(tr.t.size == 0 for tr in train.trajectories):
+            raise ConfigError("'data.train_until': a member has no sample in the training window")
+        grid = node_grid(train)
+        scaling = Scaling.of(train, settings.normalize)
+        state = ca.SX.sym("x", series.nx)
+        model = vector_field(state, settings.model.kind, settings.model.widths, settings.model.activation)
+        problem = timeseries_problem(train, grid, scaling, model, state, settings.lam, settings.initial_states)
+        guess = ocp.InitialGuess(
+            states=_state_guess(train, grid, scaling),
+            free_parameters={"theta": model.initial_weights(settings.model.init_scale, run.seed)},
+        )
+        completed = replace(run, T=grid.T, K=grid.times.size - 1, grid=grid.tau)
+        context = TimeSeriesContext(series, train, until, grid, scaling, model, state, true_field, settings)
+        summary = {
+            "members": len(series.trajectories),
+            "nx": series.nx,
+            "samples_train": train.samples(),
+            "samples_held_out": series.samples() - train.samples(),
+            "train_until": until,
+            "parameters": model.size,
+            "model": settings.model.kind,
+            "lambda": settings.lam,
+        }
+        return Setup(problem, guess, context, summary, run=completed)
+
+    def report(
+        self, setup: Setup[TimeSeriesContext], run: RunSettings, solution: ocp.Solution, out_dir: Path
+    ) -> dict[str, Any]:
+        from .timeseries_report import report
+
+        return report(setup, solution, out_dir)
+
+
+PROBLEM_TYPE = TimeSeriesProblemType()

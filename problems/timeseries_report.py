@@ -1,0 +1,142 @@
+"""What a fitted time-series model shows: errors on the training window and beyond it, and figures.
+
+Every error is measured on a free run of the fitted model: x' = f_theta(x) integrated by scipy (rtol 1e-9)
+from each member's fitted initial state over the whole observed span, compared with the samples, in the
+data's units. "train" is the training window, "forecast" the held-out samples after it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import casadi as ca
+import numpy as np
+from scipy.integrate import solve_ivp
+
+import ocp
+from ocp.plotting import subplots
+from ocp.run.registry import Setup
+
+from .plots import save_figure
+from .timeseries import TimeSeriesContext
+
+MAX_PLOTTED_MEMBERS = 4
+
+
+def fitted_field(ctx: TimeSeriesContext, theta: np.ndarray):
+    """f(x) of the fitted model in the model's (scaled) coordinates, for numpy."""
+    f = ca.Function("f", [ctx.state, ctx.model.theta], [ctx.model.field])
+    return lambda t, z: np.asarray(f(z, theta)).ravel()
+
+
+def free_runs(ctx: TimeSeriesContext, solution: ocp.Solution, times: list[np.ndarray]) -> list[np.ndarray]:
+    """Each member's free run from its fitted initial state at the first node, at ``times[b]`` (data units)."""
+    f = fitted_field(ctx, np.asarray(solution.free_parameters["theta"]))
+    t0, runs = ctx.grid.times[0], []
+    for b, t in enumerate(times):
+        solved = solve_ivp(f, (t0, max(t0, t.max())), solution.states[b, 0], t_eval=t, rtol=1e-9, atol=1e-11)
+        z = solved.y.T if solved.success else np.full((t.size, ctx.series.nx), np.nan)
+        if z.shape[0] < t.size:  # the run blew up before the end: the rest is unknown
+            z = np.vstack([z, np.full((t.size - z.shape[0], ctx.series.nx), np.nan)])
+        runs.append(ctx.scaling.to_data(z))
+    return runs
+
+
+def _rmse(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    errors = np.concatenate([(model - data)[np.isfinite(data)] for model, data in pairs]) if pairs else np.zeros(0)
+    if errors.size == 0:
+        return float("nan")
+    return float(np.sqrt(np.mean(errors**2)))  # a NaN (a run that blew up) propagates
+
+
+def errors(ctx: TimeSeriesContext, solution: ocp.Solution) -> dict[str, float]:
+    """RMSE of the free runs against the training samples and against the held-out ones (data units), and
+    of the fitted node states against the training samples."""
+    trajectories = ctx.series.trajectories
+    runs = free_runs(ctx, solution, [tr.t for tr in trajectories])
+    train, held_out, nodes = [], [], []
+    for b, (tr, run) in enumerate(zip(trajectories, runs, strict=True)):
+        inside = tr.t <= ctx.train_until
+        train.append((run[inside], tr.x[inside]))
+        held_out.append((run[~inside], tr.x[~inside]))
+        at_nodes = ctx.scaling.to_data(solution.states[b, np.searchsorted(ctx.grid.times, tr.t[inside])])
+        nodes.append((at_nodes, tr.x[inside]))
+    spread = float(np.nanstd(np.vstack([tr.x for tr in trajectories])))
+    forecast = _rmse([p for p in held_out if p[1].size])
+    return {
+        "train_rmse": _rmse(train),
+        "forecast_rmse": forecast,
+        "forecast_rmse_relative": forecast / spread if spread > 0 else float("nan"),
+        "node_fit_rmse": _rmse(nodes),
+    }
+
+
+def field_error(ctx: TimeSeriesContext, solution: ocp.Solution) -> float | None:
+    """For generated data: the RMS difference between the learned and the true vector field at the
+    training samples, over the RMS of the true one (data units)."""
+    if ctx.true_field is None:
+        return None
+    f = fitted_field(ctx, np.asarray(solution.free_parameters["theta"]))
+    x = np.vstack([tr.x for tr in ctx.train.trajectories])
+    x = x[np.all(np.isfinite(x), axis=1)]
+    learned = np.array([ctx.scaling.std * f(0.0, ctx.scaling.to_model(p)) for p in x])
+    true = np.array([ctx.true_field(0.0, p) for p in x])
+    return float(np.sqrt(np.mean((learned - true) ** 2)) / np.sqrt(np.mean(true**2)))
+
+
+def plot_fit(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path) -> Path:
+    """Data (training and held-out) and the fitted model's free run, one row per plotted member."""
+    members = ctx.series.trajectories[:MAX_PLOTTED_MEMBERS]
+    fig, axes = subplots(len(members), 1, figsize=(8, 2.3 * len(members)), squeeze=False)
+    start, end = ctx.series.span
+    dense = np.linspace(start, end, 600)
+    runs = free_runs(ctx, solution, [dense] * len(members))
+    colours = [f"C{i}" for i in range(ctx.series.nx)]
+    for b, (ax, tr, run) in enumerate(zip(axes[:, 0], members, runs, strict=True)):
+        inside = tr.t <= ctx.train_until
+        for i, name in enumerate(ctx.series.names):
+            ax.plot(tr.t[inside], tr.x[inside, i], "o", ms=2.5, color=colours[i], alpha=0.6)
+            ax.plot(tr.t[~inside], tr.x[~inside, i], "x", ms=3.5, color=colours[i], alpha=0.8)
+            ax.plot(dense, run[:, i], "-", lw=1.2, color=colours[i], label=name)
+        ax.axvline(ctx.train_until, color="0.3", ls="--", lw=1)
+        ax.set_ylabel(f"member {b}")
+    axes[0, 0].legend(loc="upper right", fontsize=8, ncol=ctx.series.nx)
+    axes[0, 0].set_title("dots: training samples, crosses: held out, lines: the fitted model run freely")
+    axes[-1, 0].set_xlabel("t (dashed: end of the training window)")
+    return save_figure(fig, path)
+
+
+def plot_vector_field(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path) -> Path | None:
+    """The learned vector field (streamlines) over the data, in the plane of a 2-state system."""
+    if ctx.series.nx != 2:
+        return None
+    x = np.vstack([tr.x for tr in ctx.series.trajectories])
+    lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    pad = 0.15 * (hi - lo)
+    g1, g2 = np.meshgrid(
+        np.linspace(lo[0] - pad[0], hi[0] + pad[0], 30), np.linspace(lo[1] - pad[1], hi[1] + pad[1], 30)
+    )
+    f = fitted_field(ctx, np.asarray(solution.free_parameters["theta"]))
+    points = np.column_stack([g1.ravel(), g2.ravel()])
+    v = np.array([ctx.scaling.std * f(0.0, ctx.scaling.to_model(p)) for p in points])
+    fig, ax = subplots(figsize=(5.5, 5))
+    ax.streamplot(g1, g2, v[:, 0].reshape(g1.shape), v[:, 1].reshape(g1.shape), color="0.6", density=1.2)
+    for b, tr in enumerate(ctx.series.trajectories[: 2 * MAX_PLOTTED_MEMBERS]):
+        ax.plot(tr.x[:, 0], tr.x[:, 1], ".", ms=2.5, color=f"C{b % 10}")
+    ax.set_xlabel(ctx.series.names[0])
+    ax.set_ylabel(ctx.series.names[1])
+    ax.set_title("learned vector field (streamlines) and the samples")
+    return save_figure(fig, path)
+
+
+def report(setup: Setup[TimeSeriesContext], solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
+    ctx = setup.context
+    result: dict[str, Any] = {name: value for name, value in solution.costs.items()}
+    result |= errors(ctx, solution)
+    relative = field_error(ctx, solution)
+    if relative is not None:
+        result["vector_field_error_relative"] = relative
+    plot_fit(ctx, solution, out_dir / "fit_and_forecast.png")
+    plot_vector_field(ctx, solution, out_dir / "vector_field.png")
+    return result

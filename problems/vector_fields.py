@@ -1,0 +1,54 @@
+"""Time-invariant vector fields f_theta(x) with their weights theta as one parameter vector.
+
+``mlp``: x -> W_L sigma(... sigma(W_1 x + b_1) ...) + b_L with the hidden ``widths``; ``linear``: x -> A x + b.
+The weights start from seeded Glorot-normal draws (biases 0) times ``init_scale``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import casadi as ca
+import numpy as np
+
+from .activations import activation
+
+ModelKind = Literal["mlp", "linear"]
+
+
+@dataclass(frozen=True)
+class VectorField:
+    theta: ca.SX  # all weights, one column
+    field: ca.SX  # f_theta(x), in the state symbol given to `vector_field`
+    shapes: tuple[tuple[int, int], ...]  # (rows, cols) of each layer's W; each W is followed by its bias
+
+    @property
+    def size(self) -> int:
+        return self.theta.numel()
+
+    def initial_weights(self, scale: float, seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        parts = []
+        for rows, cols in self.shapes:
+            parts += [scale * rng.normal(scale=np.sqrt(2.0 / (rows + cols)), size=rows * cols), np.zeros(rows)]
+        return np.concatenate(parts)
+
+
+def vector_field(x: ca.SX, kind: str, widths: tuple[int, ...] = (), sigma: str = "tanh") -> VectorField:
+    """f_theta(x) of the given kind on the state symbol ``x``."""
+    n = x.numel()
+    sizes = [n, *widths, n] if kind == "mlp" else [n, n]
+    shapes = tuple((sizes[i + 1], sizes[i]) for i in range(len(sizes) - 1))
+    theta = ca.SX.sym("theta", sum(r * c + r for r, c in shapes))
+    act = activation(sigma)
+    z, offset = x, 0
+    for layer, (rows, cols) in enumerate(shapes):
+        W = ca.reshape(theta[offset : offset + rows * cols], rows, cols)
+        offset += rows * cols
+        b = theta[offset : offset + rows]
+        offset += rows
+        z = ca.mtimes(W, z) + b
+        if layer < len(shapes) - 1:
+            z = act(z)
+    return VectorField(theta, z, shapes)
