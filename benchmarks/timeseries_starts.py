@@ -9,7 +9,8 @@ The Van der Pol config (`configs/timeseries_van_der_pol.yaml`, 82 weights) from 
   with the toolkit's own integrator and gradient), up to ITERATIONS iterations; IPOPT then only evaluates
   the result.
 
-A run "reaches the best fit" when its final objective is within 1 % of the best objective of all runs.
+A run "reaches the best fit" when its final objective is within 1 % (and, second count, 5 %) of the best
+objective of all runs.
 
     python benchmarks/timeseries_starts.py [S]
 """
@@ -56,10 +57,12 @@ def main(starts: int) -> None:
     for kind, runs in rows.items():
         objectives = np.array([o for o, _, _ in runs])
         reached = int(np.sum(objectives <= best * (1 + WITHIN)))
+        near = int(np.sum(objectives <= best * 1.05))
         wall = np.array([w for _, w, _ in runs])
         print(
-            f"  {kind:8s} shooting: reached {reached}/{starts}; objective median {np.median(objectives):.5f}, "
-            f"worst {np.max(objectives):.5f}; wall s median {np.median(wall):.1f}, total {wall.sum():.0f}"
+            f"  {kind:8s} shooting: reached {reached}/{starts} (within 5 %: {near}/{starts}); "
+            f"objective median {np.median(objectives):.5f}, worst {np.max(objectives):.5f}; "
+            f"wall s median {np.median(wall):.1f}, total {wall.sum():.0f}"
         )
         print("    objectives: " + " ".join(f"{o:.5f}" for o in objectives))
 
