@@ -28,11 +28,11 @@ from multiprocessing import get_all_start_methods, get_context
 from typing import Any, Literal, Protocol
 
 from ocp.errors import ConfigError
-from ocp.processes import break_stuck, end_pool, unnoticed_death, worker_setup
+from ocp.processes import end_pool, unnoticed_death, worker_setup
 
 ExecutorName = Literal["local", "dask"]
 RETRIES_AFTER_WORKER_DEATH = 1  # a task lost with its worker is handed out again this often (it may be the cause)
-LIVENESS_CHECK_S = 1.0  # how often a wait looks for a dead worker its pool has not noticed (`break_stuck`)
+LIVENESS_CHECK_S = 1.0  # how often a wait looks for a dead worker its pool has not noticed (`end_pool`)
 STUCK_AFTER_S = 2.0  # a pool that has not noticed a dead worker by then never will
 REMOTE_READ_EVERY_S = 0.5  # a Dask task re-reads a shared value at most this often (a scheduler round trip)
 
@@ -150,14 +150,14 @@ class LocalProcesses:
                 return done
 
     def _check_liveness(self) -> bool:
-        """A worker killed while sending its result can leave the pool waiting forever (`break_stuck`):
+        """A worker killed while sending its result can leave the pool waiting forever (`end_pool`):
         then its futures fail as for any dead worker (True), and the next task starts a fresh pool."""
         if self._pool is None or not unnoticed_death(self._pool):
             self._death_seen_at = None
         elif self._death_seen_at is None:
             self._death_seen_at = time.monotonic()
         elif time.monotonic() - self._death_seen_at > STUCK_AFTER_S:
-            break_stuck(self._pool)
+            end_pool(self._pool)  # its futures fail as for any dead worker
             self._pool, self._death_seen_at = None, None
             return True
         return False
@@ -175,16 +175,16 @@ class LocalProcesses:
     def replace_workers(self) -> None:
         """End every worker now (their running tasks are lost) and start fresh ones for the next tasks."""
         self.abort()
-        self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def abort(self) -> None:
-        """Ctrl-C or a stuck task: end the workers now, running or not."""
+        """Ctrl-C or a stuck task: end the workers now, running or not (the next task starts a fresh pool)."""
         if self._pool is not None:
             end_pool(self._pool)
+            self._pool = None
 
 
 def _start_local(parent: int, setup: tuple | None) -> None:

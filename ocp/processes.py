@@ -3,9 +3,9 @@
 The local process pools (`executors.py`, used by the search and the sweeps)
 start every worker with `worker_setup` and end a pool with `end_pool` when
 its work must stop now (Ctrl-C, a solve stuck in one long IPOPT iteration):
-a pool's own shutdown waits for the running tasks. `unnoticed_death` and
-`break_stuck` mend the one death CPython's pool misses (a worker killed while
-sending its result).
+a pool's own shutdown waits for the running tasks. `unnoticed_death` finds
+the one death CPython's pool misses (a worker killed while sending its
+result), and `end_pool` is safe from it.
 """
 
 from __future__ import annotations
@@ -58,53 +58,34 @@ def _die_with_parent() -> None:
 
 
 def end_pool(executor: ProcessPoolExecutor) -> None:
-    """Terminate the pool's worker processes now, running or not; their tasks are lost."""
-    terminate = getattr(executor, "terminate_workers", None)  # Python >= 3.14
-    if terminate is not None:
-        terminate()
-    else:
-        processes = list((getattr(executor, "_processes", None) or {}).values())  # CPython 3.8-3.13
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join(timeout=5.0)
-    executor.shutdown(wait=True, cancel_futures=True)
+    """Terminate the pool's worker processes now, running or not; their tasks fail with BrokenProcessPool.
 
-
-def unnoticed_death(executor: ProcessPoolExecutor) -> bool:
-    """A worker of the pool has exited and the pool is not broken. Normally a pool notices a dead worker
-    within milliseconds; see `break_stuck` for when it never does."""
-    if getattr(executor, "_broken", False) or getattr(executor, "_shutdown_thread", False):
-        return False
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    return any(process.exitcode is not None for process in processes)
-
-
-def break_stuck(executor: ProcessPoolExecutor) -> None:
-    """Fail every future of a pool whose dead worker went unnoticed, and end the pool.
-
-    CPython's pool (3.8-3.13) misses a worker killed half-way through sending its result: the pool's manager
-    thread has read the start of the message and waits for the rest forever, so no future of the pool ever
-    completes (and the interpreter's exit waits for that thread). Ending the other workers and closing this
-    process's end of the result pipe gives the thread end-of-file: it then fails the futures with
-    BrokenProcessPool, as for any dead worker, and the caller resubmits as it does then.
+    Safe where CPython's pool (3.8-3.13) would hang: a worker killed half-way through sending its result
+    (by the system, or by this very termination) leaves the pool's manager thread waiting for the rest of
+    the message forever, and with it every future of the pool, the pool's own shutdown and the
+    interpreter's exit. Closing this process's end of the result pipe after the workers are gone gives
+    that thread end-of-file: it then fails the futures as for any dead worker. Where another process still
+    holds the pipe (one forked since), the futures are failed here and the thread is left behind
+    unregistered, so that nothing waits for it.
     """
     processes = list((getattr(executor, "_processes", None) or {}).values())
+    result_queue = getattr(executor, "_result_queue", None)
+    thread = getattr(executor, "_executor_manager_thread", None)
+    if not processes and thread is None:  # not CPython's layout (Python >= 3.14 has the method)
+        getattr(executor, "terminate_workers", lambda: None)()
+        executor.shutdown(wait=True, cancel_futures=True)
+        return
+    executor.shutdown(wait=False)  # no new task starts; the queued ones fail with the running ones below
     for process in processes:
         process.terminate()
     for process in processes:
         process.join(timeout=5.0)
-    result_queue = getattr(executor, "_result_queue", None)
     if result_queue is not None:
         result_queue._writer.close()
-    thread = getattr(executor, "_executor_manager_thread", None)
     if thread is not None:
         thread.join(timeout=EOF_WAIT_S)
     if thread is None or not thread.is_alive():
-        executor.shutdown(wait=True, cancel_futures=True)
         return
-    # another process still holds the pipe's write end (a fork made since): fail the futures here instead
     broken = BrokenProcessPool("a worker process died while sending its result")
     pending = getattr(executor, "_pending_work_items", {})  # shared with the thread, which must not fail them again
     for item in list(pending.values()):
@@ -112,11 +93,18 @@ def break_stuck(executor: ProcessPoolExecutor) -> None:
             item.future.set_exception(broken)
     pending.clear()
     executor._broken = str(broken)
-    executor.shutdown(wait=False, cancel_futures=True)
-    # The thread ends when the other process closes the pipe. Until then the interpreter's exit would wait
-    # for it: two registries make it wait (CPython 3.11-3.12; later versions wait until the thread ends).
+    # CPython 3.11-3.12 wait at exit for the threads of two registries; later versions for every thread
     _cpython_pool._threads_wakeups.pop(thread, None)
     getattr(threading, "_shutdown_locks", set()).discard(getattr(thread, "_tstate_lock", None))
+
+
+def unnoticed_death(executor: ProcessPoolExecutor) -> bool:
+    """A worker of the pool has exited and the pool is not broken. Normally a pool notices a dead worker
+    within milliseconds; it never does when the worker died while sending its result (`end_pool`)."""
+    if getattr(executor, "_broken", False) or getattr(executor, "_shutdown_thread", False):
+        return False
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    return any(process.exitcode is not None for process in processes)
 
 
 @contextmanager

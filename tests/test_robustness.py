@@ -144,7 +144,13 @@ def test_ctrl_c_writes_the_best_so_far_and_ends_every_worker(tmp_path):
     assert workers  # the search runs in worker processes
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: the whole process group
     begin = time.monotonic()
-    assert proc.wait(timeout=30) == 130
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # say where it stood, for whoever reads the failure
+        proc.kill()
+        printed, errors = proc.communicate()
+        pytest.fail(f"still running 30 s after Ctrl-C; stdout ends {printed[-1500:]!r}; stderr ends {errors[-3000:]!r}")
+    assert code == 130
     assert time.monotonic() - begin < 10  # the workers were ended, not waited for (a search runs for minutes)
     assert wait_until_gone(workers, 5.0) == []
     stderr = proc.stderr.read()
