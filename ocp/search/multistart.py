@@ -287,10 +287,14 @@ class _Search:
         pool.set_up(_init, payload, self.cutoffs)
         running = _Running(pool)
         try:
-            try:
-                self._hand_out_and_collect(running, workers)
-            except KeyboardInterrupt:
-                self.rule.interrupt()  # the workers are ended below; nothing more is asked of them
+            # Ctrl-C sets a flag that the loop reads between two waits: raised wherever it lands, a
+            # KeyboardInterrupt inside a CasADi call here would come back as a RuntimeError (an error of
+            # one solve) and the search would go on
+            with sigint_flag() as asked:
+                try:
+                    self._hand_out_and_collect(running, workers, asked)
+                except KeyboardInterrupt:
+                    self.rule.interrupt()  # the workers are ended below; nothing more is asked of them
             self.rule.verdict(self.results, self.errors)
             best = _best_or_interrupted(self.rule, self.results, self.errors)
             if check and not self.rule.interrupted:
@@ -301,8 +305,9 @@ class _Search:
             pool.close()
         return best
 
-    def _hand_out_and_collect(self, running: _Running, workers: int) -> None:
-        """Hand out local searches and collect them until the stopping rule ends the search."""
+    def _hand_out_and_collect(self, running: _Running, workers: int, asked: threading.Event) -> None:
+        """Hand out local searches and collect them until the stopping rule ends the search (or Ctrl-C:
+        ``asked``)."""
         rule, results, errors, cutoffs = self.rule, self.results, self.errors, self.cutoffs
         upcoming = 0
 
@@ -319,6 +324,8 @@ class _Search:
 
         hand_out()
         while running.handed:
+            if asked.is_set():
+                raise KeyboardInterrupt
             for future in running.pool.wait_any(list(running.handed), timeout=1.0):
                 handed = running.handed.pop(future)
                 try:
