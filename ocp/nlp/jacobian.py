@@ -21,14 +21,14 @@ import numpy as np
 from ocp.nlp.functions import batch
 from ocp.nlp.transcription import TranscribedNLP
 
-MIN_FREE_PARAMETERS = 1  # any: the blocks are exact, and CasADi's own Jacobian of a vectorized graph was not (docs)
-
 
 def block_jacobian(nlp: TranscribedNLP) -> ca.Function | None:
     """IPOPT's ``jac_g``: (x, p) -> (g, Jacobian of g), the gaps' rows assembled from per-member blocks."""
     problem, layout = nlp.problem, nlp.layout
     n_free = layout.free_parameters.size
-    if n_free < MIN_FREE_PARAMETERS or not nlp.step_inputs or problem.interval_sizes is not None:
+    # used for any number of free parameters: the blocks are exact, CasADi's own Jacobian of a vectorized
+    # graph was not (`tests/test_timeseries.py`)
+    if n_free == 0 or not nlp.step_inputs or problem.interval_sizes is not None:
         return None
     N, nx, K = problem.N, problem.nx, nlp.method.K
     derivatives = batch(_step_derivatives(nlp, n_free), N, nlp.method.parallelization, member_inputs=("x0", "d"))

@@ -59,8 +59,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -68,7 +67,7 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import Interrupted, ProblemError, SolveError
-from ocp.executors import RETRIES_AFTER_WORKER_DEATH, Executor, ExecutorName, default_start_method, make_executor
+from ocp.executors import Executor, ExecutorName, default_start_method, make_executor
 from ocp.options import at_least, check_fields, open_interval, positive
 from ocp.problem.guess import InitialGuess
 from ocp.problem.method import MultipleShooting
@@ -84,6 +83,7 @@ from ocp.search.plan import (
     plan,
     spread,
 )
+from ocp.search.running import Running
 from ocp.search.strategies import Initialization, effective_strategies, first_start_strategies, solve_with
 from ocp.solvers.ipopt import OCPSolver, SolverOptions
 from ocp.solvers.records import MaximumPrincipleReport, OptimalityReport
@@ -285,7 +285,7 @@ class _Search:
         # one writer (here), readers in the workers: patience moves them, the stopping rule sets them to 0
         self.cutoffs = {kind: pool.shared_value(float("inf")) for kind in self.kinds}
         pool.set_up(_init, payload, self.cutoffs)
-        running = _Running(pool)
+        running = Running(pool, _solve_task)
         try:
             # Ctrl-C sets a flag that the loop reads between two waits: raised wherever it lands, a
             # KeyboardInterrupt inside a CasADi call here would come back as a RuntimeError (an error of
@@ -305,7 +305,7 @@ class _Search:
             pool.close()
         return best
 
-    def _hand_out_and_collect(self, running: _Running, workers: int, asked: threading.Event) -> None:
+    def _hand_out_and_collect(self, running: Running, workers: int, asked: threading.Event) -> None:
         """Hand out local searches and collect them until the stopping rule ends the search (or Ctrl-C:
         ``asked``)."""
         rule, results, errors, cutoffs = self.rule, self.results, self.errors, self.cutoffs
@@ -386,65 +386,6 @@ def _best(results: dict[int, Solution], errors: dict[int, str] | None = None) ->
         reasons = "; ".join(sorted(set((errors or {}).values())))
         raise SolveError(f"multi-start: no start produced a solution ({reasons})")
     return min(results.values(), key=lambda sol: (not sol.success, sol.objective))
-
-
-@dataclass
-class _Handed:
-    """A solve handed to a worker: enough to hand it out again."""
-
-    position: int
-    guess: InitialGuess | Solution
-    task: Task
-    context: dict[str, Any]
-    since: float = field(default_factory=time.perf_counter)
-    retries: int = 0  # times handed out again after its worker died
-
-
-class _Running:
-    """The solves handed to the executor's workers and not back yet. A worker stuck inside one long IPOPT
-    iteration cannot be stopped by its clock, and a process pool cannot lose one worker and go on: the
-    workers are replaced and the other running solves handed out again (a solve is a pure function of its
-    start and task, so the answer stays the same)."""
-
-    def __init__(self, pool: Executor) -> None:
-        self.pool = pool
-        self.handed: dict[Any, _Handed] = {}
-        self.suspects: list[_Handed] = []  # lost with a dead worker, waiting to run alone
-
-    def submit(self, position: int, guess: InitialGuess | Solution, task: Task, context: dict[str, Any]) -> None:
-        future = self.pool.submit(_solve_task, guess, task, context)
-        self.handed[future] = _Handed(position, guess, task, context)
-
-    def hand_out_again(self, handed: _Handed, err: Exception) -> bool:
-        """A solve lost because a worker of the pool died: its own, or another one (a broken pool fails every
-        task it holds). It is queued to run again alone, so that a second death is surely its own (then False:
-        it is an error)."""
-        if not isinstance(err, BrokenProcessPool) or handed.retries >= RETRIES_AFTER_WORKER_DEATH:
-            return False
-        self.suspects.append(replace(handed, retries=handed.retries + 1))
-        return True
-
-    def run_suspect_alone(self) -> bool:
-        """While solves lost with a dead worker wait, nothing else is handed out: each runs when the pool is
-        idle (a local pool replaces itself after a death). True while any wait or run."""
-        if self.suspects and not self.handed:
-            handed = replace(self.suspects.pop(0), since=time.perf_counter())
-            self.handed[self.pool.submit(_solve_task, handed.guess, handed.task, handed.context)] = handed
-        return bool(self.suspects) or any(h.retries for h in self.handed.values())
-
-    def overdue(self, limit: Callable[[Task], float]) -> list[tuple[int, float]]:
-        """Take out the solves running longer than ``limit(task)`` seconds: (position, seconds run)."""
-        now = time.perf_counter()
-        late = [f for f, handed in self.handed.items() if now - handed.since > limit(handed.task)]
-        return [(handed.position, now - handed.since) for handed in map(self.handed.pop, late)]
-
-    def replace_workers(self, resubmit: bool = True) -> None:
-        """Fresh workers; with ``resubmit`` the solves that were running start again on them."""
-        again = list(self.handed.values()) if resubmit else []
-        self.handed.clear()
-        self.pool.replace_workers()
-        for handed in again:
-            self.submit(handed.position, handed.guess, handed.task, handed.context)
 
 
 def _check_in(pool: Executor, best: Solution) -> tuple[OptimalityReport, MaximumPrincipleReport]:
