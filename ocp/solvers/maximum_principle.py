@@ -72,6 +72,8 @@ class MaximumPrincipleCheck:
         """The report at the point ``w`` with its multipliers; ``steps`` (K,) the interval lengths h_k."""
         start = time.perf_counter()
         layout = self.nlp.layout
+        if layout.controls.shape[1] == 0:  # e.g. a fitted vector field: only free parameters are optimised
+            return MaximumPrincipleReport(skipped="no controls: the maximum principle has no condition to check")
         lam = np.asarray(multipliers_g, dtype=float)[: self.n_gaps]
         objective, lagrangian = (np.asarray(g).ravel() for g in self._gradients()(w, p, lam))
         h_u = take(lagrangian, layout.controls)  # (K, nu): dH_k/dU_k, 0 where a control entry does not exist
