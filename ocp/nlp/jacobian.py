@@ -41,8 +41,8 @@ def block_jacobian(nlp: TranscribedNLP) -> ca.Function | None:
         rows.append(block_rows.ravel())
         cols.append(block_cols.ravel())
 
-    for k, (x_k, u_k, params_k, t_k, h_k) in enumerate(nlp.step_inputs):
-        d_x, d_u, d_free, d_time = derivatives(x_k, u_k, params_k, t_k, h_k, nlp.T, nlp.data)
+    for k, (x_k, u_k, params_k, t_k, h_k, data_k) in enumerate(nlp.step_inputs):
+        d_x, d_u, d_free, d_time = derivatives(x_k, u_k, params_k, t_k, h_k, nlp.T, data_k)
         r = k * N * nx + member_rows  # the gap rows of node k + 1
         # vec of a (nx * n, N) block: member by member, each the column-major vec of its (nx, n) Jacobian
         add(-d_x, np.repeat(r[:, None, :], nx, axis=1), np.repeat(layout.states[k][:, :, None], nx, axis=2))

@@ -9,7 +9,7 @@ import numpy as np
 
 from ocp.errors import ProblemError
 from ocp.nlp.functions import step_function
-from ocp.nlp.transcription import check_interval_sizes
+from ocp.nlp.transcription import check_interval_sizes, member_data
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Parameter, Problem
 
@@ -77,9 +77,7 @@ def simulate(
     if x0 is None:
         raise ProblemError("simulate needs initial_states: the problem leaves x(0) free")
     N = x0.shape[0]
-    if data is None:
-        data = problem.data_values if N == problem.N else np.zeros((N, problem.data_symbol.numel()))
-    data = np.asarray(data, dtype=float).reshape(N, -1)
+    data = member_data(problem, data, N)  # (N, intervals, nd)
     controls = np.asarray(controls, dtype=float).reshape(method.K, problem.nu)
     T = problem.horizon.T if T is None else float(T)
     fixed = parameter_vector(problem, parameters, which="fixed")
@@ -96,6 +94,7 @@ def simulate(
     out[0] = x0.T
     for k in range(method.K):
         p = problem.parameters_on_interval(fixed, free, k)
-        end = np.asarray(step(out[k], controls[k], p, times[k], times[k + 1] - times[k], T, data.T)[0])
+        data_k = data[:, min(k, data.shape[1] - 1)].T
+        end = np.asarray(step(out[k], controls[k], p, times[k], times[k + 1] - times[k], T, data_k)[0])
         out[k + 1] = end if sizes is None else sizes.next_state(k, end)
     return out.transpose(2, 0, 1)

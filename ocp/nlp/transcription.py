@@ -85,6 +85,11 @@ def check_interval_sizes(problem: Problem, method: MultipleShooting) -> None:
             raise ProblemError(
                 f"per-interval parameter {p.name!r} has {p.intervals} values but the method has K = {method.K}"
             )
+    if problem.ensemble_data is not None and problem.ensemble_data.per_interval:
+        if problem.data_intervals != method.K:
+            raise ProblemError(
+                f"per-interval ensemble_data has {problem.data_intervals} intervals but the method has K = {method.K}"
+            )
     for name, term in problem.sampled_costs.items():
         if term.nodes != method.K + 1:
             raise ProblemError(
@@ -143,11 +148,10 @@ class TranscribedNLP:
     terms: ca.MX  # one entry per cost term, in term_names order
     layout: Layout
     step: ca.Function  # one member, one interval (dynamics only: no running costs)
-    # what each interval's step was called with, (x_k (nx, N), u_k, parameters_k, t_k, h_k), and T and the
-    # member data: the gaps' Jacobian in blocks (`jacobian.py`); none in the condensed form
+    # what each interval's step was called with, (x_k (nx, N), u_k, parameters_k, t_k, h_k, data_k (nd, N)),
+    # and T: the gaps' Jacobian in blocks (`jacobian.py`); none in the condensed form
     step_inputs: tuple[tuple[ca.MX, ...], ...] = ()
     T: ca.MX | None = None
-    data: ca.MX | None = None
 
     @property
     def N(self) -> int:
@@ -201,7 +205,6 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
         step=step_function(problem, method, []),
         step_inputs=() if condensed else tuple(step_inputs),
         T=at.T,
-        data=at.data,
     )
 
 
@@ -249,8 +252,9 @@ class _Variables:
 class _Inputs:
     """The NLP parameters p = [fixed parameters; T (if fixed); per-member data; each sampled cost's samples
     and weights], the horizon T (a variable or a parameter), the parameter values on each interval, and
-    the node times T tau_k. A sampled cost's samples are (ny, (K + 1) N) and its weights (1, (K + 1) N),
-    node k's members in columns k N to (k + 1) N - 1 (`sample_parameters` gives their values)."""
+    the node times T tau_k. The data are (nd, N) or, per interval, (nd, K N) with interval k's members in
+    columns k N to (k + 1) N - 1 (`data_parameters`). A sampled cost's samples are (ny, (K + 1) N) and its
+    weights (1, (K + 1) N), node k's members in columns k N to (k + 1) N - 1 (`sample_parameters`)."""
 
     p: ca.MX
     data: ca.MX
@@ -258,13 +262,14 @@ class _Inputs:
     interval_params: list[ca.MX]
     times: list[ca.MX]
     samples: dict[str, tuple[ca.MX, ca.MX]] = field(default_factory=dict)
+    data_intervals: int = 1
 
     @classmethod
     def make(cls, problem: Problem, method: MultipleShooting, v: _Variables) -> _Inputs:
         K, N = method.K, problem.N
         fixed_params = ca.MX.sym("parameters", problem.fixed_parameter_size())
         T_param = ca.MX.sym("T", 0 if problem.horizon.free else 1)
-        data = ca.MX.sym("data", problem.data_symbol.numel(), N)
+        data = ca.MX.sym("data", problem.data_symbol.numel(), N * problem.data_intervals)
         samples = {
             name: (
                 ca.MX.sym(f"samples_{name}", term.symbol.numel(), (K + 1) * N),
@@ -280,7 +285,36 @@ class _Inputs:
         else:
             interval_params = [params] * K
         tau = method.normalised_grid()
-        return cls(p, data, T, interval_params, [T * tau[k] for k in range(K + 1)], samples)
+        times = [T * tau[k] for k in range(K + 1)]
+        return cls(p, data, T, interval_params, times, samples, problem.data_intervals)
+
+    def data_on(self, k: int) -> ca.MX:
+        """The members' data (nd, N) on interval k (node K sees the last interval's)."""
+        if self.data_intervals == 1:
+            return self.data
+        N = self.data.shape[1] // self.data_intervals
+        j = min(k, self.data_intervals - 1)
+        return self.data[:, j * N : (j + 1) * N]
+
+
+def member_data(problem: Problem, data=None, N: int | None = None) -> np.ndarray:
+    """(N, intervals, nd): each member's data on each interval (one interval unless per-interval), from
+    ``data`` ((N, nd), or (N, K, nd) per interval) or, when None, the problem's own (zeros for N members
+    other than the problem's)."""
+    nd, intervals = problem.data_symbol.numel(), problem.data_intervals
+    N = problem.N if N is None else N
+    if data is None:
+        data = problem.data_values if N == problem.N else np.zeros((N, intervals, nd))
+    values = np.asarray(data, dtype=float)
+    if values.size != N * intervals * nd:
+        shape = f"({N}, {intervals}, {nd})" if intervals > 1 else f"({N}, {nd})"
+        raise ProblemError(f"data must have shape {shape}, got {values.shape}")
+    return values.reshape(N, intervals, nd)
+
+
+def data_parameters(problem: Problem, data=None) -> np.ndarray:
+    """The data's NLP parameters in the order of `_Inputs`: interval by interval, member by member."""
+    return member_data(problem, data).transpose(1, 0, 2).ravel()
 
 
 def sample_parameters(problem: Problem) -> np.ndarray:
@@ -311,8 +345,9 @@ def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _In
     for k in range(method.K):
         h_k = times[k + 1] - times[k]
         u_k = pad.control(k, v.U[k])
-        step_inputs.append((pad.state(k, X[k]), u_k, at.interval_params[k], times[k], h_k))
-        x_end, q = step_batch(*step_inputs[-1], at.T, at.data)
+        step_inputs.append((pad.state(k, X[k]), u_k, at.interval_params[k], times[k], h_k, at.data_on(k)))
+        x_k, u_k, params_k, t_k, h_k, d_k = step_inputs[-1]
+        x_end, q = step_batch(x_k, u_k, params_k, t_k, h_k, at.T, d_k)
         x_next = pad.next_state(k, x_end)
         if condensed:
             X.append(x_next)
@@ -343,7 +378,7 @@ def _terminal_costs(problem: Problem, method: MultipleShooting, v: _Variables, a
         at.interval_params[K - 1],
         at.times[K],
         at.T,
-        at.data,
+        at.data_on(K),
         _aggregate(problem),
     )
     return terminal, term_names
@@ -373,7 +408,7 @@ def _sampled_costs(problem: Problem, method: MultipleShooting, v: _Variables, at
                 at.interval_params[j],
                 at.times[k],
                 at.T,
-                at.data,
+                at.data_on(k),
                 samples[:, columns],
             )
             total += ca.mtimes(values, weights[:, columns].T)
@@ -398,7 +433,7 @@ def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables,
             # At the last node the control of the last interval applies.
             j = min(k, K - 1)
             x_k, u_j = pad.state(k, v.X[k]), pad.control(j, v.U[j])
-            g_blocks.append(node.stacked(problem, x_k, u_j, at.interval_params[j], at.times[k], at.T, at.data))
+            g_blocks.append(node.stacked(problem, x_k, u_j, at.interval_params[j], at.times[k], at.T, at.data_on(k)))
             lbg.append(lb)
             ubg.append(ub)
 
@@ -420,8 +455,8 @@ def _l1_costs(
     times = at.times
     for k in range(method.K):
         x_k, u_k = v.pad.state(k, v.X[k]), v.pad.control(k, v.U[k])
-        e = node.stacked(problem, x_k, u_k, at.interval_params[k], times[k], at.T, at.data)
-        w_k = weights.stacked(problem, x_k, u_k, at.interval_params[k], times[k], at.T, at.data)
+        e = node.stacked(problem, x_k, u_k, at.interval_params[k], times[k], at.T, at.data_on(k))
+        w_k = weights.stacked(problem, x_k, u_k, at.interval_params[k], times[k], at.T, at.data_on(k))
         if not l1_slacks:
             l1 += (times[k + 1] - times[k]) * w_k * ca.mtimes(pick, ca.fabs(e))
             continue

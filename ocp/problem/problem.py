@@ -235,10 +235,21 @@ class Horizon:
 
 @dataclass(frozen=True)
 class EnsembleData:
-    """Per-member data: ``values[b]`` is substituted for ``symbol`` in member b's terms."""
+    """Per-member data: ``values[b]`` is substituted for ``symbol`` in member b's terms.
+
+    ``per_interval``: ``values`` is (N, K, nd), member b's data on each interval, piecewise constant like
+    the controls (known inputs u(t) of a system fitted to records, held over each sampling interval);
+    terminal costs and the last node's terms see the last interval's value.
+    """
 
     symbol: ca.SX
-    values: np.ndarray  # (N, nd)
+    values: np.ndarray  # (N, nd), or (N, K, nd) per interval
+    per_interval: bool = False
+
+    @property
+    def intervals(self) -> int:
+        """How many values each member holds: K for per-interval data, else 1."""
+        return np.shape(self.values)[1] if self.per_interval and np.ndim(self.values) == 3 else 1
 
 
 def _as_tuple(items, what: str, kind: type) -> tuple:
@@ -378,10 +389,18 @@ class Problem:
 
     @property
     def data_values(self) -> np.ndarray:
-        """(N, nd) per-member data (nd may be 0)."""
+        """(N, nd) per-member data (nd may be 0); (N, K, nd) for per-interval data."""
         if self.ensemble_data is None:
             return np.zeros((self.N, 0))
-        return np.asarray(self.ensemble_data.values, dtype=float).reshape(self.N, -1)
+        values = np.asarray(self.ensemble_data.values, dtype=float)
+        if self.ensemble_data.per_interval:
+            return values.reshape(self.N, self.data_intervals, -1)
+        return values.reshape(self.N, -1)
+
+    @property
+    def data_intervals(self) -> int:
+        """How many values of its data each member holds: K for per-interval data, else 1."""
+        return 1 if self.ensemble_data is None else self.ensemble_data.intervals
 
     def initial_states(self, override: np.ndarray | Sequence[float] | None = None) -> np.ndarray | None:
         """(N, nx) initial states: ``override`` (one per member, checked) or the problem's; None where
@@ -457,15 +476,29 @@ class Problem:
         if x0 is not None and (x0.ndim != 2 or x0.shape[1] != self.nx):
             raise ProblemError(f"initial_state must have {self.nx} columns (one per state), got shape {x0.shape}")
         if self.ensemble_data is not None:
-            values = np.atleast_2d(np.asarray(self.ensemble_data.values, dtype=float))
-            if values.shape[0] != N or values.size != N * self.data_symbol.numel():
-                raise ProblemError(
-                    f"ensemble_data.values must have shape ({N}, {self.data_symbol.numel()}), got {values.shape}"
-                )
+            self._check_data(N)
         self.state_bounds.arrays(self.nx, "state_bounds")
         self.control_bounds.arrays(self.nu, "control_bounds")
         for name, term in self.sampled_costs.items():
             term.check(name, N)
+
+    def _check_data(self, N: int) -> None:
+        nd, per_interval = self.data_symbol.numel(), self.ensemble_data.per_interval
+        try:
+            values = np.asarray(self.ensemble_data.values, dtype=float)
+        except (TypeError, ValueError):
+            raise ProblemError("ensemble_data.values must be numbers") from None
+        if per_interval:
+            if values.ndim != 3 or values.shape[0] != N or values.shape[2] != nd or values.shape[1] < 1:
+                raise ProblemError(
+                    f"per-interval ensemble_data.values must have shape ({N}, K, {nd}), got {values.shape}"
+                )
+        else:
+            values = np.atleast_2d(values)
+            if values.shape[0] != N or values.size != N * nd:
+                raise ProblemError(f"ensemble_data.values must have shape ({N}, {nd}), got {values.shape}")
+        if not np.all(np.isfinite(values)):
+            raise ProblemError("ensemble_data.values must be finite numbers")
 
     def _check_bounds_and_initial_state(self) -> None:
         """Sizes of bounds and constraint bounds, and an initial state that is finite and within the state

@@ -20,7 +20,15 @@ from ocp.nlp.fingerprint import nlp_key
 from ocp.nlp.hessian import HessianChoice, lagrangian_hessian
 from ocp.nlp.jacobian import block_jacobian
 from ocp.nlp.simulation import parameter_values, parameter_vector, simulate
-from ocp.nlp.transcription import Layout, TranscribedNLP, put, sample_parameters, take, transcribe
+from ocp.nlp.transcription import (
+    Layout,
+    TranscribedNLP,
+    data_parameters,
+    put,
+    sample_parameters,
+    take,
+    transcribe,
+)
 from ocp.options import at_least, check_fields, positive
 from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.method import MultipleShooting
@@ -118,8 +126,7 @@ def nlp_parameters(problem: Problem, parameters: Mapping[str, Any], T: float | N
     horizon = [] if problem.horizon.free else [problem.horizon.T if T is None else float(T)]
     if horizon and not horizon[0] > 0:
         raise ProblemError(f"horizon T must be > 0, got {horizon[0]}")
-    data = problem.data_values if data is None else np.asarray(data, dtype=float).reshape(problem.N, -1)
-    return np.concatenate([fixed, horizon, data.ravel(), sample_parameters(problem)])
+    return np.concatenate([fixed, horizon, data_parameters(problem, data), sample_parameters(problem)])
 
 
 def box_bounds(problem: Problem, layout: Layout, x0: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
