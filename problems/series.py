@@ -4,47 +4,62 @@ A `Series` holds one `Trajectory` per member: its sample times and observed stat
 not observed). Generated systems (Van der Pol, Lotka-Volterra, a linear oscillator) are integrated by
 scipy to 1e-10 and observed with seeded Gaussian noise; files are CSV (a header row naming the columns)
 or .npz, with columns/arrays ``time``, optionally ``member`` (one trajectory per value; none: one
-trajectory), and the states (every other column, or the array ``x``).
+trajectory), the known inputs if any (the columns named as inputs, held from each sample to the next),
+and the states (every other column, or the array ``x``).
 """
 
 from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass
+from importlib.resources import as_file
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
-SeriesSource = Literal["van_der_pol", "lotka_volterra", "linear", "file"]
+SeriesSource = Literal["van_der_pol", "lotka_volterra", "linear", "lynx_hare", "file"]
+SHIPPED = {"lynx_hare": "lynx_hare.csv"}  # real records in problems/data (README.md there says where from)
 
 
 @dataclass(frozen=True)
 class Trajectory:
     t: np.ndarray  # (n,) increasing
     x: np.ndarray  # (n, nx), NaN where not observed
+    u: np.ndarray | None = None  # (n, nu) known inputs at the sample times, held until the next sample
 
     def window(self, start: float, end: float) -> Trajectory:
         keep = (self.t >= start) & (self.t <= end)
-        return Trajectory(self.t[keep], self.x[keep])
+        return Trajectory(self.t[keep], self.x[keep], None if self.u is None else self.u[keep])
+
+    def inputs_at(self, times: np.ndarray) -> np.ndarray:
+        """(len(times), nu): the input held at each time (the last sample at or before it; the first
+        sample before the record starts)."""
+        assert self.u is not None
+        return self.u[np.clip(np.searchsorted(self.t, times, side="right") - 1, 0, self.t.size - 1)]
 
 
 @dataclass(frozen=True)
 class Series:
     trajectories: tuple[Trajectory, ...]
     names: tuple[str, ...]  # one per state
+    input_names: tuple[str, ...] = ()  # one per known input
 
     @property
     def nx(self) -> int:
         return len(self.names)
 
     @property
+    def nu(self) -> int:
+        return len(self.input_names)
+
+    @property
     def span(self) -> tuple[float, float]:
         return min(tr.t[0] for tr in self.trajectories), max(tr.t[-1] for tr in self.trajectories)
 
     def window(self, start: float, end: float) -> Series:
-        return Series(tuple(tr.window(start, end) for tr in self.trajectories), self.names)
+        return Series(tuple(tr.window(start, end) for tr in self.trajectories), self.names, self.input_names)
 
     def samples(self) -> int:
         """Observed entries in all."""
@@ -92,17 +107,33 @@ def generate(
     return Series(tuple(trajectories), ("x1", "x2")), field
 
 
+# --- real records shipped with the package ------------------------------------------------------------------
+
+
+def shipped(name: str) -> Series:
+    """A real data set of ``problems/data`` by its source name (installed with the package: no download)."""
+    from importlib.resources import files
+
+    with as_file(files("problems") / "data" / SHIPPED[name]) as path:
+        return load(path)
+
+
 # --- files --------------------------------------------------------------------------------------------------
 
 
-def load(path: Path) -> Series:
-    """A CSV or .npz file of observed trajectories (module docstring); ValueError says what is wrong."""
+def load(path: Path, inputs: tuple[str, ...] = ()) -> Series:
+    """A CSV or .npz file of observed trajectories (module docstring); the columns named in ``inputs`` are
+    known inputs, not states. ValueError says what is wrong."""
     if path.suffix == ".npz":
         columns = _read_npz(path)
     else:
         columns = _read_csv(path)
     if "time" not in columns:
         raise ValueError(f"{path.name}: no 'time' column (columns: {', '.join(columns)})")
+    missing = [name for name in inputs if name not in columns]
+    if missing:
+        raise ValueError(f"{path.name}: no input column {missing[0]!r} (columns: {', '.join(columns)})")
+    u = np.column_stack([np.asarray(columns.pop(n), dtype=float) for n in inputs]) if inputs else None
     t = np.asarray(columns.pop("time"), dtype=float)
     member = np.asarray(columns.pop("member", np.zeros_like(t)))
     if "x" in columns:  # an npz array of all states
@@ -127,8 +158,10 @@ def load(path: Path) -> Series:
             raise ValueError(f"{path.name}: member {m} has repeated times")
         if tm.size < 2:
             raise ValueError(f"{path.name}: member {m} has fewer than 2 samples")
-        trajectories.append(Trajectory(tm, x[order]))
-    return Series(tuple(trajectories), names)
+        if u is not None and not np.all(np.isfinite(u[order])):
+            raise ValueError(f"{path.name}: member {m} has a missing input (inputs must be known at every sample)")
+        trajectories.append(Trajectory(tm, x[order], None if u is None else u[order]))
+    return Series(tuple(trajectories), names, tuple(inputs))
 
 
 def _read_csv(path: Path) -> dict[str, np.ndarray]:
@@ -157,7 +190,10 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def write_csv(series: Series, path: Path) -> None:
-    """The file format `load` reads (used to ship and to test data files)."""
-    rows = [np.column_stack([tr.t, np.full(tr.t.size, m), tr.x]) for m, tr in enumerate(series.trajectories)]
-    header = ",".join(["time", "member", *series.names])
+    """The file format `load` reads (used to ship and to test data files); inputs after the states."""
+    rows = [
+        np.column_stack([tr.t, np.full(tr.t.size, m), tr.x, *([tr.u] if series.nu else [])])
+        for m, tr in enumerate(series.trajectories)
+    ]
+    header = ",".join(["time", "member", *series.names, *series.input_names])
     np.savetxt(path, np.vstack(rows), delimiter=",", header=header, comments="", fmt="%.10g")

@@ -29,7 +29,7 @@ from ocp.run.registry import Setup
 from ocp.run.settings import RunSettings
 
 from .activations import ActivationName
-from .series import Series, SeriesSource, generate, load
+from .series import SHIPPED, Series, SeriesSource, generate, load, shipped
 from .vector_fields import ModelKind, VectorField, vector_field
 
 FIT, REGULARIZATION = "fit", "regularization"
@@ -39,8 +39,9 @@ TRAIN_FRACTION = 0.75  # of the time span, when data.train_until is not given
 @dataclass(frozen=True)
 class SeriesData:
     """``data:``. A generated system (``source`` van_der_pol, lotka_volterra or linear: ``members``
-    trajectories from seeded initial states, ``samples`` each on [0, ``t_end``], N(0, ``noise``^2) added) or
-    a ``file`` (CSV or .npz, `series.py`). Samples after ``train_until`` (default: the first 75 % of the
+    trajectories from seeded initial states, ``samples`` each on [0, ``t_end``], N(0, ``noise``^2) added), a
+    real record shipped with the package (``lynx_hare``, `problems/data`), or a ``file`` (CSV or .npz,
+    `series.py`). Samples after ``train_until`` (default: the first 75 % of the
     time span) are held out for the forecast."""
 
     source: SeriesSource = "van_der_pol"
@@ -51,9 +52,16 @@ class SeriesData:
     noise: float = at_least(0.0, 0.05)
     mu: float = 1.0  # the Van der Pol oscillator's damping
     train_until: float | None = None
+    inputs: tuple[str, ...] = ()  # a file's columns that are known inputs u(t), not states
+
+    def __post_init__(self) -> None:
+        if self.inputs and self.source != "file":
+            raise ConfigError("'data.inputs' names columns of a data file: it needs 'data.source: file'")
 
     def load(self, seed: int) -> tuple[Series, Any]:
         """(the series, its true vector field or None for a file); a bad file is a ConfigError."""
+        if self.source in SHIPPED:
+            return shipped(self.source), None
         if self.source != "file":
             return generate(
                 self.source,
@@ -67,7 +75,7 @@ class SeriesData:
         if self.path is None:
             raise ConfigError("'data.path' is required when 'data.source' is 'file'")
         try:
-            return load(Path(self.path)), None
+            return load(Path(self.path), self.inputs), None
         except FileNotFoundError:
             raise ConfigError(f"'data.path': data file not found: {self.path}") from None
         except (ValueError, OSError) as err:
@@ -76,7 +84,10 @@ class SeriesData:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """``model:``: an ``mlp`` with hidden ``widths`` and ``activation``, or ``linear`` (x' = A x + b)."""
+    """``model:``: an ``mlp`` with hidden ``widths`` and ``activation``, ``linear`` (x' = A x + b), or one of
+    the learning problems' network dynamics with constant weights (``inside``, ``outside``, ``bottleneck``:
+    `vector_fields.py`; ``widths`` unused). With known inputs the mlp reads [x; u] and the linear model is
+    A x + B u + b."""
 
     kind: ModelKind = "mlp"
     widths: tuple[int, ...] = (32, 32)
@@ -97,10 +108,12 @@ class TimeSeriesSettings:
 
 @dataclass(frozen=True)
 class Scaling:
-    """z = (x - mean) / std per state entry."""
+    """z = (x - mean) / std per state entry, and the same for the known inputs."""
 
     mean: np.ndarray
     std: np.ndarray
+    input_mean: np.ndarray
+    input_std: np.ndarray
 
     def to_model(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) / self.std
@@ -108,13 +121,22 @@ class Scaling:
     def to_data(self, z: np.ndarray) -> np.ndarray:
         return self.mean + self.std * z
 
+    def inputs_to_model(self, u: np.ndarray) -> np.ndarray:
+        return (u - self.input_mean) / self.input_std
+
     @classmethod
     def of(cls, series: Series, normalize: bool) -> Scaling:
-        if not normalize:
-            return cls(np.zeros(series.nx), np.ones(series.nx))
         x = np.vstack([tr.x for tr in series.trajectories])
-        mean, std = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
-        return cls(mean, np.where(std > 0, std, 1.0))
+        u = np.vstack([tr.u for tr in series.trajectories]) if series.nu else np.zeros((1, 0))
+        if not normalize:
+            return cls(np.zeros(series.nx), np.ones(series.nx), np.zeros(series.nu), np.ones(series.nu))
+        std, input_std = np.nanstd(x, axis=0), np.std(u, axis=0)
+        return cls(
+            np.nanmean(x, axis=0),
+            np.where(std > 0, std, 1.0),
+            np.mean(u, axis=0),
+            np.where(input_std > 0, input_std, 1.0),
+        )
 
 
 @dataclass(frozen=True)
@@ -130,6 +152,10 @@ class Grid:
     @property
     def tau(self) -> tuple[float, ...]:
         return tuple((self.times - self.times[0]) / self.T)
+
+    def inputs(self, series: Series, scaling: Scaling) -> np.ndarray:
+        """(N, K, nu) scaled known inputs on each interval: each member's input held at the interval's start."""
+        return np.stack([scaling.inputs_to_model(tr.inputs_at(self.times[:-1])) for tr in series.trajectories])
 
     def samples(self, series: Series, scaling: Scaling) -> np.ndarray:
         """(N, K + 1, nx) scaled samples at the nodes, NaN where a member has none."""
@@ -155,14 +181,23 @@ class TimeSeriesContext:
     scaling: Scaling
     model: VectorField
     state: ca.SX
+    inputs: ca.SX  # the known inputs' symbol (nu may be 0)
     true_field: Any  # the generated system's f(t, x), or None
     settings: TimeSeriesSettings
 
 
 def timeseries_problem(
-    train: Series, grid: Grid, scaling: Scaling, model: VectorField, state: ca.SX, lam: float, initial_states: str
+    train: Series,
+    grid: Grid,
+    scaling: Scaling,
+    model: VectorField,
+    symbols: tuple[ca.SX, ca.SX],
+    lam: float,
+    initial_states: str,
 ) -> ocp.Problem:
-    """The fitting OCP (module docstring): one member per trajectory, nodes at ``grid``."""
+    """The fitting OCP (module docstring): one member per trajectory, nodes at ``grid``; ``symbols`` are
+    the state's and the known inputs' (the inputs held on each interval are per-interval member data)."""
+    state, inputs = symbols
     samples = grid.samples(train, scaling)
     observed = np.isfinite(samples)
     weights = observed.any(axis=2).astype(float) / max(1, int(observed.sum()))  # the mean over observed entries
@@ -184,6 +219,7 @@ def timeseries_problem(
         sampled_costs={FIT: ocp.SampledCost(ca.sumsqr(mask * (state - y)), sample, values, weights)},
         terminal_costs={REGULARIZATION: lam * ca.sumsqr(theta)},
         initial_state=x0,
+        ensemble_data=ocp.EnsembleData(inputs, grid.inputs(train, scaling), per_interval=True) if train.nu else None,
         aggregate="sum",
     )
 
@@ -218,18 +254,24 @@ class TimeSeriesProblemType:
             raise ConfigError("'data.train_until': a member has no sample in the training window")
         grid = node_grid(train)
         scaling = Scaling.of(train, settings.normalize)
-        state = ca.SX.sym("x", series.nx)
-        model = vector_field(state, settings.model.kind, settings.model.widths, settings.model.activation)
-        problem = timeseries_problem(train, grid, scaling, model, state, settings.lam, settings.initial_states)
+        state, inputs = ca.SX.sym("x", series.nx), ca.SX.sym("u", series.nu)
+        m = settings.model
+        if series.nu and m.kind not in ("mlp", "linear"):
+            raise ConfigError(f"'model.kind': {m.kind} takes no inputs; with 'data.inputs' use mlp or linear")
+        model = vector_field(state, m.kind, m.widths, m.activation, inputs)
+        problem = timeseries_problem(
+            train, grid, scaling, model, (state, inputs), settings.lam, settings.initial_states
+        )
         guess = ocp.InitialGuess(
             states=_state_guess(train, grid, scaling),
             free_parameters={"theta": model.initial_weights(settings.model.init_scale, run.seed)},
         )
         completed = replace(run, T=grid.T, K=grid.times.size - 1, grid=grid.tau)
-        context = TimeSeriesContext(series, train, until, grid, scaling, model, state, true_field, settings)
+        context = TimeSeriesContext(series, train, until, grid, scaling, model, state, inputs, true_field, settings)
         summary = {
             "members": len(series.trajectories),
             "nx": series.nx,
+            "inputs": series.nu,
             "samples_train": train.samples(),
             "samples_held_out": series.samples() - train.samples(),
             "train_until": until,

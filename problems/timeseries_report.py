@@ -24,17 +24,28 @@ from .timeseries import TimeSeriesContext
 MAX_PLOTTED_MEMBERS = 4
 
 
-def fitted_field(ctx: TimeSeriesContext, theta: np.ndarray):
-    """f(x) of the fitted model in the model's (scaled) coordinates, for numpy."""
-    f = ca.Function("f", [ctx.state, ctx.model.theta], [ctx.model.field])
-    return lambda t, z: np.asarray(f(z, theta)).ravel()
+def fitted_field(ctx: TimeSeriesContext, theta: np.ndarray, member: int | None = None):
+    """f(t, z) of the fitted model in the model's (scaled) coordinates, for numpy; with known inputs, under
+    ``member``'s inputs (held from each sample to the next, over the whole record)."""
+    f = ca.Function("f", [ctx.state, ctx.inputs, ctx.model.theta], [ctx.model.field])
+    if not ctx.series.nu:
+        none = np.zeros(0)
+        return lambda t, z: np.asarray(f(z, none, theta)).ravel()
+    trajectory = ctx.series.trajectories[member]
+
+    def field(t, z):
+        u = ctx.scaling.inputs_to_model(trajectory.inputs_at(np.array([t]))[0])
+        return np.asarray(f(z, u, theta)).ravel()
+
+    return field
 
 
 def free_runs(ctx: TimeSeriesContext, solution: ocp.Solution, times: list[np.ndarray]) -> list[np.ndarray]:
     """Each member's free run from its fitted initial state at the first node, at ``times[b]`` (data units)."""
-    f = fitted_field(ctx, np.asarray(solution.free_parameters["theta"]))
+    theta = np.asarray(solution.free_parameters["theta"])
     t0, runs = ctx.grid.times[0], []
     for b, t in enumerate(times):
+        f = fitted_field(ctx, theta, b)
         solved = solve_ivp(f, (t0, max(t0, t.max())), solution.states[b, 0], t_eval=t, rtol=1e-9, atol=1e-11)
         z = solved.y.T if solved.success else np.full((t.size, ctx.series.nx), np.nan)
         if z.shape[0] < t.size:  # the run blew up before the end: the rest is unknown
@@ -50,16 +61,28 @@ def _rmse(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
     return float(np.sqrt(np.mean(errors**2)))  # a NaN (a run that blew up) propagates
 
 
+def _last_observed(x: np.ndarray) -> np.ndarray:
+    """Each state's last observed value (NaN if never observed): the naive forecast that holds it."""
+    out = np.full(x.shape[1], np.nan)
+    for i in range(x.shape[1]):
+        seen = np.flatnonzero(np.isfinite(x[:, i]))
+        if seen.size:
+            out[i] = x[seen[-1], i]
+    return out
+
+
 def errors(ctx: TimeSeriesContext, solution: ocp.Solution) -> dict[str, float]:
-    """RMSE of the free runs against the training samples and against the held-out ones (data units), and
-    of the fitted node states against the training samples."""
+    """RMSE of the free runs against the training samples and against the held-out ones (data units), of
+    the fitted node states against the training samples, and of the naive forecast that holds each
+    member's last training sample (a baseline for the forecast RMSE)."""
     trajectories = ctx.series.trajectories
     runs = free_runs(ctx, solution, [tr.t for tr in trajectories])
-    train, held_out, nodes = [], [], []
+    train, held_out, nodes, last_value = [], [], [], []
     for b, (tr, run) in enumerate(zip(trajectories, runs, strict=True)):
         inside = tr.t <= ctx.train_until
         train.append((run[inside], tr.x[inside]))
         held_out.append((run[~inside], tr.x[~inside]))
+        last_value.append((np.broadcast_to(_last_observed(tr.x[inside]), tr.x[~inside].shape), tr.x[~inside]))
         at_nodes = ctx.scaling.to_data(solution.states[b, np.searchsorted(ctx.grid.times, tr.t[inside])])
         nodes.append((at_nodes, tr.x[inside]))
     spread = float(np.nanstd(np.vstack([tr.x for tr in trajectories])))
@@ -68,6 +91,7 @@ def errors(ctx: TimeSeriesContext, solution: ocp.Solution) -> dict[str, float]:
         "train_rmse": _rmse(train),
         "forecast_rmse": forecast,
         "forecast_rmse_relative": forecast / spread if spread > 0 else float("nan"),
+        "forecast_rmse_last_value": _rmse([p for p in last_value if p[1].size]),
         "node_fit_rmse": _rmse(nodes),
     }
 
@@ -75,7 +99,7 @@ def errors(ctx: TimeSeriesContext, solution: ocp.Solution) -> dict[str, float]:
 def field_error(ctx: TimeSeriesContext, solution: ocp.Solution) -> float | None:
     """For generated data: the RMS difference between the learned and the true vector field at the
     training samples, over the RMS of the true one (data units)."""
-    if ctx.true_field is None:
+    if ctx.true_field is None or ctx.series.nu:
         return None
     f = fitted_field(ctx, np.asarray(solution.free_parameters["theta"]))
     x = np.vstack([tr.x for tr in ctx.train.trajectories])
@@ -108,8 +132,9 @@ def plot_fit(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path) -> Path
 
 
 def plot_vector_field(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path) -> Path | None:
-    """The learned vector field (streamlines) over the data, in the plane of a 2-state system."""
-    if ctx.series.nx != 2:
+    """The learned vector field (streamlines) over the data, in the plane of a 2-state system without inputs
+    (with inputs the field is not one picture)."""
+    if ctx.series.nx != 2 or ctx.series.nu:
         return None
     x = np.vstack([tr.x for tr in ctx.series.trajectories])
     lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)

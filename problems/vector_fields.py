@@ -1,6 +1,8 @@
 """Time-invariant vector fields f_theta(x) with their weights theta as one parameter vector.
 
-``mlp``: x -> W_L sigma(... sigma(W_1 x + b_1) ...) + b_L with the hidden ``widths``; ``linear``: x -> A x + b.
+``mlp``: x -> W_L sigma(... sigma(W_1 x + b_1) ...) + b_L with the hidden ``widths``; ``linear``: x -> A x + b;
+``inside``, ``outside``, ``bottleneck``: the network dynamics of the learning problems (`networks.py`,
+W sigma(x) + b, sigma(W x + b), W2 sigma(W1 x + b1) + b2 with width 2 d) with constant weights.
 The weights start from seeded Glorot-normal draws (biases 0) times ``init_scale``.
 """
 
@@ -13,8 +15,9 @@ import casadi as ca
 import numpy as np
 
 from .activations import activation
+from .networks import NetworkDynamics
 
-ModelKind = Literal["mlp", "linear"]
+ModelKind = Literal["mlp", "linear", "inside", "outside", "bottleneck"]
 
 
 @dataclass(frozen=True)
@@ -35,14 +38,32 @@ class VectorField:
         return np.concatenate(parts)
 
 
-def vector_field(x: ca.SX, kind: str, widths: tuple[int, ...] = (), sigma: str = "tanh") -> VectorField:
-    """f_theta(x) of the given kind on the state symbol ``x``."""
+def vector_field(
+    x: ca.SX, kind: str, widths: tuple[int, ...] = (), sigma: str = "tanh", inputs: ca.SX | None = None
+) -> VectorField:
+    """f_theta(x) of the given kind on the state symbol ``x``; with known ``inputs`` u (mlp and linear only),
+    f_theta(x, u): the network reads [x; u], the linear model is A x + B u + b."""
     n = x.numel()
-    sizes = [n, *widths, n] if kind == "mlp" else [n, n]
+    if inputs is not None and inputs.numel():
+        if kind not in ("mlp", "linear"):
+            raise ValueError(f"model kind {kind!r} takes no inputs")
+        return _layers(ca.vertcat(x, inputs), n, widths if kind == "mlp" else (), sigma)
+    if kind in ("inside", "outside", "bottleneck"):
+        network = NetworkDynamics(kind, sigma)
+        theta = ca.SX.sym("theta", network.control_size(n))
+        m = network.bottleneck_width(n)
+        shapes = ((m, n), (n, m)) if kind == "bottleneck" else ((n, n),)  # each W then its bias, as theta holds them
+        return VectorField(theta, network.rhs(x, theta), shapes)
+    return _layers(x, n, widths if kind == "mlp" else (), sigma)
+
+
+def _layers(z: ca.SX, n: int, widths: tuple[int, ...], sigma: str) -> VectorField:
+    """z -> W_L sigma(... sigma(W_1 z + b_1) ...) + b_L with n outputs (one affine layer without widths)."""
+    sizes = [z.numel(), *widths, n]
     shapes = tuple((sizes[i + 1], sizes[i]) for i in range(len(sizes) - 1))
     theta = ca.SX.sym("theta", sum(r * c + r for r, c in shapes))
     act = activation(sigma)
-    z, offset = x, 0
+    offset = 0
     for layer, (rows, cols) in enumerate(shapes):
         W = ca.reshape(theta[offset : offset + rows * cols], rows, cols)
         offset += rows * cols
