@@ -13,18 +13,9 @@ from ocp.nlp.simulation import simulate
 from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, integrator
 from ocp.problem.interval_sizes import IntervalSizes
+from ocp.problem.member_data import EnsembleData, SampledCost
 from ocp.problem.method import MultipleShooting
-from ocp.problem.problem import (
-    Bounds,
-    Constraint,
-    EnsembleData,
-    FreeParameter,
-    Horizon,
-    L1Cost,
-    Parameter,
-    Problem,
-    SampledCost,
-)
+from ocp.problem.problem import Bounds, Constraint, FreeParameter, Horizon, L1Cost, Parameter, Problem
 from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
 from ocp.solvers.ipopt import OCPSolver, SolverOptions, solve
 from ocp.solvers.solution import Solution

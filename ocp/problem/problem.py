@@ -22,12 +22,7 @@ import numpy as np
 
 from ocp.errors import ProblemError
 from ocp.problem.interval_sizes import IntervalSizes
-
-
-def _as_column_symbol(sym: ca.SX, what: str) -> ca.SX:
-    if not isinstance(sym, ca.SX) or not sym.is_valid_input() or sym.size2() != 1:
-        raise ProblemError(f"{what} must be a column vector of casadi.SX symbols, e.g. casadi.SX.sym('x', 2)")
-    return sym
+from ocp.problem.member_data import EnsembleData, SampledCost, column_symbol
 
 
 @dataclass(frozen=True)
@@ -95,70 +90,6 @@ class L1Cost:
     expr: ca.SX
     weight: ca.SX | float = 1.0
     bound: float | None = None
-
-
-@dataclass(frozen=True)
-class SampledCost:
-    """sum_k sum_b weights[b, k] expr(x_b(t_k), ..., y = values[b, k]): a cost sampled at the shooting nodes.
-
-    The cost of fitting observed trajectories: put the nodes at the observation times
-    (`MultipleShooting(K, grid=...)`) and give each member its samples. Summed over the nodes and aggregated
-    over the members like every per-member term (`Problem.aggregate`).
-
-    expr : scalar SX in the state, parameters, time, T, member data and ``symbol`` (and the control: at the
-        last node, the last interval's, as for constraints).
-    symbol : SX column of size ny that stands for a node's sample in ``expr``.
-    values : (N, K + 1, ny): member b's sample at node k; anything (NaN) where its weight is 0.
-    weights : (N, K + 1), >= 0; None: 1 where every entry of the sample is a number, 0 where one is NaN
-        (a missing sample), so members of different lengths pad with NaN.
-    """
-
-    expr: ca.SX
-    symbol: ca.SX
-    values: np.ndarray
-    weights: np.ndarray | None = None
-
-    @property
-    def nodes(self) -> int:
-        return np.shape(self.values)[1]
-
-    def sample_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(values with 0 where the weight is 0, weights): the NLP's parameter values for this cost."""
-        values = np.asarray(self.values, dtype=float)
-        if self.weights is None:
-            weights = np.all(np.isfinite(values), axis=2).astype(float)
-        else:
-            weights = np.asarray(self.weights, dtype=float)
-        return np.where(weights[:, :, None] > 0, values, 0.0), weights
-
-    def check(self, name: str, N: int) -> None:
-        what = f"sampled_costs[{name!r}]"
-        _as_column_symbol(self.symbol, f"{what}.symbol")
-        if ca.SX(self.expr).numel() != 1:
-            raise ProblemError(f"{what}.expr must be a scalar expression, got shape {ca.SX(self.expr).shape}")
-        ny = self.symbol.numel()
-        try:
-            values = np.asarray(self.values, dtype=float)
-        except (TypeError, ValueError):
-            raise ProblemError(f"{what}.values must be numbers (NaN for a missing sample)") from None
-        if values.ndim != 3 or values.shape[0] != N or values.shape[2] != ny:
-            raise ProblemError(f"{what}.values must have shape ({N}, K + 1, {ny}), got {values.shape}")
-        if self.weights is not None:
-            try:
-                weights = np.asarray(self.weights, dtype=float)
-            except (TypeError, ValueError):
-                raise ProblemError(f"{what}.weights must be numbers") from None
-            if weights.shape != values.shape[:2]:
-                raise ProblemError(f"{what}.weights must have shape {values.shape[:2]}, got {weights.shape}")
-            if not np.all(np.isfinite(weights) & (weights >= 0)):
-                raise ProblemError(f"{what}.weights must be finite and >= 0")
-        values, weights = self.sample_arrays()
-        bad = np.argwhere((weights > 0) & ~np.all(np.isfinite(values), axis=2))
-        if bad.size:
-            b, k = bad[0]
-            raise ProblemError(
-                f"{what}: {len(bad)} samples with a weight > 0 are not finite numbers, first: member {b}, node {k}"
-            )
 
 
 @dataclass(frozen=True)
@@ -233,25 +164,6 @@ class Horizon:
             raise ProblemError(f"free horizon needs 0 <= lb <= T <= ub, got lb={self.lb}, T={self.T}, ub={self.ub}")
 
 
-@dataclass(frozen=True)
-class EnsembleData:
-    """Per-member data: ``values[b]`` is substituted for ``symbol`` in member b's terms.
-
-    ``per_interval``: ``values`` is (N, K, nd), member b's data on each interval, piecewise constant like
-    the controls (known inputs u(t) of a system fitted to records, held over each sampling interval);
-    terminal costs and the last node's terms see the last interval's value.
-    """
-
-    symbol: ca.SX
-    values: np.ndarray  # (N, nd), or (N, K, nd) per interval
-    per_interval: bool = False
-
-    @property
-    def intervals(self) -> int:
-        """How many values each member holds: K for per-interval data, else 1."""
-        return np.shape(self.values)[1] if self.per_interval and np.ndim(self.values) == 3 else 1
-
-
 def _as_tuple(items, what: str, kind: type) -> tuple:
     """A sequence of ``kind`` as a tuple; a single one is accepted as a sequence of one."""
     if isinstance(items, kind):
@@ -324,10 +236,10 @@ class Problem:
     interval_sizes: IntervalSizes | None = None
 
     def __post_init__(self) -> None:
-        _as_column_symbol(self.state, "state")
-        _as_column_symbol(self.control, "control")
+        column_symbol(self.state, "state")
+        column_symbol(self.control, "control")
         if self.time is not None:
-            _as_column_symbol(self.time, "time")
+            column_symbol(self.time, "time")
         if isinstance(self.dynamics, (list, tuple)):  # one expression per state entry: stack them
             object.__setattr__(self, "dynamics", ca.vertcat(*self.dynamics))
         object.__setattr__(self, "parameters", _as_tuple(self.parameters, "parameters", Parameter))
