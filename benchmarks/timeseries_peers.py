@@ -223,7 +223,7 @@ def plot(records: list[dict], path: Path) -> None:
         for r in (r for r in records if r["method"] == method):
             if r["trace"]:
                 t, loss = np.array(r["trace"]).T
-                ax.plot(t, loss / best, color=f"C{i}", lw=0.6, alpha=0.5)
+                ax.plot(t, np.minimum.accumulate(loss) / best, color=f"C{i}", lw=0.6, alpha=0.5)  # best so far
             else:
                 ax.plot(r["wall_s"], min(r["score"], 1e6) / best, "o", color=f"C{i}", ms=4)
         ax.plot([], [], color=f"C{i}", label=method)
@@ -231,7 +231,7 @@ def plot(records: list[dict], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("seconds since the start (dots: the IPOPT methods' end, build included)")
-    ax.set_ylabel("objective / best score")
+    ax.set_ylabel("best objective so far / best score")
     ax.set_title("Van der Pol fit from random initialisations (dashed: the best fit)")
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
