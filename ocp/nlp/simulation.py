@@ -9,7 +9,8 @@ import numpy as np
 
 from ocp.errors import ProblemError
 from ocp.nlp.functions import step_function
-from ocp.nlp.transcription import check_interval_sizes, member_data
+from ocp.nlp.parameters import member_data
+from ocp.nlp.transcription import check_interval_sizes
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Parameter, Problem
 

@@ -85,11 +85,11 @@ def check_interval_sizes(problem: Problem, method: MultipleShooting) -> None:
             raise ProblemError(
                 f"per-interval parameter {p.name!r} has {p.intervals} values but the method has K = {method.K}"
             )
-    if problem.ensemble_data is not None and problem.ensemble_data.per_interval:
-        if problem.data_intervals != method.K:
-            raise ProblemError(
-                f"per-interval ensemble_data has {problem.data_intervals} intervals but the method has K = {method.K}"
-            )
+    data = problem.ensemble_data
+    if data is not None and data.per_interval and data.intervals != method.K:
+        raise ProblemError(
+            f"per-interval ensemble_data has {data.intervals} intervals but the method has K = {method.K}"
+        )
     for name, term in problem.sampled_costs.items():
         if term.nodes != method.K + 1:
             raise ProblemError(
@@ -253,8 +253,8 @@ class _Inputs:
     """The NLP parameters p = [fixed parameters; T (if fixed); per-member data; each sampled cost's samples
     and weights], the horizon T (a variable or a parameter), the parameter values on each interval, and
     the node times T tau_k. The data are (nd, N) or, per interval, (nd, K N) with interval k's members in
-    columns k N to (k + 1) N - 1 (`data_parameters`). A sampled cost's samples are (ny, (K + 1) N) and its
-    weights (1, (K + 1) N), node k's members in columns k N to (k + 1) N - 1 (`sample_parameters`)."""
+    columns k N to (k + 1) N - 1 (`parameters.data_parameters`). A sampled cost's samples are (ny, (K + 1) N) and its
+    weights (1, (K + 1) N), node k's members in columns k N to (k + 1) N - 1 (`parameters.sample_parameters`)."""
 
     p: ca.MX
     data: ca.MX
@@ -297,35 +297,6 @@ class _Inputs:
         return self.data[:, j * N : (j + 1) * N]
 
 
-def member_data(problem: Problem, data=None, N: int | None = None) -> np.ndarray:
-    """(N, intervals, nd): each member's data on each interval (one interval unless per-interval), from
-    ``data`` ((N, nd), or (N, K, nd) per interval) or, when None, the problem's own (zeros for N members
-    other than the problem's)."""
-    nd, intervals = problem.data_symbol.numel(), problem.data_intervals
-    N = problem.N if N is None else N
-    if data is None:
-        data = problem.data_values if N == problem.N else np.zeros((N, intervals, nd))
-    values = np.asarray(data, dtype=float)
-    if values.size != N * intervals * nd:
-        shape = f"({N}, {intervals}, {nd})" if intervals > 1 else f"({N}, {nd})"
-        raise ProblemError(f"data must have shape {shape}, got {values.shape}")
-    return values.reshape(N, intervals, nd)
-
-
-def data_parameters(problem: Problem, data=None) -> np.ndarray:
-    """The data's NLP parameters in the order of `_Inputs`: interval by interval, member by member."""
-    return member_data(problem, data).transpose(1, 0, 2).ravel()
-
-
-def sample_parameters(problem: Problem) -> np.ndarray:
-    """The values of the sampled costs' NLP parameters, in the order of `_Inputs` (missing samples as 0)."""
-    blocks = []
-    for term in problem.sampled_costs.values():
-        values, weights = term.sample_arrays()
-        blocks += [values.transpose(1, 0, 2).ravel(), weights.T.ravel()]  # node-major, then member, then entry
-    return np.concatenate(blocks) if blocks else np.zeros(0)
-
-
 def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, condensed: bool):
     """The gap constraints X_{k+1} = Phi(X_k, U_k) (none when condensed: the simulated states join ``v.X``)
     and the running costs, per-member ones riding along in the step's quadrature: (gaps, costs, names, and
@@ -345,9 +316,9 @@ def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _In
     for k in range(method.K):
         h_k = times[k + 1] - times[k]
         u_k = pad.control(k, v.U[k])
-        step_inputs.append((pad.state(k, X[k]), u_k, at.interval_params[k], times[k], h_k, at.data_on(k)))
-        x_k, u_k, params_k, t_k, h_k, d_k = step_inputs[-1]
-        x_end, q = step_batch(x_k, u_k, params_k, t_k, h_k, at.T, d_k)
+        x_k, params_k, data_k = pad.state(k, X[k]), at.interval_params[k], at.data_on(k)
+        step_inputs.append((x_k, u_k, params_k, times[k], h_k, data_k))
+        x_end, q = step_batch(x_k, u_k, params_k, times[k], h_k, at.T, data_k)
         x_next = pad.next_state(k, x_end)
         if condensed:
             X.append(x_next)
