@@ -5,11 +5,10 @@
 
 Same data, start and problem settings as `strategies.py` (its `pose`, its
 start 0: controls 0.3 x N(0, 1) seeded by the instance seed); the multi-start
-settings are `MultistartSettings()`'s defaults (the search: 8 starts x
-first_order + simulate + adam and a continuation in lambda from start 0 as
-start tasks, hops from the best so far, 24 local searches at most, stopping
-at confidence 0.95; iteration and wall caps, patience), on 2 worker
-processes. For each instance: the kept cost,
+settings are `MultistartSettings()`'s defaults (effort default: 23 draws
+from first_order / simulate / adam, extras: the configured start, a
+continuation in lambda, hops and more starts; iteration and wall caps,
+patience), on 2 worker processes. For each instance: the kept cost,
 which solve found it, wall time, and the gap to the best cost recorded for
 that instance in results/strategies*.json (if there is one), and to a
 single plain IPOPT solve from start 0 (`simulate`), timed in the same process.
@@ -45,10 +44,12 @@ def recorded_best(kind: str, spec: tuple[str, int, int]) -> float | None:
 
 
 def run_instance(kind: str, spec: tuple[str, int, int], workers: int) -> dict:
+    from dataclasses import replace
+
     import ocp
     from ocp.run.settings import RunSettings
-    from ocp.search.multistart import effective_strategies, multistart, random_starts
-    from ocp.search.strategies import Initialization, solve_with
+    from ocp.search.multistart import multistart
+    from ocp.search.strategies import Initialization, effective_strategies, first_start_strategies, solve_with
     from problems.datasets import generate
     from problems.learning import random_controls
 
@@ -66,17 +67,10 @@ def run_instance(kind: str, spec: tuple[str, int, int], workers: int) -> dict:
     plain_s = time.perf_counter() - begin
 
     begin = time.perf_counter()
-    best = multistart(
-        problem,
-        method,
-        random_starts(guess, K, problem.nu, ms.starts, ms.scale, seed),
-        options,
-        init=effective_strategies(settings.initializations(), problem),
-        first_start=settings.first_start_initializations(),
-        workers=workers,
-        seed=seed,
-        **ms.search_arguments(),
-    )
+    inits = effective_strategies(settings.initializations(), problem)
+    first = first_start_strategies(settings.first_start_initializations(), inits, problem)
+    chosen = replace(ms, workers=workers).search_settings(inits, first, seed, settings.solver.max_iter)
+    best = multistart(problem, method, chosen, options, guess=guess)
     wall = time.perf_counter() - begin
     report = best.start["multistart"]
     return {
@@ -86,7 +80,7 @@ def run_instance(kind: str, spec: tuple[str, int, int], workers: int) -> dict:
         "seed": seed,
         "cost": best.objective,
         "success": best.success,
-        "found_by": f"start {report['best_start']} ({report['best_strategy']})",
+        "found_by": report.found_by(),
         "solves": len(report["solves"]),
         "stopped_for_patience": report["stopped_for_patience"],
         "wall_s": wall,

@@ -182,7 +182,7 @@ def schedule(solves: list[dict], order: list[int], workers: int, confidence: flo
     ``workers`` at a time, patience cutting slow solves, the stopping rule on the finished prefix.
     Returns (kept solve indices, wall seconds, estimate)."""
     from ocp.search.basins import estimate
-    from ocp.search.plan import spread
+    from ocp.search.minima import spread
 
     clock, running, done, durations = 0.0, [], {}, []  # running: (finish time, task position, index)
     queue = list(enumerate(order))
@@ -221,9 +221,9 @@ def schedule(solves: list[dict], order: list[int], workers: int, confidence: flo
 
 
 def task_order(pool: dict, n_starts: int, strategies: tuple[str, ...], continuation: bool, permutation=None):
-    """Indices of the recorded solves in the multi-start's order without hops (`ocp.search.plan.plan`);
+    """Indices of the recorded solves in the multi-start's order without hops (`ocp.search.plan.PortfolioPlan`);
     ``permutation`` renames starts 1.. (another draw of random starts)."""
-    from ocp.search.plan import plan
+    from ocp.search.plan import PortfolioPlan
     from ocp.search.strategies import Initialization
 
     where = {(s["start"], s["strategy"]): j for j, s in enumerate(pool["solves"])}
@@ -232,7 +232,7 @@ def task_order(pool: dict, n_starts: int, strategies: tuple[str, ...], continuat
         [Initialization("continuation_parameter")] if continuation and (0, "continuation_parameter") in where else []
     )
     names = list(range(n_starts)) if permutation is None else [0, *permutation[: n_starts - 1]]
-    return [where[(names[t.start], t.strategy.strategy)] for t in plan(n_starts, have, first, None, None).start_tasks]
+    return [where[(names[t.index], t.strategy.strategy)] for t in PortfolioPlan(n_starts, have, first, None).tasks]
 
 
 PORTFOLIO = ("first_order", "simulate", "adam")

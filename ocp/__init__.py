@@ -16,6 +16,12 @@ from ocp.problem.interval_sizes import IntervalSizes
 from ocp.problem.member_data import EnsembleData, SampledCost
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Bounds, Constraint, FreeParameter, Horizon, L1Cost, Parameter, Problem
+from ocp.search.multistart import multistart, random_starts
+from ocp.search.plan import StopReason
+from ocp.search.report import SearchReport
+from ocp.search.settings import SearchSettings
+from ocp.search.strategies import Initialization
+from ocp.search.tasks import Hops
 from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
 from ocp.solvers.ipopt import OCPSolver, SolverOptions, solve
 from ocp.solvers.solution import Solution
@@ -31,8 +37,10 @@ __all__ = [
     "FreeParameter",
     "GradientFlow",
     "GradientFlowOptions",
+    "Hops",
     "Horizon",
     "InitialGuess",
+    "Initialization",
     "L1Cost",
     "Midpoint",
     "MultipleShooting",
@@ -42,12 +50,17 @@ __all__ = [
     "Problem",
     "ProblemError",
     "SampledCost",
+    "SearchReport",
+    "SearchSettings",
     "Solution",
     "SolveError",
     "SolverOptions",
+    "StopReason",
     "IntervalSizes",
     "integrator",
     "interpolate",
+    "multistart",
+    "random_starts",
     "simulate",
     "solve",
 ]

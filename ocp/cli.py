@@ -26,6 +26,7 @@ from ocp.files import prepare_output_dir, to_json, write_atomic
 from ocp.logs import show_messages
 from ocp.run import registry
 from ocp.run.solve import read_config, solve_run
+from ocp.search.coverage import EffortName
 from ocp.solvers.records import MaximumPrincipleReport, OptimalityReport
 from ocp.solvers.status import Status
 
@@ -36,6 +37,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     run, settings, ptype = read_config(args.config)
     if args.verbose:
         run = replace(run, solver=replace(run.solver, verbose=True))
+    if args.effort is not None:  # the command line wins over the config
+        run = replace(run, multistart=replace(run.multistart, effort=args.effort))
     if args.executor is not None or args.scheduler is not None:  # the command line wins over the config
         where = {"executor": args.executor or run.multistart.executor, "scheduler": args.scheduler}
         run = replace(run, multistart=replace(run.multistart, **where))
@@ -212,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--executor", choices=get_args(ExecutorName), help="where the search's local searches run (default: local)"
     )
     solve.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    solve.add_argument(
+        "--effort",
+        choices=get_args(EffortName),
+        help="how much of the start distribution the search covers: basins reached by 1 in 4 starts (quick), "
+        "1 in 8 (default), 1 in 50 (thorough), or the fixed portfolio of earlier versions (default: the config's)",
+    )
     solve.set_defaults(func=cmd_solve)
     sweep = sub.add_parser("sweep", help="solve a config over a grid of T, lambda or any field (resumable)")
     sweep.add_argument("config", help="YAML config with a 'sweep:' section")

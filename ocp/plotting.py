@@ -49,30 +49,31 @@ def plot_solution(solution, path: str | Path | None = None, max_members: int = 5
     return fig
 
 
-def plot_landscape(report: dict, path: str | Path | None = None):
-    """The local minima a multi-start reached, sorted, with the returned one marked (``report``: a
-    solution's ``start["multistart"]``). One dot per converged local search (hops and start tasks in
-    two colours), so a minimum reached k times is k dots on one level; the title carries the stopping
-    rule's estimate. Log scale: the minima of learning problems differ by factors."""
+def plot_landscape(report, path: str | Path | None = None):
+    """The local minima a search reached, sorted, with the returned one marked (``report``: a solution's
+    ``start["multistart"]``). One dot per converged local search, draws (counted by the coverage claim) and
+    extras (the configured start, continuations, hops, more starts) in two colours, so a minimum reached k
+    times is k dots on one level; the title says what the draws cover. Log scale: the minima of learning
+    problems differ by factors."""
     solves = report.get("solves") or [{} for _ in report["objectives"]]
     points = sorted(
-        (f, "hop_from" in solve)
+        (f, solve.get("role") == "draw")
         for f, ok, solve in zip(report["objectives"], report["succeeded"], solves, strict=True)
         if ok and f == f
     )
     fig, ax = subplots(figsize=(7, 4))
-    for is_hop, colour, label in ((False, "tab:blue", "start task"), (True, "tab:orange", "hop")):
-        xs = [k + 1 for k, (_, hop) in enumerate(points) if hop == is_hop]
+    for is_draw, colour, label in ((True, "tab:blue", "draw"), (False, "tab:orange", "extra")):
+        xs = [k + 1 for k, (_, draw) in enumerate(points) if draw == is_draw]
         ax.plot(xs, [points[k - 1][0] for k in xs], "o", ms=5, color=colour, label=f"{label} ({len(xs)})")
     if points:
         ax.axhline(points[0][0], color="tab:red", lw=1, ls="--", label=f"returned: {points[0][0]:.6g}")
         if points[0][0] > 0:
             ax.set_yscale("log")
-    estimate = report.get("estimate") or {}
-    better = estimate.get("probability_better_exists")
     title = f"{len(points)} converged local searches, {report.get('distinct', 0)} distinct minima"
-    if better is not None:
-        title += f"\nP(a better minimum exists) = {better:.2f}; stopped: {report.get('stop_reason', '')}"
+    draws, q = report.get("draws", 0), report.get("unseen_basin_mass")
+    if draws and q is not None:
+        confidence = report.get("unseen_basin_confidence", 0.95)
+        title += f"\n{draws} draws: basins of 1 in {1 / q:.3g} starts or more found with probability {confidence:.0%}"
     ax.set(xlabel="local searches, sorted by objective", ylabel="objective", title=title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper left")

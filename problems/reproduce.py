@@ -42,6 +42,7 @@ from ocp.files import to_json, write_atomic
 from ocp.logs import show_messages
 from ocp.run.solve import read_config, solve_run
 from ocp.search.multistart import multistart, random_starts
+from ocp.search.settings import SearchSettings
 from ocp.search.strategies import Initialization
 
 from . import plots
@@ -95,10 +96,12 @@ def search_confidence(solution: ocp.Solution) -> str:
     report = solution.start.multistart
     if report is None:
         return ""
-    better = report["estimate"]["probability_better_exists"]
+    if not report["draws"]:
+        return f"{report['local_searches']} local searches, {report['distinct']} distinct minima, no coverage claim"
     return (
-        f"{report['local_searches']} local searches, {report['distinct']} distinct minima, "
-        f"P(a better minimum exists) = {better:.2f}"
+        f"{report['local_searches']} local searches, {report['distinct']} distinct minima; a better minimum whose "
+        f"basin holds {report['unseen_basin_mass']:.2f} of the starts or more would have been found with "
+        f"probability {report['unseen_basin_confidence']:.2f}"
     )
 
 
@@ -153,7 +156,8 @@ def a1_min_norm(T_values, out: Path) -> dict:
     method, K = run.method(), run.K
     limit_problem, _ = min_norm_interpolant_problem(setup.context.train, settings.dynamics.network(K), settings.output)
     starts = random_starts(None, K, limit_problem.nu, 8, 1.0, run.seed)
-    limit = multistart(limit_problem, method, starts, run.solver.options(), init=Initialization("simulate"), workers=1)
+    portfolio = SearchSettings(effort="portfolio", strategies=(Initialization("simulate"),), workers=1)
+    limit = multistart(limit_problem, method, portfolio, run.solver.options(), starts=starts)
     if not limit.success:
         raise RuntimeError(f"the minimal-norm interpolant did not converge: {limit.message}")
     u_star = limit.controls

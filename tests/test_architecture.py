@@ -149,12 +149,15 @@ def test_the_search_limits_are_declared_once_for_the_api_and_the_config():
 
     from ocp.run.settings import MultistartSettings
     from ocp.run.solve import parse_config
-    from ocp.search.multistart import SearchLimits
+    from ocp.search.settings import SearchSettings
 
     section = {f.name: f for f in dataclasses.fields(MultistartSettings)}
-    for limit in dataclasses.fields(SearchLimits):
+    # every limit but workers (0 in a config: one per core; None in the library)
+    shared = [f for f in dataclasses.fields(SearchSettings) if f.name in section and f.metadata and f.name != "workers"]
+    assert {f.name for f in shared} >= {"confidence", "coverage", "max_iter", "patience", "max_searches"}
+    for limit in shared:
         assert section[limit.name].metadata == limit.metadata  # the same declared check, another default
     with pytest.raises(ocp.ProblemError, match="multistart confidence must be < 1.0, got 1.0"):
-        SearchLimits(confidence=1.0)
+        SearchSettings(confidence=1.0)
     with pytest.raises(ocp.ConfigError, match="'multistart.confidence' must be < 1.0, got 1.0"):
         parse_config({"problem": "l2", "multistart": {"confidence": 1.0}})

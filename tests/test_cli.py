@@ -76,6 +76,8 @@ BAD_CONFIGS = [
     (with_changes(multistart__hops=0.5), "'multistart.hops' must be true or false"),
     (with_changes(multistart__hop_scale=0.0), "'multistart.hop_scale' must be > 0"),
     (with_changes(multistart__max_searches=0), "'multistart.max_searches' must be >= 1"),
+    (with_changes(multistart__effort="exhaustive"), "'multistart.effort' must be one of"),
+    (with_changes(multistart__coverage=0.0), "'multistart.coverage' must be > 0"),
     (with_changes(multistart__time_budget=0), "'multistart.time_budget' must be > 0"),
     (with_changes(initialization__learning_rate=0.0), "'initialization.learning_rate' must be > 0"),
     (with_changes(problem="turnpike", fit_window=[0.8, 0.2]), "'fit_window' must be two fractions"),
@@ -152,48 +154,66 @@ def test_solve_writes_solution_summary_and_plots(tmp_path, capsys):
     assert "Solve_Succeeded" in capsys.readouterr().out
 
 
-def test_the_default_search_reports_what_it_knows_and_keeps_the_best(tmp_path, capsys):
-    """The default search: start tasks (3 starts here x first_order, simulate, adam, and start 0 continued in
-    lambda) with hops between them, at most 24 local searches, stopping at confidence 0.95."""
-    config = with_changes(multistart={"starts": 3, "workers": 2}, data__source="spirals")
+def test_the_default_search_reports_what_it_covers_and_keeps_the_best(tmp_path, capsys):
+    """The default effort: 23 random draws with first_order, simulate or adam drawn at random, the configured
+    start, the continuation in lambda, hops and more starts as extras (a quarter of the local searches);
+    summary.json says what the draws vouch for, and the command line says it in words."""
+    config = with_changes(multistart={"workers": 2}, data__source="spirals")
     out = tmp_path / "ms"
     assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     report = summary["start"]["multistart"]
-    assert report["starts"] == 3 and report["strategies"] == ["first_order", "simulate", "adam"]
+    assert report["effort"] == "default" and report["strategies"] == ["first_order", "simulate", "adam"]
     solves = report["solves"]
-    assert (solves[0]["start"], solves[0]["strategy"]) == (0, "first_order")
-    assert any("hop_from" in s for s in solves) and len(solves) <= 24
-    n, w = report["local_searches"], report["estimate"]["distinct"]
-    assert n == report["converged"] and w == report["distinct"]
-    assert report["estimate"]["probability_best_is_global"] == pytest.approx(max(0.0, (n - w - 1) / (n - 1)))
-    reached = report["estimate"]["probability_best_is_global"] >= 0.95
-    assert report["stop_reason"] == ("confidence reached" if reached else "solve budget spent")
-    assert summary["objective"] == min(report["objectives"]) == report["best"]
+    assert (solves[0]["role"], solves[0]["strategy"]) == ("guess", "first_order")
+    assert report["draws"] == sum(s["role"] == "draw" for s in solves) == 23
+    assert {s["strategy"] for s in solves if s["role"] == "draw"} == {"first_order", "simulate", "adam"}
+    assert any(s["strategy"] == "continuation_parameter" for s in solves)
+    assert report["unseen_basin_mass"] == pytest.approx(1 - 0.05 ** (1 / 23), rel=1e-12)
+    assert report["unseen_basin_confidence"] == 0.95 and report["stop_reason"] == "coverage target reached"
+    assert 0.0 <= report["good_turing_unseen_mass"] <= 1.0
+    assert (
+        summary["objective"]
+        == report["best"]
+        == min(f for f, ok in zip(report["objectives"], report["succeeded"], strict=True) if ok)
+    )
     assert (out / "landscape.png").is_file()
-    assert "probability that a better minimum exists" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "23 random draws" in printed and "starts were not covered" in printed
 
 
-def test_the_portfolio_of_earlier_versions_stays_selectable(tmp_path, capsys):
+def test_the_effort_is_set_on_the_command_line_and_the_portfolio_stays_selectable(tmp_path, capsys):
     config = with_changes(
-        multistart={
-            "starts": 2,
-            "workers": 2,
-            "extra_strategies": ["simulate", "first_order", "adam"],
-            "confidence": None,
-            "hops": False,
-            "max_searches": None,
-        },
+        multistart={"starts": 2, "workers": 2, "extra_strategies": ["simulate", "first_order", "adam"]},
         initialization={"iterations": 40},
     )
     out = tmp_path / "portfolio"
-    assert main(["solve", str(write(tmp_path, config)), "--out", str(out)]) == 0
+    assert main(["solve", str(write(tmp_path, config)), "--out", str(out), "--effort", "portfolio"]) == 0
     report = json.loads((out / "summary.json").read_text())["start"]["multistart"]
     assert report["strategies"] == ["first_order", "simulate", "adam"] and len(report["objectives"]) == 7
     assert [s["start"] for s in report["solves"]] == [0, 0, 0, 0, 1, 1, 1]
-    assert report["stop_reason"] == "every solve run" and report["converged"] == 7
-    expected = "2 starts x (first_order, simulate, adam) + continuation_parameter from start 0 = 7 start tasks"
-    assert expected in capsys.readouterr().out
+    assert report["stop_reason"] == "every solve of the portfolio run" and report["converged"] == 7
+    assert report["draws"] == 0 and report["unseen_basin_mass"] == 1.0
+    printed = capsys.readouterr().out
+    assert "2 starts x (first_order, simulate, adam) + continuation_parameter from start 0 = 7 solves" in printed
+    assert "no coverage claim" in printed
+    quick = tmp_path / "quick"
+    assert (
+        main(
+            [
+                "solve",
+                str(write(tmp_path, with_changes(multistart={"workers": 2}))),
+                "--out",
+                str(quick),
+                "--effort",
+                "quick",
+            ]
+        )
+        == 0
+    )
+    report = json.loads((quick / "summary.json").read_text())["start"]["multistart"]
+    assert report["effort"] == "quick" and report["draws"] == 11
+    assert "basins reached by fewer than 1 in 4.19 starts" in capsys.readouterr().out  # q = 1 - 0.05^(1/11) = 0.2384
 
 
 def test_gradient_flow_trains_a_learning_problem_from_the_cli(tmp_path, capsys):

@@ -161,15 +161,17 @@ def test_default_pipeline_reaches_the_target_on_the_reference_instance():
     Measured: 0.0194774 (87 s wall on 2 cores; 24 of 24 converged, 6 solves reach it; U0 alone, first_order:
     0.028831).
     """
+    from searching import portfolio
+
     from ocp.run.settings import RunSettings
-    from ocp.search.multistart import multistart, random_starts
+    from ocp.search.multistart import random_starts
 
     run = RunSettings(problem="l2")  # the defaults every config starts from
     with np.load(INSTANCE) as raw:
         data, U0 = Dataset(raw["X"], raw["y"]), raw["U0"]
     problem, _ = l2_problem(data, NetworkDynamics("inside", "tanh"), T=5.0, lam=1e-3)
     starts = random_starts(ocp.InitialGuess(controls=U0), 20, problem.nu, run.multistart.starts, 1.0, seed=0)
-    best = multistart(
+    best = portfolio(
         problem,
         ocp.MultipleShooting(K=20),
         starts,

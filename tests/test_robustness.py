@@ -19,7 +19,7 @@ import ocp
 from ocp import ProblemError, SolverOptions
 from ocp.cli import main
 
-LONG_SEARCH = {**SMALL, "multistart": {"starts": 8, "confidence": None, "max_searches": 400, "workers": 2}}
+LONG_SEARCH = {**SMALL, "multistart": {"effort": "thorough", "max_searches": 400, "workers": 2}}
 
 
 def strict_json(path: Path):

@@ -1,24 +1,34 @@
-"""The multi-start's stopping rule on a landscape whose minima are known (`known_problems.double_wells`)."""
+"""The global search on landscapes whose minima are known (`known_problems.double_wells`, a planted well):
+what it counts as draws, what it claims, and that it repeats for a seed."""
 
 import itertools
+import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from known_problems import double_wells
+from searching import portfolio
 
 import ocp
-from ocp.search.basins import posterior
+from ocp.search.bandit import MIN_SHARE, arms_of, choose, statistics
+from ocp.search.coverage import good_turing, vouched_mass
+from ocp.search.minima import hits_per_minimum
 from ocp.search.multistart import multistart, random_starts
-from ocp.search.plan import PLAN_AHEAD, Hops, plan
+from ocp.search.plan import CoveragePlan, StopReason
+from ocp.search.settings import SearchSettings
 from ocp.search.strategies import Initialization, solve_with
+from ocp.search.tasks import Hops, Role
 from ocp.solvers.records import FirstOrderReport, StartRecord
 
 TILTS = (0.3, -0.2)
 METHOD = ocp.MultipleShooting(K=1, integrator=ocp.Euler(1))
+SIMULATE = (Initialization("simulate"),)
+GUESS = ocp.InitialGuess(controls=np.full((1, len(TILTS)), 0.01))
 
 
 def well_minima(a: float) -> list[float]:
@@ -27,180 +37,204 @@ def well_minima(a: float) -> list[float]:
     return [(u**2 - 1) ** 2 + a * u for u in (roots[0], roots[2])]
 
 
-def search(workers: int, starts: int = 200, confidence: float | None = 0.95, max_searches: int | None = None, **where):
-    guess = ocp.InitialGuess(controls=np.full((1, len(TILTS)), 0.01))
-    return multistart(
-        double_wells(TILTS),
-        METHOD,
-        random_starts(guess, 1, len(TILTS), starts, 1.0, seed=0),
-        init=Initialization("simulate"),
-        workers=workers,
-        confidence=confidence,
-        max_searches=max_searches,
-        **where,
-    )
+MINIMA = sorted(sum(c) for c in itertools.product(*(well_minima(a) for a in TILTS)))
 
 
-def test_the_search_finds_the_global_minimum_and_counts_the_minima():
-    """2 wells: 4 local minima of known values. At confidence 0.95 the search stops once
-    (n - w - 1) / (n - 1) >= 0.95, i.e. after 81 searches with w = 4; it has then seen all four
-    minima, the lowest is the analytic global one, and the posterior's most likely K is the true 4."""
-    best = search(workers=1)
+def search(workers: int = 1, warm=None, **settings):
+    chosen = SearchSettings(**({"strategies": SIMULATE, "workers": workers} | settings))
+    return multistart(double_wells(TILTS), METHOD, chosen, guess=GUESS, warm=warm)
+
+
+def test_the_search_finds_the_global_minimum_and_reports_what_its_draws_cover():
+    """Default effort: 23 draws (0.875^23 <= 0.05), so q = 1 - 0.05^(1/23); the four known minima are seen and
+    the best is the analytic global one; Good-Turing and the hits are recomputed here from the draws' solves."""
+    best = search()
     report = best.start["multistart"]
-    values = sorted(sum(c) for c in itertools.product(*(well_minima(a) for a in TILTS)))
-    assert best.objective == pytest.approx(values[0], abs=1e-8)
-    assert report["distinct"] == 4 and report["local_searches"] == 81
-    assert report["stop_reason"] == "confidence reached"
+    assert best.objective == pytest.approx(MINIMA[0], abs=1e-8)
+    assert report["draws"] == report["draws_needed"] == 23
+    assert report["unseen_basin_mass"] == pytest.approx(vouched_mass(23, 0.95), rel=1e-14)
+    assert report["stop_reason"] == StopReason.COVERAGE_REACHED
+    draws = [
+        f
+        for f, s, ok in zip(report["objectives"], report["solves"], report["succeeded"], strict=True)
+        if s["role"] == "draw" and ok
+    ]
+    assert report["draw_minima_hits"] == hits_per_minimum(draws) and sum(report["draw_minima_hits"]) == len(draws)
+    assert report["good_turing_unseen_mass"] == pytest.approx(good_turing(hits_per_minimum(draws), 23), rel=1e-15)
     seen = sorted({round(f, 6) for f, ok in zip(report["objectives"], report["succeeded"], strict=True) if ok})
-    assert seen == pytest.approx(values, abs=1e-6)
-    estimate = report["estimate"]
-    assert estimate["probability_best_is_global"] >= 0.95
-    p = posterior(81, 4, 10_000)
-    assert int(np.argmax(p)) == 0  # K = 4 is the posterior mode
-    assert estimate["probability_all_seen"] == pytest.approx(p[0], rel=1e-3)
-    assert 4 <= estimate["expected_minima"] < 5
+    assert seen == pytest.approx(MINIMA, abs=1e-6)
+    assert "basins reached by fewer than 1 in 8.19 starts were not covered" in report.line()
 
 
-def test_the_answer_does_not_depend_on_the_number_of_workers():
-    """The rule decides on the finished prefix of the task order, so 2 workers keep what 1 keeps."""
-    serial, parallel = search(workers=1), search(workers=2)
+def test_hops_and_other_extras_are_never_counted_as_draws():
+    """Draw i is start i of `random_starts` with the strategy drawn for i, whatever the extras around it: with
+    more extras (and hops) or none, the draws are the same solves, and only they are counted."""
+    mixture = (Initialization("simulate"), Initialization("first_order"))
+    few = search(strategies=mixture, extra_share=0.0, hops=None).start["multistart"]
+    many = search(strategies=mixture, extra_share=0.5, hops=Hops(strategy=Initialization("simulate")))
+    many = many.start["multistart"]
+    roles = [s["role"] for s in many["solves"]]
+    assert roles.count("hop") >= 5 and roles.count("extra") + roles.count("hop") + roles.count("guess") >= 20
+    assert few["draws"] == many["draws"] == roles.count("draw") == 23 and few["solves"][1:] and len(few["solves"]) == 24
+
+    def draws(report):
+        return [
+            (s["start"], s["strategy"], f)
+            for s, f in zip(report["solves"], report["objectives"], strict=True)
+            if s["role"] == "draw"
+        ]
+
+    assert [d[:2] for d in draws(few)] == [d[:2] for d in draws(many)]
+    assert [d[2] for d in draws(few)] == pytest.approx([d[2] for d in draws(many)], rel=1e-12)
+    assert [d[0] for d in draws(few)] == list(range(1, 24))
+    starts = random_starts(GUESS, 1, 2, 24, 1.0, seed=0)  # draw i starts where start i of random_starts does
+    solver = ocp.OCPSolver(double_wells(TILTS), METHOD, ocp.SolverOptions(check_optimality=False))
+    for i, strategy, objective in draws(few)[:5]:
+        alone = solve_with(solver, Initialization(strategy), initial_guess=starts[i]).objective
+        assert alone == pytest.approx(objective, rel=1e-12)
+    assert many["unseen_basin_mass"] == few["unseen_basin_mass"]  # the extras add nothing to the claim
+
+
+def test_the_search_repeats_for_a_seed_on_one_worker_or_two():
+    """Extras are decided on the finished prefix PLAN_AHEAD positions back, so 2 workers run the same solves in
+    the same order as 1; another seed draws other starts."""
+    settings = {"strategies": (Initialization("simulate"), Initialization("first_order")), "extra_share": 0.5}
+    serial, parallel = search(workers=1, **settings), search(workers=2, **settings)
     a, b = serial.start["multistart"], parallel.start["multistart"]
-    assert (a["local_searches"], a["distinct"], a["best_hits"]) == (b["local_searches"], b["distinct"], b["best_hits"])
+    strip = [{k: v for k, v in s.items() if k not in ("time_s",)} for s in a["solves"]]
+    assert strip == [{k: v for k, v in s.items() if k not in ("time_s",)} for s in b["solves"]]
+    assert a["objectives"] == pytest.approx(b["objectives"], rel=1e-10)
     assert parallel.objective == pytest.approx(serial.objective, rel=1e-12)
+    other = search(workers=1, seed=1, **settings).start["multistart"]
+    assert other["objectives"] != pytest.approx(a["objectives"], rel=1e-6)
 
 
 def test_a_search_on_a_dask_cluster_keeps_what_local_processes_keep():
     """The same executor abstraction as the sweeps' (`ocp/executors.py`): on a Dask LocalCluster of 2 workers
-    the search decides on the same prefix and returns the same minimum as on 2 local processes."""
+    the search runs the same solves and returns the same minimum as on 2 local processes."""
     pytest.importorskip("dask.distributed", reason="the dask extra is not installed")
-    local, dask = search(workers=2, starts=40), search(workers=2, starts=40, executor="dask")
+    local, dask = search(workers=2, effort="quick"), search(workers=2, effort="quick", executor="dask")
     a, b = local.start["multistart"], dask.start["multistart"]
-    assert (a["local_searches"], a["distinct"], a["best_hits"]) == (b["local_searches"], b["distinct"], b["best_hits"])
+    assert a["objectives"] == pytest.approx(b["objectives"], rel=1e-10)
     assert dask.objective == pytest.approx(local.objective, rel=1e-12)
 
 
-def test_a_neighbours_solution_is_the_first_local_search_and_counts_like_one():
-    """``warm`` (a sweep's previous point): solved first, warm, from the given solution; counted in the census
-    like any local search. From the global minimum it converges at once and the search keeps that minimum;
-    from the worst minimum the search still finds the global one, and nothing else of the plan moves:
-    the tasks after the warm one are those of a search without it (its starts one index later)."""
-    values = sorted(sum(c) for c in itertools.product(*(well_minima(a) for a in TILTS)))
-    cold = search(workers=1, starts=40)
-    from_best = search(workers=1, starts=40, warm=cold)
-    report = from_best.start["multistart"]
-    assert report["warm_start"] and report["solves"][0]["start"] == 0
-    assert report["solves"][0]["iterations"] <= 3  # warm-started at the minimum: IPOPT only confirms it
-    assert from_best.objective == pytest.approx(values[0], abs=1e-8)
-    worst_solution = ocp.OCPSolver(double_wells(TILTS), METHOD).solve(
-        initial_guess=ocp.InitialGuess(controls=np.array([[1.0, -1.0]]))  # u_i at the well raised by a_i u_i
+def test_a_neighbours_solution_is_solved_first_warm_and_is_no_draw():
+    """``warm`` (a sweep's previous point): position 0, warm-started from the given solution, an extra. From
+    the global minimum it converges at once; from the worst minimum the draws still find the global one."""
+    cold = search(effort="quick")
+    from_best = search(effort="quick", warm=cold).start["multistart"]
+    assert from_best["warm_start"] and from_best["solves"][0]["role"] == "warm"
+    assert from_best["solves"][0]["iterations"] <= 3
+    assert from_best["draws"] == cold.start["multistart"]["draws"] == 11
+    worst = ocp.OCPSolver(double_wells(TILTS), METHOD).solve(
+        initial_guess=ocp.InitialGuess(controls=np.array([[1.0, -1.0]]))
     )
-    assert worst_solution.objective == pytest.approx(values[-1], abs=1e-8)
-    from_worst = search(workers=1, starts=40, warm=worst_solution)
-    assert from_worst.objective == pytest.approx(values[0], abs=1e-8)
-    assert from_worst.start["multistart"]["objectives"][0] == pytest.approx(values[-1], abs=1e-8)
-    # the tasks after the warm one: the same starts and strategies as the search without it, one place later
-    described = [(d.get("start"), d["strategy"]) for d in cold.start["multistart"]["solves"]]
-    shifted = [(d.get("start"), d["strategy"]) for d in from_worst.start["multistart"]["solves"][1:]]
-    n = min(len(described), len(shifted), 10)
-    assert [(None if i is None else i + 1, s) for i, s in described[:n]] == shifted[:n]
+    assert worst.objective == pytest.approx(MINIMA[-1], abs=1e-8)
+    from_worst = search(effort="quick", warm=worst)
+    assert from_worst.objective == pytest.approx(MINIMA[0], abs=1e-8)
+    assert from_worst.start["multistart"]["objectives"][0] == pytest.approx(MINIMA[-1], abs=1e-8)
 
 
-def test_a_budget_too_small_for_the_confidence_says_so_and_one_search_is_a_plain_solve():
-    short = search(workers=1, starts=10).start["multistart"]
-    assert short["stop_reason"] == "solve budget spent"
-    assert short["estimate"]["probability_best_is_global"] < 0.95
-    every = search(workers=1, starts=10, confidence=None).start["multistart"]
-    assert every["stop_reason"] == "every solve run" and every["local_searches"] == 10
-
-    one = search(workers=1, starts=1)
-    assert search(workers=1, max_searches=1).objective == one.objective  # a budget of one search: start 0 alone
-    solver = ocp.OCPSolver(double_wells(TILTS), METHOD, ocp.SolverOptions(check_optimality=False))
+def test_a_budget_short_of_the_target_says_what_it_covers_and_one_search_is_a_plain_solve():
+    short = search(max_searches=6).start["multistart"]
+    assert short["stop_reason"] == StopReason.BUDGET_SPENT and len(short["solves"]) == 6
+    n = sum(s["role"] == "draw" for s in short["solves"])
+    assert short["draws"] == n == 4 and short["unseen_basin_mass"] == pytest.approx(
+        vouched_mass(4, 0.95)
+    )  # 0 is the guess, 4 an extra
+    assert f"fewer than 1 in {1 / vouched_mass(4, 0.95):.3g} starts were not covered" in short.line()
+    one = search(max_searches=1)
     plain = solve_with(
-        solver, Initialization("simulate"), initial_guess=ocp.InitialGuess(controls=np.full((1, 2), 0.01))
+        ocp.OCPSolver(double_wells(TILTS), METHOD, ocp.SolverOptions(check_optimality=False)),
+        Initialization("simulate"),
+        initial_guess=GUESS,
     )
-    assert one.objective == pytest.approx(plain.objective, rel=1e-12)
-    assert one.start["multistart"]["estimate"]["probability_best_is_global"] == 0.0  # one search says nothing
+    assert one.objective == pytest.approx(plain.objective, rel=1e-12)  # position 0 is the caller's guess
+    report = one.start["multistart"]
+    assert report["draws"] == 0 and report["unseen_basin_mass"] == 1.0 and "no coverage is claimed" in report.line()
+    with pytest.raises(ocp.ProblemError, match="multistart coverage must be < 1"):
+        SearchSettings(coverage=1.0)
+    with pytest.raises(ocp.ProblemError, match="effort must be one of"):
+        SearchSettings(effort="exhaustive")
 
 
-def test_without_hops_the_plan_is_the_portfolio_and_hops_follow_what_each_kind_found():
-    inits = [Initialization("first_order"), Initialization("simulate")]
-    portfolio = plan(3, inits, [Initialization("continuation_parameter")], None, None)
-    order = [portfolio.next(j, {})[0] for j in range(portfolio.total)]
-    assert [(t.start, t.strategy.strategy) for t in order] == [
-        (0, "first_order"),
-        (0, "simulate"),
-        (0, "continuation_parameter"),
-        (1, "first_order"),
-        (1, "simulate"),
-        (2, "first_order"),
-        (2, "simulate"),
-    ]
-    assert plan(3, inits, [], None, 4).total == 4 and plan(3, inits, [], Hops(), None).total == 12
-    with pytest.raises(ocp.ProblemError, match="hops scale"):
-        Hops(scale=0.0)
-
-
-def hopping(workers: int):
-    guess = ocp.InitialGuess(controls=np.full((1, len(TILTS)), 0.01))
-    return multistart(
-        double_wells(TILTS),
-        METHOD,
-        random_starts(guess, 1, len(TILTS), 4, 1.0, seed=0),
-        init=Initialization("simulate"),
-        workers=workers,
-        hops=Hops(strategy=Initialization("simulate")),
-        max_searches=40,
-        seed=3,
-    )
-
-
-def test_hops_start_from_the_best_so_far_and_repeat_for_a_seed():
-    """Each hop starts from the best converged solve at least PLAN_AHEAD positions before it (all earlier ones
-    when none of those converged); the same seed gives the same solves, on one worker or two; every minimum a
-    hop reaches is one of the four known ones."""
-    first, again = hopping(workers=1), hopping(workers=1)
-    report = first.start["multistart"]
-    assert report["objectives"] == again.start["multistart"]["objectives"]
-    objectives, succeeded = report["objectives"], report["succeeded"]
-    hops = 0
-    for j, solve in enumerate(report["solves"]):
-        if "hop_from" in solve:
-            hops += 1
-            window = [f for f, ok in zip(objectives[: max(0, j - PLAN_AHEAD + 1)], succeeded, strict=False) if ok]
-            window = window or [f for f, ok in zip(objectives[:j], succeeded, strict=False) if ok]
-            assert solve["hop_from"] < j and objectives[solve["hop_from"]] == min(window)
-    assert hops >= 30  # 4 start tasks, 40 searches
-    values = sorted(sum(c) for c in itertools.product(*(well_minima(a) for a in TILTS)))
-    assert first.objective == pytest.approx(values[0], abs=1e-8)
-    seen = {round(f, 6) for f, ok in zip(objectives, report["succeeded"], strict=True) if ok}
-    assert all(min(abs(f - v) for v in values) < 1e-6 for f in seen) and 2 <= len(seen) <= 4
-    two, two_again = hopping(workers=2), hopping(workers=2)
-    assert two.start["multistart"]["objectives"] == two_again.start["multistart"]["objectives"] == objectives
-
-
-def converged_at(objective: float) -> SimpleNamespace:
-    """What the planner reads of a finished solve: its objective, success and cost."""
+def converged_at(objective: float, iterations: int = 5) -> SimpleNamespace:
+    """What the allocation reads of a finished solve: its objective, success and cost."""
     return SimpleNamespace(
-        objective=objective, success=True, iterations=5, start=StartRecord(), first_order=FirstOrderReport()
+        objective=objective, success=True, iterations=iterations, start=StartRecord(), first_order=FirstOrderReport()
     )
 
 
-def test_the_plan_probes_with_the_first_strategy_until_two_minima_show():
-    """While every search reaches one minimum only the first strategy's start tasks (and hops) run; once a second
-    minimum is visible (PLAN_AHEAD positions later) the other strategies' start tasks follow in order."""
-    inits = [Initialization("first_order"), Initialization("simulate")]
-    planner = plan(6, inits, [], Hops(), 80)
-    results = {}
-    for j in range(40):
-        planner.next(j, results)
-        results[j] = converged_at(1.0)
-    assert {t.strategy.strategy for t in planner.tasks if not t.is_hop} == {"first_order"}
-    assert [t.start for t in planner.tasks if not t.is_hop] == list(range(6))  # every start probed, in order
-    for j in range(40, 80):
-        planner.next(j, results)
-        results[j] = converged_at(0.5 if j == 40 else 1.0)
-    late = [(j, t) for j, t in enumerate(planner.tasks) if not t.is_hop and t.strategy.strategy == "simulate"]
-    assert late and late[0][0] >= 40 + PLAN_AHEAD and late[0][1].start == 0
+def test_the_extras_go_to_what_finds_better_minima_and_every_arm_keeps_a_share():
+    """Two strategies: adam's solves keep finding new bests, first_order's never do; after each arm's first
+    pull, adam gets most extras, and first_order and hops still at least MIN_SHARE of an even split."""
+    mixture = [Initialization("first_order"), Initialization("adam")]
+    plan = CoveragePlan(mixture, [], Hops(), draws=200, extra_share=0.5, max_searches=None, seed=0, lag=1)
+    results, level = {}, 1.0
+    for j in range(plan.total):
+        task = plan.next(j, results)
+        if task.strategy.strategy == "adam" and task.role != Role.HOP:
+            level *= 0.99
+            results[j] = converged_at(level)
+        else:
+            results[j] = converged_at(1.0 + j)
+    extras = [t for t in plan.tasks if t.role in (Role.EXTRA, Role.HOP, Role.GUESS)][1:]
+    share = {
+        name: sum(1 for t in extras if (t.kind if t.role != Role.HOP else "hop") == name)
+        for name in ("adam", "first_order", "hop")
+    }
+    assert share["adam"] > share["first_order"] + share["hop"]
+    floor = MIN_SHARE * len(extras) / 3
+    assert share["first_order"] >= floor - 1 and share["hop"] >= floor - 1
+    arms = arms_of(mixture, [], Hops())
+    stats = statistics(arms, plan.tasks, results, plan.pulls)
+    assert stats["adam"].wins > 50 and stats["first_order"].wins == 0
+    even = {name: replace(s, pulls=100) for name, s in stats.items()}  # no arm below its share: the bound decides
+    assert choose(arms, even, arms).name == "adam"
+
+
+def _planted(offset: float):
+    import casadi as ca
+
+    x, u = ca.SX.sym("x"), ca.SX.sym("u")
+    f = u**2 / 2 - (offset**2 / 2 + 0.5) * ca.exp(-((u - offset) ** 2) / (2 * 0.15**2))
+    problem = ocp.Problem(
+        state=x, control=u, dynamics=0 * x, horizon=ocp.Horizon.fixed(1.0), initial_state=[0.0], running_costs={"f": f}
+    )
+    return problem, ocp.MultipleShooting(K=1, integrator=ocp.Euler())
+
+
+def test_thorough_finds_a_planted_basin_of_a_few_percent_in_95_of_100_seeds():
+    """A narrow well at u = 2.2 below a broad bowl: plain IPOPT from u0 ~ N(0, 1) reaches it from about 3 % of
+    starts (measured here on a grid of starts, trapezoid rule: the test fails if the planted mass is not in
+    [2 %, 6 %], so that the claim applies). Thorough covers 2 %: it must find the well in >= 95 of 100 seeds."""
+    problem, method = _planted(2.2)
+    options = ocp.SolverOptions(check_optimality=False)
+    solver = ocp.OCPSolver(problem, method, options)
+    well = solver.solve(initial_guess=ocp.InitialGuess(controls=np.array([[2.2]])), first_order_iterations=0).objective
+    grid = np.linspace(-6, 6, 481)
+    hit = [
+        solve_with(solver, SIMULATE[0], initial_guess=ocp.InitialGuess(controls=np.array([[u0]]))).objective
+        < well + 1e-6
+        for u0 in grid
+    ]
+    density = np.exp(-0.5 * grid**2) / math.sqrt(2 * math.pi)
+    mass = float(np.trapezoid(density * np.asarray(hit, float), grid))
+    assert 0.02 <= mass <= 0.06, mass
+    found = 0
+    settings = SearchSettings(effort="thorough", strategies=SIMULATE, workers=1)
+    for seed in range(100):
+        best = multistart(
+            problem, method, replace_seed(settings, seed), options, guess=ocp.InitialGuess(controls=np.zeros((1, 1)))
+        )
+        found += best.objective < well + 1e-6
+        assert best.start["multistart"]["unseen_basin_mass"] <= 0.02
+    assert found >= 95, found
+
+
+def replace_seed(settings: SearchSettings, seed: int) -> SearchSettings:
+    return replace(settings, seed=seed)
 
 
 _SOLVE = ocp.OCPSolver.solve
@@ -227,7 +261,7 @@ def test_a_solve_stuck_past_its_cutoff_is_given_up_and_its_process_ended(monkeyp
     monkeypatch.setattr(multistart_module, "OVERRUN_GRACE_S", 1.0)
     starts = random_starts(ocp.InitialGuess(controls=np.full((1, 2), 0.01)), 1, 2, 6, 1.0, seed=0)
     starts[1] = ocp.InitialGuess(controls=np.full((1, 2), 10.0))
-    best = multistart(double_wells(TILTS), METHOD, starts, init=Initialization("simulate"), workers=2, patience=10.0)
+    best = portfolio(double_wells(TILTS), METHOD, starts, init=Initialization("simulate"), workers=2, patience=10.0)
     report = best.start["multistart"]
     assert "given up" in report["errors"]["1"] and report["succeeded"] == [True, False, True, True, True, True]
     pid = int(pid_file.read_text())
@@ -251,9 +285,9 @@ def test_a_worker_that_dies_costs_its_solve_and_the_search_goes_on(monkeypatch):
     monkeypatch.setattr(ocp.OCPSolver, "solve", _solve_or_die)
     starts = random_starts(ocp.InitialGuess(controls=np.full((1, 2), 0.01)), 1, 2, 6, 1.0, seed=0)
     starts[1] = ocp.InitialGuess(controls=np.full((1, 2), 10.0))
-    best = multistart(double_wells(TILTS), METHOD, starts, init=Initialization("simulate"), workers=2)
+    best = portfolio(double_wells(TILTS), METHOD, starts, init=Initialization("simulate"), workers=2)
     report = best.start["multistart"]
     assert "BrokenProcessPool" in report["errors"]["1"]
     assert report["succeeded"] == [True, False, True, True, True, True]
-    serial = multistart(double_wells(TILTS), METHOD, starts[:1] + starts[2:], init=Initialization("simulate"))
+    serial = portfolio(double_wells(TILTS), METHOD, starts[:1] + starts[2:], init=Initialization("simulate"))
     assert best.objective == pytest.approx(serial.objective, rel=1e-10)

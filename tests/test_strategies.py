@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 from known_problems import steering
+from searching import portfolio
 
 import ocp
-from ocp.search.multistart import multistart, random_starts, spread
+from ocp.search.minima import spread
+from ocp.search.multistart import random_starts
 from ocp.search.strategies import Initialization, solve_with
 from problems.datasets import generate
 from problems.l2 import l2_problem
@@ -79,7 +81,7 @@ def test_spread_counts_distinct_optima():
 def test_one_start_is_a_plain_solve():
     problem, method, guess = small_learning_problem()
     plain = ocp.OCPSolver(problem, method).solve(initial_guess=guess)
-    best = multistart(problem, method, [guess], workers=1)
+    best = portfolio(problem, method, [guess], workers=1)
     assert best.objective == plain.objective
     np.testing.assert_array_equal(best.controls, plain.controls)
     assert best.start["multistart"]["starts"] == 1 and best.start["multistart"]["best_start"] == 0
@@ -88,8 +90,8 @@ def test_one_start_is_a_plain_solve():
 def test_worker_processes_give_the_serial_results_and_keep_the_best():
     problem, method, guess = small_learning_problem()
     starts = random_starts(guess, method.K, problem.nu, 4, 1.0, seed=0)
-    serial = multistart(problem, method, starts, workers=1)
-    parallel = multistart(problem, method, starts, workers=2)
+    serial = portfolio(problem, method, starts, workers=1)
+    parallel = portfolio(problem, method, starts, workers=2)
     objectives = serial.start["multistart"]["objectives"]
     assert parallel.start["multistart"]["objectives"] == pytest.approx(objectives, rel=1e-10)
     assert serial.objective == min(objectives) == pytest.approx(parallel.objective, rel=1e-10)
@@ -99,7 +101,7 @@ def test_a_portfolio_solves_every_start_with_every_strategy_and_keeps_the_best()
     problem, method, guess = small_learning_problem()
     starts = random_starts(guess, method.K, problem.nu, 2, 1.0, seed=0)
     inits = [Initialization("first_order"), Initialization("simulate")]
-    best = multistart(problem, method, starts, init=inits, workers=2)
+    best = portfolio(problem, method, starts, init=inits, workers=2)
     report = best.start["multistart"]
     solver = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False))
     expected = [solve_with(solver, init, initial_guess=start).objective for start in starts for init in inits]
@@ -120,7 +122,7 @@ def test_without_a_first_order_phase_the_portfolio_solves_each_start_once():
     method = ocp.MultipleShooting(K=6)
     starts = random_starts(ocp.InitialGuess(controls=0.1), method.K, problem.nu, 2, 1.0, seed=2)
     inits = [Initialization("first_order"), Initialization("simulate"), Initialization("adam")]
-    best = multistart(problem, method, starts, init=inits, workers=1)
+    best = portfolio(problem, method, starts, init=inits, workers=1)
     report = best.start["multistart"]
     assert report["strategies"] == ["simulate"] and len(report["objectives"]) == 2
     solver = ocp.OCPSolver(problem, method, ocp.SolverOptions(check_optimality=False))
@@ -135,7 +137,7 @@ def test_first_start_strategies_solve_start_zero_once_more_and_only_where_they_a
     problem, method, guess = small_learning_problem()
     starts = random_starts(guess, method.K, problem.nu, 2, 1.0, seed=0)
     continuation = Initialization("continuation_parameter")
-    best = multistart(problem, method, starts, init=Initialization("simulate"), first_start=[continuation], workers=1)
+    best = portfolio(problem, method, starts, init=Initialization("simulate"), first_start=[continuation], workers=1)
     report = best.start["multistart"]
     assert labels(report) == [
         {"start": 0, "strategy": "simulate"},
@@ -149,7 +151,7 @@ def test_first_start_strategies_solve_start_zero_once_more_and_only_where_they_a
     assert best.objective == pytest.approx(min(report["objectives"]), rel=1e-10)
 
     plain = steering()  # its parameter is not marked for continuation
-    kept = multistart(plain, ocp.MultipleShooting(K=4), [ocp.InitialGuess()], first_start=[continuation], workers=1)
+    kept = portfolio(plain, ocp.MultipleShooting(K=4), [ocp.InitialGuess()], first_start=[continuation], workers=1)
     assert labels(kept.start["multistart"]) == [{"start": 0, "strategy": "first_order"}]
 
 
@@ -164,7 +166,7 @@ def test_only_the_kept_solution_is_checked_and_the_check_is_the_solvers():
     assert later["smallest_eigenvalue"] == pytest.approx(checked.optimality["smallest_eigenvalue"], rel=1e-9)
     assert later["second_order_ok"] == checked.optimality["second_order_ok"]
     for workers in (1, 2):
-        best = multistart(problem, method, [guess], workers=workers)
+        best = portfolio(problem, method, [guess], workers=workers)
         assert best.optimality["smallest_eigenvalue"] == pytest.approx(later["smallest_eigenvalue"], rel=1e-9)
     staged = solve_with(solver, Initialization("continuation_T", stages=2), initial_guess=guess)
     assert staged.optimality.get("smallest_eigenvalue") is not None  # the final stage is checked
@@ -173,12 +175,12 @@ def test_only_the_kept_solution_is_checked_and_the_check_is_the_solvers():
 def test_the_iteration_cap_gives_up_a_start_and_says_so():
     problem, method, guess = small_learning_problem()
     plain = ocp.SolverOptions(first_order_iterations=0, check_optimality=False)
-    best = multistart(problem, method, [guess], plain, workers=1, max_iter=3)
+    best = portfolio(problem, method, [guess], plain, workers=1, max_iter=3)
     assert best.iterations == 3 and not best.success and best.status == "Maximum_Iterations_Exceeded"
     assert best.start["multistart"]["converged"] == 0
     with pytest.raises(ocp.ProblemError, match="max_iter must be an integer >= 1"):
-        multistart(problem, method, [guess], plain, workers=1, max_iter=0)
-    timed = multistart(problem, method, [guess], plain, workers=1, max_seconds=1e-3)
+        portfolio(problem, method, [guess], plain, workers=1, max_iter=0)
+    timed = portfolio(problem, method, [guess], plain, workers=1, max_seconds=1e-3)
     assert timed.status == "Maximum_WallTime_Exceeded" and not timed.success
 
 
@@ -207,14 +209,14 @@ def test_patience_gives_up_a_solve_far_slower_than_the_finished_ones(monkeypatch
     starts = random_starts(ocp.InitialGuess(controls=optimum.controls), method.K, problem.nu, 4, 1.0, seed=0)
     init = Initialization("simulate")
     monkeypatch.setattr(ms, "MIN_PATIENCE_S", 0.0)
-    patient = multistart(problem, method, starts, plain, init=init, workers=workers)
-    impatient = multistart(problem, method, starts, plain, init=init, workers=workers, patience=1.0)
+    patient = portfolio(problem, method, starts, plain, init=init, workers=workers)
+    impatient = portfolio(problem, method, starts, plain, init=init, workers=workers, patience=1.0)
     full, cut = patient.start["multistart"], impatient.start["multistart"]
     assert full["converged"] == 4 and full["stopped_for_patience"] == 0
     assert cut["stopped_for_patience"] >= 2 and cut["converged"] == 4 - cut["stopped_for_patience"]
     assert impatient.objective == pytest.approx(optimum.objective, rel=1e-8)  # start 0 is kept
     with pytest.raises(ocp.ProblemError, match="patience must be >= 1"):
-        multistart(problem, method, starts, plain, workers=1, patience=0.5)
+        portfolio(problem, method, starts, plain, workers=1, patience=0.5)
 
 
 def test_bad_strategy_settings_are_refused_with_the_field():

@@ -257,8 +257,7 @@ def test_a_search_config_searches_at_every_point_with_the_neighbours_solution_as
     """Where the config runs a search, a warm point runs it too, with the previous point's solution as its first
     local search (counted like the others); that local search is exactly a warm solve from the recorded
     predecessor, and the point keeps the best of the search."""
-    search = {"starts": 2, "extra_strategies": [], "first_start_strategies": [], "hops": False}
-    search |= {"confidence": None, "max_searches": None, "workers": 1}
+    search = {"starts": 2, "extra_strategies": [], "first_start_strategies": [], "effort": "portfolio", "workers": 1}
     path = write_config(tmp_path, {"T": [1.0, 2.0]}, multistart=search)
     result = run_sweep(load_sweep(path), tmp_path / "out", workers=1)
     assert result.summary["failed"] == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -12,9 +12,10 @@ from ocp.executors import ExecutorName
 from ocp.options import at_least, declared_as, positive
 from ocp.problem.integrators import IntegratorName, integrator
 from ocp.problem.method import MultipleShooting, Parallelization
-from ocp.search.multistart import SearchLimits
-from ocp.search.plan import Hops
+from ocp.search.coverage import EffortName
+from ocp.search.settings import SearchSettings
 from ocp.search.strategies import Initialization, StrategyName
+from ocp.search.tasks import Hops
 from ocp.solvers.gradient_flow import GradientFlowOptions
 from ocp.solvers.ipopt import SolverOptions
 
@@ -36,62 +37,69 @@ class SolverSection(SolverOptions):
 
 @dataclass(frozen=True)
 class MultistartSettings:
-    """The ``multistart:`` section (`ocp/search/multistart.py`): start 0 is the problem's own guess,
-    starts 1.. draw controls ``scale`` x N(0, 1) seeded by (seed, i).
+    """The ``multistart:`` section: the global search (`ocp/search/`, docs/global_search.md).
 
-    The start tasks of the search (hops and the stopping rule: the fields below) are eight starts, each
-    solved with first_order, simulate and adam, by default:
-    one start from a small random guess lands 11 % above the target on the
-    shared N = 400 instance and up to 5x above the best optimum on XOR, and no
-    single strategy, nor any pair of them, came within 0.1 % of the best
-    optimum found on every A1 and A2 instance of benchmarks/README.md
-    ("strategies.py"), while this portfolio of three did (35 of 36 instances
-    with the L1 ones, where it is simulate alone). The cap of 500 iterations
-    covers the slowest converged start measured there (261).
+    ``effort`` names how much of the start distribution the search covers: its random draws (random
+    controls ``scale`` x N(0, 1), each with a strategy drawn from the initialization section's strategy and
+    ``extra_strategies``) reach any basin that holds at least 1 in 4 (quick), 1 in 8 (default) or 1 in
+    50 (thorough) of that distribution with probability ``confidence``; ``coverage`` sets that share
+    directly. Extras beside the draws (the configured start, ``first_start_strategies``, hops, more starts
+    of what pays off here) take ``extra_share`` of the local searches and are never counted.
+    ``effort: portfolio`` is the fixed portfolio of earlier versions: ``starts`` starts (start 0 the
+    configured one) each with every strategy, no claim. ``starts: 1`` with no extra strategy is one plain
+    solve, whatever the effort.
     """
 
-    starts: int = at_least(1, 8)
+    effort: EffortName = "default"
+    coverage: float | None = declared_as(SearchSettings, "coverage", None)
+    confidence: float = declared_as(SearchSettings, "confidence", 0.95)
+    starts: int = at_least(1, 8)  # the portfolio's starts; 1 (and no extra strategy): one plain solve
     workers: int = at_least(0, 0)  # 0: one per core
     # where the local searches run (`ocp/executors.py`): local processes, or a Dask cluster (a LocalCluster of
     # ``workers``, or the running one whose scheduler is at ``scheduler``)
     executor: ExecutorName = "local"
     scheduler: str | None = None
     scale: float = at_least(0.0, 1.0)
-    # each start is also solved with these, beside the initialization section's strategy (a portfolio);
-    # [] solves each start with that strategy alone
+    # the draws' mixture, beside the initialization section's strategy; [] draws with that strategy alone
     extra_strategies: tuple[StrategyName, ...] = ("simulate", "adam")
-    # solved once more, from start 0 only (left out where the problem marks no parameter to continue in):
-    # on L1 the only strategy that found the best optimum of 2 of 12 instances, at about 1.5 plain solves
+    # solved once from the configured start, as extras (left out where the problem marks no parameter to
+    # continue in): on L1 the only strategy that found the best optimum of 2 of 12 instances
     first_start_strategies: tuple[StrategyName, ...] = ("continuation_parameter",)
-    max_iter: int = declared_as(SearchLimits, "max_iter", 500)  # IPOPT iterations per solve before it is given up
-    max_seconds: float = declared_as(SearchLimits, "max_seconds", 300.0)  # wall time per solve, likewise
+    extra_share: float = declared_as(SearchSettings, "extra_share", 0.25)
+    max_iter: int = declared_as(SearchSettings, "max_iter", 500)  # IPOPT iterations per solve before it is given up
+    max_seconds: float = declared_as(SearchSettings, "max_seconds", 300.0)  # wall time per solve, likewise
     # a solve running longer than patience x the median finished solve is given up (`ocp/search/multistart.py`)
-    patience: float = declared_as(SearchLimits, "patience", 10.0)
-    # stop once the probability that the best minimum found is the global one reaches this (`ocp/search/basins.py`);
-    # null runs to the budget (with hops: false and max_searches: null, the portfolio of earlier versions)
-    confidence: float | None = declared_as(SearchLimits, "confidence", 0.95)
-    time_budget: float | None = declared_as(SearchLimits, "time_budget", None)  # seconds for the whole search
-    # basin hopping (`ocp/search/plan.py`): local searches that restart from the best solution so far with its
-    # controls moved by hop_scale x their rms x N(0, 1), beside the start tasks; false solves the starts alone
+    patience: float = declared_as(SearchSettings, "patience", 10.0)
+    time_budget: float | None = declared_as(SearchSettings, "time_budget", None)  # seconds for the whole search
+    # basin hopping among the extras (`ocp/search/tasks.py`): restarts from the best solution so far with its
+    # controls moved by hop_scale x their rms x N(0, 1); false leaves hops out
     hops: bool = True
     hop_scale: float = positive(1.0)
-    # local searches in all (null: every start task once, twice that with hops)
-    max_searches: int | None = declared_as(SearchLimits, "max_searches", 24)
+    max_searches: int | None = declared_as(SearchSettings, "max_searches", None)  # local searches in all
 
-    def search_arguments(self) -> dict[str, Any]:
-        """The keyword arguments of `ocp.search.multistart.multistart` these settings make (caps, patience,
-        stopping rule, hops, budget)."""
-        return {
-            "max_iter": self.max_iter,
-            "max_seconds": self.max_seconds,
-            "patience": self.patience,
-            "confidence": self.confidence,
-            "time_budget": self.time_budget,
-            "hops": Hops(self.hop_scale) if self.hops else None,
-            "max_searches": self.max_searches,
-            "executor": self.executor,
-            "scheduler": self.scheduler,
-        }
+    def search_settings(self, strategies, first_start, seed: int, max_iter: int) -> SearchSettings:
+        """The library's settings for these (``strategies``: the draws' mixture; ``max_iter``: the solver
+        section's cap, if lower)."""
+        return SearchSettings(
+            effort=self.effort,
+            coverage=self.coverage,
+            confidence=self.confidence,
+            strategies=tuple(strategies),
+            first_start=tuple(first_start),
+            scale=self.scale,
+            extra_share=self.extra_share,
+            hops=Hops(self.hop_scale) if self.hops else None,
+            starts=self.starts,
+            max_searches=self.max_searches,
+            time_budget=self.time_budget,
+            max_iter=min(self.max_iter, max_iter),
+            max_seconds=self.max_seconds,
+            patience=self.patience,
+            workers=self.workers or None,
+            executor=self.executor,
+            scheduler=self.scheduler,
+            seed=seed,
+        )
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,11 @@ from ocp.processes import sigint_flag
 from ocp.run import registry
 from ocp.run.config import keys, load_yaml, parse
 from ocp.run.settings import RunSettings, SolverName
-from ocp.search.multistart import multistart, random_starts
+from ocp.search.coverage import in_words
+from ocp.search.multistart import multistart
+from ocp.search.settings import SearchSettings
 from ocp.search.strategies import effective_strategies, first_start_strategies, solve_with
+from ocp.search.tasks import Role
 from ocp.solvers.gradient_flow import GradientFlow
 from ocp.solvers.ipopt import OCPSolver
 from ocp.solvers.solution import Solution
@@ -80,7 +83,7 @@ def _ipopt(
     run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None, warm: Solution | None = None
 ) -> Solution:
     """IPOPT: one solve with the configured strategy, or the best of a multi-start (`solve_run`)."""
-    problem, starts = setup.problem, run.multistart.starts
+    problem = setup.problem
     inits = effective_strategies(run.initializations(), problem)
     if len(inits) < len(run.initializations()):
         log.info("the first-order phase does not apply here: first_order and adam start as simulate does")
@@ -99,25 +102,15 @@ def _ipopt(
         for stage in solution.start.stages[:-1]:
             log.info(f"  stage {stage['stage']}: objective {stage['objective']:.6g}, {stage['iterations']} its")
         return solution
-    guesses = random_starts(setup.initial_guess, run.K, problem.nu, starts, run.multistart.scale, run.seed)
-    workers = run.multistart.workers or None
-    names = ", ".join(init.strategy for init in inits)
     first_start = first_start_strategies(run.first_start_initializations(), inits, problem)
-    ms = run.multistart
-    solves = starts * len(inits) + len(first_start)
-    more = "".join(f" + {init.strategy} from start 0" for init in first_start)
-    budget = f"; {ms.max_searches} local searches at most" if ms.max_searches else ""
-    until = "" if ms.confidence is None else f"; stops once P(best is global) >= {ms.confidence:g}"
-    tasks = f"{starts} starts x ({names}){more} = {solves} start tasks"
-    if ms.hops:
-        tasks += " and hops from the best so far"
-    log.info(f"search: {tasks}{budget}{until}; one NLP build per worker ...")
+    settings = run.multistart.search_settings(inits, first_start, run.seed, run.solver.max_iter)
+    log.info(f"{search_plan(settings, inits, first_start)}; one NLP build per worker ...")
     begin, finished = time.perf_counter(), []
 
-    def progress(start: int, sol: Solution) -> None:
-        finished.append(start)
+    def progress(position: int, task, sol: Solution) -> None:
+        finished.append(position)
         status = "stopped (patience or search over)" if sol.status == Status.USER_REQUESTED_STOP else sol.status
-        where = f"start {start} ({sol.start.strategy})" if start >= 0 else f"hop from solve {sol.start.hop_from}"
+        where = _task_words(task, sol)
         log.info(
             f"  {where}: {status}, objective "
             f"{sol.objective:.6g} ({len(finished)} done, {time.perf_counter() - begin:.0f} s)",
@@ -126,48 +119,54 @@ def _ipopt(
     solution = multistart(
         problem,
         run.method(),
-        guesses,
+        settings,
         run.solver.options(),
-        init=inits,
-        first_start=first_start,
+        guess=setup.initial_guess,
         T=run.T,
-        workers=workers,
         progress=progress,
-        seed=run.seed,
         warm=warm,
-        **(ms.search_arguments() | {"max_iter": min(ms.max_iter, run.solver.max_iter)}),
     )
     report = solution.start.multistart
     if report["converged"] == 0:
-        log.info(f"multi-start: no local search converged; keeping the lowest objective ({_found_by(report)})")
+        log.info(f"search: no local search converged; keeping the lowest objective ({report.found_by()})")
         return solution
     log.info(
-        f"multi-start: best from {_found_by(report)}; objectives best "
+        f"search: best from {report.found_by()}; objectives best "
         f"{report['best']:.6g}, median {report['median']:.6g}, worst {report['worst']:.6g}; "
         f"{report['distinct']} distinct optima among {report['converged']} converged",
     )
-    log.info(search_line(report))
+    log.info(report.line())
     return solution
 
 
-def _found_by(report: dict[str, Any]) -> str:
-    if report["best_start"] >= 0:
-        return f"start {report['best_start']} ({report['best_strategy']})" + (
-            " (the previous point's solution)" if report.get("warm_start") and report["best_start"] == 0 else ""
-        )
-    return f"a hop ({report['best_strategy'].removeprefix('hop (').rstrip(')')})"
-
-
-def search_line(report: dict[str, Any]) -> str:
-    """What the multi-start knows about the minima it has not seen, in one line."""
-    estimate = report["estimate"]
-    unseen = estimate["expected_unseen"]
-    unseen_text = "unknown (too few searches)" if unseen is None else f"{unseen:.1f}"
+def search_plan(settings: SearchSettings, inits, first_start) -> str:
+    """What a search will run, in one line: the draws its effort implies and what they cover, or the
+    portfolio's solves."""
+    names = ", ".join(init.strategy for init in inits)
+    if settings.portfolio:
+        more = "".join(f" + {init.strategy} from start 0" for init in first_start)
+        solves = settings.starts * len(inits) + len(first_start)
+        return f"search (portfolio): {settings.starts} starts x ({names}){more} = {solves} solves, no coverage claim"
+    q = settings.coverage_target
+    extras = "the configured start, " + "".join(f"{init.strategy}, " for init in first_start)
+    extras += ("hops and " if settings.hops else "") + "more starts of what pays off"
+    budget = f"; {settings.max_searches} local searches at most" if settings.max_searches else ""
     return (
-        f"search: {report['local_searches']} local searches reached {estimate['distinct']} distinct minima, "
-        f"the best {report['best_hits']} times; expected minima not seen: {unseen_text}; probability that a "
-        f"better minimum exists: {estimate['probability_better_exists']:.2f}; stopped: {report['stop_reason']}"
+        f"search (effort {settings.effort}): {settings.draws} random draws, each with one of ({names}) at random, "
+        f"to reach any basin that at least {in_words(q)} starts reach with probability {settings.confidence:.0%}; "
+        f"plus extras ({extras}) in {settings.extra_share:.0%} of the local searches{budget}"
     )
+
+
+def _task_words(task, sol: Solution) -> str:
+    """A finished local search, for the progress lines."""
+    if task.role == Role.HOP:
+        return f"hop from solve {sol.start.hop_from}"
+    what = {"draw": "draw", "extra": "extra start", "guess": "configured start", "portfolio": "start"}
+    if task.role == Role.WARM:
+        return "the previous point's solution"
+    number = "" if task.role == Role.GUESS else f" {task.index}"
+    return f"{what[task.role.value]}{number} ({sol.start.strategy})"
 
 
 def _gradient_flow(

@@ -1,55 +1,38 @@
-"""Multi-start and global search: local searches in worker processes, the best kept, what is known reported.
+"""The global search: local searches in worker processes, the best kept, and what the draws vouch for.
 
 Learning problems have many local optima, and which one IPOPT returns depends
-on the start (`strategies.py`). Start 0 is the caller's guess, so one start is
-exactly a plain solve; start i >= 1 draws controls scale x N(0, 1) from
-``numpy.random.default_rng([seed, i])``, so every start is reproducible on its
-own. Each worker process builds the NLP once (the problem travels pickled in
-CasADi's pickle context) and solves the starts it is given.
+on the start (`strategies.py`). A search (`SearchSettings`) runs local
+searches of two sorts (`plan.py`):
 
-Several strategies (a portfolio): every start is solved with each of them,
-since which strategy finds the best optimum differs from instance to instance
-(`benchmarks/README.md`, "strategies.py"); without hops start by start. ``first_start``
-strategies are solved once more, from start 0 only, right after start 0's
-others: a continuation in lambda is deterministic in its stages and costs
-about 1.5 plain solves, and on L1 problems it alone held the best optimum of
-2 of 12 instances, which 8 starts of the portfolio missed by 16-22 %
-(`benchmarks/README.md`). With ``hops``, basin hops from the best solution so
-far are handed out between these start tasks; the order and the choice
-between the two kinds are `plan.py`'s.
+- draws: random starts (controls scale x N(0, 1) seeded by (seed, i)), each
+  with a strategy drawn from a fixed mixture. They are independent draws of
+  one start distribution, so after n of them any basin that holds at least
+  q = 1 - (1 - confidence)^(1 / n) of that distribution has been reached
+  with probability at least ``confidence`` (`coverage.py`). The effort
+  (quick, default, thorough) names the q to reach, and so the draws;
+- extras: the caller's guess, a continuation, hops from the best so far and
+  more starts of the strategies that pay off here, chosen by a bandit
+  (`bandit.py`). They can only improve the answer and are never counted.
+
+Each worker process builds the NLP once (the problem travels pickled in
+CasADi's pickle context) and solves the tasks it is given.
 
 Patience: a random start now and then wanders where IPOPT corrects the
 Hessian's inertia at every iteration and one iteration costs 10-40 times the
 usual (measured: 773 s for one start at N = 100 where the others took 2-16 s).
 With ``patience`` P, a solve still running after P times the median duration
 of the finished solves of its kind (hops, or starts solved with the same
-strategy: a plain IPOPT start costs ten first_order probes on two-moons data)
-and at least MIN_PATIENCE_S is stopped and counts as not converged. IPOPT looks at the clock only between iterations,
-and one iteration can take minutes (a start at N = 200 on two-moons data:
-iterations of 15-110 s while MUMPS refactorises with ever larger
-regularisation), so a solve still running OVERRUN_GRACE_S after its cutoff
-is given up (an error for its position) and the worker processes are
-replaced at once, the other running solves handed to the new ones. Replayed on the recorded solve times of the 18
-instances of `benchmarks/strategies.py`, P = 10 stops 7 of the 288 simulate
-and adam solves, none of which held its instance's best optimum, and saves
-29 % of the default portfolio's time.
+strategy) and at least MIN_PATIENCE_S is stopped and counts as not
+converged (a draw so stopped reached no minimum: it still counts as a draw,
+so the claim is about the local search as capped). IPOPT looks at the clock
+only between iterations, and one iteration can take minutes (a start at N =
+200 on two-moons data: iterations of 15-110 s while MUMPS refactorises with
+ever larger regularisation), so a solve still running OVERRUN_GRACE_S after
+its cutoff is given up (an error for its position) and the worker processes
+are replaced at once, the other running solves handed to the new ones.
 
 Only the kept solution gets the optimality check (`optimality.py`): it costs
 a reduced Hessian per solve and says nothing about the discarded ones.
-
-The spread says how rugged the problem is: best, median and worst objective of
-the converged starts and how many distinct optima they reached (objectives
-that differ by more than 1e-6 relative).
-
-A stopping rule (``confidence``): solves are handed out in task order, a few
-at a time, and after each one the converged solves of the longest finished
-prefix of that order give n local searches and w distinct minima; once the
-posterior probability that the best of them is the global minimum
-(`basins.py`, Boender and Rinnooy Kan) reaches ``confidence``, nothing more is
-started and the solves still running are stopped. Deciding on the prefix, not
-on whichever solves happened to finish first, makes the answer the same for
-any number of workers. Without ``confidence`` every task is solved (the
-portfolio of earlier versions, kept selectable for comparison).
 """
 
 from __future__ import annotations
@@ -59,7 +42,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -67,24 +50,21 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import Interrupted, ProblemError, SolveError
-from ocp.executors import Executor, ExecutorName, default_start_method, make_executor
-from ocp.options import at_least, check_fields, open_interval, positive
+from ocp.executors import Executor, default_start_method, make_executor
 from ocp.problem.guess import InitialGuess
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
 from ocp.processes import sigint_flag
-from ocp.search.plan import (
-    Hops,
-    StoppingRule,
-    Task,
-    finished_prefix,
-    hop_guess,
-    labelled,
-    plan,
-    spread,
-)
+from ocp.search.bandit import statistics
+from ocp.search.basins import estimate
+from ocp.search.coverage import good_turing, miss_probability_all, vouched_mass
+from ocp.search.minima import census_of, converged, hits_per_minimum, spread
+from ocp.search.plan import PLAN_AHEAD, CoveragePlan, PortfolioPlan, StoppingRule, finished_prefix
+from ocp.search.report import SearchReport
 from ocp.search.running import Running
+from ocp.search.settings import SearchSettings
 from ocp.search.strategies import Initialization, effective_strategies, first_start_strategies, solve_with
+from ocp.search.tasks import EXTRA_STREAM, Role, Task, hop_guess, labelled, random_guess
 from ocp.solvers.ipopt import OCPSolver, SolverOptions
 from ocp.solvers.records import MaximumPrincipleReport, OptimalityReport
 from ocp.solvers.solution import Solution
@@ -95,161 +75,142 @@ OVERRUN_GRACE_S = 5.0  # a solve past its cutoff by this much is given up: it is
 
 
 def random_starts(base: InitialGuess | None, K: int, nu: int, n: int, scale: float, seed: int) -> list[InitialGuess]:
-    """``base`` followed by n - 1 guesses with controls scale x N(0, 1), (K, nu), seeded by (seed, i)."""
+    """``base`` followed by n - 1 guesses with controls scale x N(0, 1), (K, nu), seeded by (seed, i): start
+    i is the search's draw i."""
     if not isinstance(n, int) or n < 1:
         raise ProblemError(f"multistart starts must be an integer >= 1, got {n!r}")
     if not scale >= 0:
         raise ProblemError(f"multistart scale must be >= 0, got {scale!r}")
     base = base or InitialGuess()
-    draws = [np.random.default_rng([seed, i]).standard_normal((K, nu)) * scale for i in range(1, n)]
-    return [base, *(replace(base, controls=u, states=None) for u in draws)]
+    return [base, *(random_guess(base, (K, nu), scale, [seed, i]) for i in range(1, n))]
 
 
 def multistart(
     problem: Problem,
     method: MultipleShooting,
-    starts: Sequence[InitialGuess],
+    settings: SearchSettings | None = None,
     options: SolverOptions | None = None,
     *,
-    init: Initialization | Sequence[Initialization] | None = None,
-    first_start: Sequence[Initialization] = (),
+    guess: InitialGuess | None = None,
+    starts: Sequence[InitialGuess] | None = None,
     parameters: Mapping[str, Any] | None = None,
     T: float | None = None,
-    workers: int | None = None,
-    executor: ExecutorName = "local",
-    scheduler: str | None = None,
     progress: Callable[[int, Solution], None] | None = None,
-    max_iter: int | None = None,
-    max_seconds: float | None = None,
-    patience: float | None = None,
-    confidence: float | None = None,
-    time_budget: float | None = None,
-    hops: Hops | None = None,
-    max_searches: int | None = None,
-    seed: int = 0,
     warm: Solution | None = None,
 ) -> Solution:
-    """Solve from every start with each strategy of ``init`` (and hop from the best, with ``hops``);
-    return the best solution.
+    """Search for the global minimum as ``settings`` say (module docstring); return the best solution, its
+    ``start.multistart`` a `SearchReport`.
 
-    ``first_start``: strategies solved from start 0 only, beside those (one
-    that cannot run on ``problem``, a continuation with no parameter marked,
-    is left out; `strategies.applicable`).
-
-    ``workers``: processes (default: one per core; 1 solves in this process;
-    forked on Linux, spawned elsewhere). ``executor`` "dask" runs the solves
-    on a Dask LocalCluster of ``workers``, or on the cluster whose scheduler
-    is at ``scheduler`` (workers with one thread each: a worker holds one
-    build); the answer is the same (`ocp/executors.py`).
-    ``max_iter`` caps IPOPT's iterations per solve (default: the options'):
-    a start that has not converged by then is given up rather than waited for
-    (some random starts wander for thousands of iterations; see
-    `benchmarks/README.md`).
-    ``max_seconds`` caps each solve's wall time the same way (IPOPT's
-    ``max_wall_time``): a start that wanders into a region where IPOPT
-    corrects the Hessian's inertia over and over can take minutes per
-    iteration (measured: 1184 s for one start at N = 400, against 10-30 s for
-    the others).
-    ``patience`` stops a solve that runs longer than ``patience`` x the median
-    duration of the finished solves of its kind, hop or strategy (at least
-    MIN_PATIENCE_S; see above).
-    ``confidence``: stop once the probability that the best minimum found is
-    the global one reaches it (the module docstring); None solves every task.
-    ``time_budget``: seconds for the whole search, after which nothing more is
-    started and running solves are stopped.
-    ``hops``, ``max_searches``, ``seed``: basin hopping and the length of the
-    task list (`plan.py`); the hops' perturbations are seeded by ``seed``.
-    ``warm``: a solution of a neighbouring problem of the same NLP (a sweep's
-    previous point): the first local search, warm-started from its primal and
-    multipliers, counted like any other (it becomes start 0, ``starts`` follow).
-    ``progress(start, solution)`` is called as each solve finishes (start -1
-    for a hop). The returned solution's ``start["multistart"]`` holds every
-    solve's start, strategy and objective, the `spread` and the estimate.
-    Raises `SolveError` when no solve produced a solution.
+    ``guess``: the caller's start (start 0: position 0 of a search, so that one is a plain solve).
+    ``starts``: the portfolio's starts, instead of ``guess`` and random ones (effort "portfolio" only).
+    ``parameters``, ``T``: the fixed parameters' values and the horizon for every solve.
+    ``warm``: a solution of a neighbouring problem of the same NLP (a sweep's previous point): the first
+    local search, warm-started from its primal and multipliers.
+    ``progress(position, solution)`` is called as each solve finishes.
+    Raises `SolveError` when no solve produced a solution, `Interrupted` (holding the best so far) on Ctrl-C.
     """
+    settings = settings or SearchSettings()
     options = options or SolverOptions()
-    SearchLimits(max_iter, max_seconds, patience, confidence, time_budget, max_searches)  # checks them
-    inits = effective_strategies(init, problem)
+    if starts is not None and not settings.portfolio:
+        raise ProblemError("explicit starts are for effort 'portfolio'; a coverage search draws its own")
+    mixture = effective_strategies(list(settings.strategies), problem)
+    hops = settings.hops
     if hops is not None:  # without a first-order phase a hop is plain IPOPT from the moved controls: say so
         hops = replace(hops, strategy=effective_strategies(hops.strategy, problem)[0])
-    workers = workers or os.cpu_count() or 1
-    starts = [warm, *starts] if warm is not None else list(starts)
-    first = first_start_strategies(first_start, inits, problem)
-    planner = plan(len(starts), inits, first, hops, max_searches, workers, warm=warm is not None)
+    first = first_start_strategies(settings.first_start, mixture, problem)
+    workers = settings.workers or os.cpu_count() or 1
+    base = guess or InitialGuess()
+    if settings.portfolio:
+        starts = (
+            list(starts)
+            if starts is not None
+            else random_starts(base, method.K, problem.nu, settings.starts, settings.scale, settings.seed)
+        )
+        if warm is not None:
+            starts = [InitialGuess(), *starts]
+        planner = PortfolioPlan(len(starts), mixture, first, settings.max_searches, warm=warm is not None)
+    else:
+        starts = [base]
+        lag = max(PLAN_AHEAD, workers)
+        planner = CoveragePlan(
+            mixture,
+            first,
+            hops,
+            settings.draws,
+            settings.extra_share,
+            settings.max_searches,
+            settings.seed,
+            lag,
+            warm=warm is not None,
+        )
     workers = min(planner.total, workers)
     begin = time.perf_counter()
-    rule = StoppingRule(planner.total, confidence, time_budget, begin)
+    rule = StoppingRule(planner, settings.time_budget, begin, settings.portfolio)
     context = {"parameters": dict(parameters or {}), "T": T}
-    search = _Search(planner, starts, hops, seed, patience, progress, context, rule)
-    ipopt = dict(options.ipopt) | ({"max_wall_time": float(max_seconds)} if max_seconds is not None else {})
+    shape = (method.K, problem.nu)
+    kinds = {s.strategy for s in [*mixture, *first]} | {"hop"}
+    search = _Search(planner, starts, warm, hops, settings, kinds, shape, progress, context, rule)
+    ipopt = dict(options.ipopt)
+    if settings.max_seconds is not None:
+        ipopt["max_wall_time"] = float(settings.max_seconds)
     # the check runs once, on the kept solution
-    unchecked = replace(options, check_optimality=False, max_iter=max_iter or options.max_iter, ipopt=ipopt)
-    if workers <= 1 and executor == "local":
+    unchecked = replace(options, check_optimality=False, max_iter=settings.max_iter or options.max_iter, ipopt=ipopt)
+    if workers <= 1 and settings.executor == "local":
         best = search.run_here(problem, method, unchecked, options.check_optimality)
     else:
-        pool = make_executor(executor, workers, scheduler, start=default_start_method())
+        pool = make_executor(settings.executor, workers, settings.scheduler, start=default_start_method())
         best = search.run_on_workers(problem, method, unchecked, pool, workers, options.check_optimality)
-    report = search.report(len(starts), inits, workers, begin) | {"warm_start": warm is not None}
+    report = search.report(mixture, workers, begin)
     best = replace(best, start=replace(best.start, multistart=report))
     if rule.interrupted:
         raise Interrupted(best)
     return best
 
 
-@dataclass(frozen=True)
-class SearchLimits:
-    """The limits a search takes (`multistart`'s arguments of these names), each with its check declared
-    once: `multistart` checks its arguments by making one, and the config's ``multistart:`` section
-    declares its fields from these with the command line's defaults (`ocp/options.py`, `declared_as`).
-    None: no limit (``confidence`` None: every task is solved)."""
-
-    max_iter: int | None = at_least(1, None)
-    max_seconds: float | None = positive(None)
-    patience: float | None = at_least(1.0, None)
-    confidence: float | None = open_interval(0.0, 1.0, None)
-    time_budget: float | None = positive(None)
-    max_searches: int | None = at_least(1, None)
-
-    def __post_init__(self) -> None:
-        check_fields(self, "multistart")
-
-
 class _Search:
     """One search in progress: its plan, the finished solves, the patience cutoffs and the stopping rule;
     run here (one worker) or on worker processes, the same tasks in the same order either way."""
 
-    def __init__(self, planner, starts, hops, seed: int, patience, progress, context, rule: StoppingRule) -> None:
-        self.planner, self.starts, self.hops, self.seed = planner, starts, hops, seed
-        self.patience, self.progress, self.context, self.rule = patience, progress, context, rule
+    def __init__(self, planner, starts, warm, hops, settings: SearchSettings, kinds, shape, progress, context, rule):
+        self.planner, self.starts, self.warm, self.hops, self.settings = planner, starts, warm, hops, settings
+        self.shape, self.progress, self.context, self.rule = shape, progress, context, rule
+        self.seed, self.patience = settings.seed, settings.patience
         self.tasks = planner.tasks  # grows as positions are decided
         self.results: dict[int, Solution] = {}
         self.errors: dict[int, str] = {}
-        self.bases: dict[int, int | None] = {}  # hop position -> position of the solution it started from
-        self.kinds = {task.kind for task in planner.start_tasks} | {"hop"}
+        self.kinds = kinds  # every Task.kind the plan can hand out: each has its patience cutoff
         self.durations: dict[str, list[float]] = {kind: [] for kind in self.kinds}  # by Task.kind
         self.cutoffs: dict[str, Any] = {}  # by Task.kind: patience's limit (s), read by the solves' clocks
 
-    def guess_for(self, j: int) -> InitialGuess | None:
+    def guess_for(self, j: int) -> InitialGuess | Solution | None:
         """Decide position j and make its start; None while the solves it depends on are unfinished."""
         results, planner = self.results, self.planner
         if not planner.ready(j, finished_prefix(results, self.errors, planner.total), results):
             return None
-        task, self.bases[j] = planner.next(j, results)
-        if not task.is_hop:
-            return self.starts[task.start]
-        if self.bases[j] is None:  # every start task handed out and nothing converged to hop from
-            return self.starts[0]
-        return hop_guess(results[self.bases[j]], self.hops, self.seed, j)
+        task = planner.next(j, results)
+        scale, seed, own = self.settings.scale, self.seed, self.starts[0]
+        if task.role == Role.WARM:
+            return self.warm
+        if task.role in (Role.GUESS, Role.PORTFOLIO):
+            return self.starts[task.index]
+        if task.role == Role.DRAW:
+            return random_guess(own, self.shape, scale, [seed, task.index])
+        if task.role == Role.EXTRA:
+            return random_guess(own, self.shape, scale, [seed, EXTRA_STREAM, task.index])
+        base = planner.bases.get(j)
+        return own if base is None else hop_guess(results[base], self.hops, seed, j)
 
     def finished(self, j: int, solution: Solution) -> None:
         task = self.tasks[j]
-        self.results[j] = labelled(solution, task, self.bases.get(j))
+        if self.rule.reason:  # cut short by the stop (a time budget): a candidate, not a draw
+            self.rule.cut.add(j)
+        self.results[j] = labelled(solution, task, self.planner.bases.get(j))
         kind = self.durations[task.kind]
         kind.append(solution.start.time_s)
         if self.patience is not None and not self.rule.reason:  # once the search is over the cutoffs stay at 0
             self.cutoffs[task.kind].value = max(MIN_PATIENCE_S, self.patience * float(np.median(kind)))
         if self.progress:
-            self.progress(-1 if task.is_hop else task.start, self.results[j])
+            self.progress(j, task, self.results[j])
 
     def run_here(self, problem, method, unchecked: SolverOptions, check: bool) -> Solution:
         """Every solve in this process, one after the other; the best (checked when ``check``)."""
@@ -343,41 +304,71 @@ class _Search:
                 running.replace_workers(resubmit=not rule.reason)
             hand_out()
 
-    def report(self, n_starts: int, inits: Sequence[Initialization], workers: int, begin: float) -> dict[str, Any]:
-        """What the search did and knows (the solution's ``start["multistart"]``)."""
-        tasks, rule, bases = self.tasks, self.rule, self.bases
-        kept = rule.kept(self.results)
-        positions = range(min(len(tasks), rule.prefix))  # the positions decided (and solved)
-        objectives = [kept[j].objective if j in kept else float("nan") for j in positions]
-        succeeded = [j in kept and kept[j].success for j in positions]
-        ranked = sorted(kept, key=lambda j: (not kept[j].success, kept[j].objective))
-        return {
-            "starts": n_starts,
-            "strategies": [strategy.strategy for strategy in inits],
-            "workers": workers,
-            "best_start": tasks[ranked[0]].start if not tasks[ranked[0]].is_hop else -1,
-            "best_strategy": kept[ranked[0]].start.strategy,
-            "solves": [_describe(tasks[j], bases.get(j), kept.get(j)) for j in positions],
-            "objectives": objectives,
-            "succeeded": succeeded,
-            "errors": {str(i): e for i, e in self.errors.items()},
-            "stopped_for_patience": sum(kept[j].status == Status.USER_REQUESTED_STOP for j in kept),
-            "time_s": time.perf_counter() - begin,
+    def report(self, mixture: Sequence[Initialization], workers: int, begin: float) -> SearchReport:
+        """What the search did and what its draws vouch for (`SearchReport`)."""
+        tasks, results, errors, settings = self.tasks, self.results, self.errors, self.settings
+        positions = range(len(tasks))
+        objectives = [results[j].objective if j in results else float("nan") for j in positions]
+        succeeded = [j in results and results[j].success for j in positions]
+        done = [j for j in positions if tasks[j].role == Role.DRAW and (j in results or j in errors)]
+        draws = [j for j in done if j not in self.rule.cut]
+        hits = hits_per_minimum([results[j].objective for j in draws if j in results and converged(results[j])])
+        n, confidence = len(draws), settings.confidence
+        q = vouched_mass(n, confidence)
+        best = min(results, key=lambda j: (not results[j].success, results[j].objective))
+        n_converged, _, best_hits = census_of(list(results.values()))
+        target = settings.coverage_target
+        return SearchReport(
+            effort=settings.effort,
+            strategies=[s.strategy for s in mixture],
+            coverage_target=target,
+            unseen_basin_confidence=confidence,
+            draws=n,
+            draws_needed=settings.draws,
+            unseen_basin_mass=q,
+            unseen_basin_miss_bound_all=miss_probability_all(q, n) if n else 1.0,
+            good_turing_unseen_mass=good_turing(hits, n),
+            draw_minima_hits=hits,
+            model_based_estimate=estimate(sum(hits), len(hits)).as_dict(),
+            extras=self._extras(),
+            stop_reason=self.rule.reason.value if self.rule.reason else "",
+            local_searches=n_converged,
+            best_hits=best_hits,
+            best_position=best,
+            best_role=tasks[best].role.value,
+            best_start=tasks[best].index,
+            best_strategy=results[best].start.strategy,
+            solves=[_describe(tasks[j], self.planner.bases.get(j), results.get(j)) for j in positions],
+            objectives=objectives,
+            succeeded=succeeded,
+            errors={str(i): e for i, e in errors.items()},
+            stopped_for_patience=sum(sol.status == Status.USER_REQUESTED_STOP for sol in results.values()),
+            workers=workers,
+            time_s=time.perf_counter() - begin,
+            warm_start=self.warm is not None,
+            starts=len(self.starts) if settings.portfolio else None,
             **spread(objectives, succeeded),
-            **rule.report(kept),
-        }
+        )
+
+    def _extras(self) -> dict[str, dict[str, int]]:
+        """Per arm of the bandit: extras it was given, solves of its kind seen, new bests they found."""
+        planner = self.planner
+        if not isinstance(planner, CoveragePlan):
+            return {}
+        stats = statistics(planner.arms, self.tasks, self.results, planner.pulls)
+        return {name: {"extras": s.pulls, "solves": s.solves, "new_bests": s.wins} for name, s in stats.items()}
 
 
 def _best_or_interrupted(rule: StoppingRule, results: dict[int, Solution], errors: dict[int, str]) -> Solution:
     if rule.interrupted and not results:
         raise Interrupted(None)
-    return _best(rule.kept(results), errors)
+    return _best(results, errors)
 
 
 def _describe(task: Task, base: int | None, solution: Solution | None) -> dict[str, Any]:
-    where = {"hop_from": base} if task.is_hop else {"start": task.start}
+    where = {"hop_from": base} if task.is_hop else {} if task.index is None else {"start": task.index}
     done = {} if solution is None else {"time_s": solution.start.time_s, "iterations": solution.iterations}
-    return {**where, "strategy": task.strategy.strategy, **done}
+    return {"role": task.role.value, **where, "strategy": task.strategy.strategy, **done}
 
 
 def _best(results: dict[int, Solution], errors: dict[int, str] | None = None) -> Solution:

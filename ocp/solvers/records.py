@@ -28,6 +28,8 @@ class Record(Mapping):
             value = getattr(self, f.name)
             if value is None and f.name in self.OPTIONAL:
                 continue
+            if isinstance(value, Record):  # a nested report (a search's, on a start record)
+                value = value.as_dict()
             out[f.name] = None if isinstance(value, float) and math.isnan(value) else value
         return out
 
