@@ -10,8 +10,9 @@ The draws that the coverage claim counts follow a fixed mixture of strategies
   guess, once.
 
 No order among them is fixed in advance (an order chosen on one benchmark set
-did not carry over to data the project did not have: issue 30). Every arm is
-pulled once before any is pulled twice, the one-shot arms first. After that,
+did not carry over to data the project did not have: issue 30). Every arm of
+which no solve has been seen is pulled first, the one-shot arms before the
+others (a strategy arm has usually been seen through the draws). After that,
 an arm whose share of the extras has fallen below MIN_SHARE of an even split
 is pulled next; otherwise the arm with the highest upper confidence bound on
 new bests found per unit of cost (UCB1 on the rate of new bests, scaled by the
@@ -71,7 +72,7 @@ def statistics(arms: Sequence[Arm], tasks: Sequence[Task], visible: dict[int, So
     best = math.inf
     for j in sorted(visible):
         sol = visible[j]
-        name = arm_of_named(tasks[j], arms)
+        name = arm_of(tasks[j], arms)
         win = False
         if converged(sol):
             win = best < math.inf and is_better(sol.objective, best)
@@ -82,7 +83,7 @@ def statistics(arms: Sequence[Arm], tasks: Sequence[Task], visible: dict[int, So
     return stats
 
 
-def arm_of_named(task: Task, arms: Sequence[Arm]) -> str | None:
+def arm_of(task: Task, arms: Sequence[Arm]) -> str | None:
     """The arm of ``arms`` a finished solve informs (None for a warm start)."""
     if task.role == Role.HOP:
         return "hop"

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ocp.search.coverage import in_words
@@ -57,7 +57,6 @@ class SearchReport(Record):
     distinct: int
     warm_start: bool = False
     starts: int | None = None  # the portfolio's starts
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def found_by(self) -> str:
         """Which local search found the returned minimum, in words."""
