@@ -49,7 +49,7 @@ def test_the_search_finds_the_global_minimum_and_reports_what_its_draws_cover():
     """Default effort: 23 draws (0.875^23 <= 0.05), so q = 1 - 0.05^(1/23); the four known minima are seen and
     the best is the analytic global one; Good-Turing and the hits are recomputed here from the draws' solves."""
     best = search()
-    report = best.start["multistart"]
+    report = best.start.multistart
     assert best.objective == pytest.approx(MINIMA[0], abs=1e-8)
     assert report["draws"] == report["draws_needed"] == 23
     assert report["unseen_basin_mass"] == pytest.approx(vouched_mass(23, 0.95), rel=1e-14)
@@ -137,7 +137,7 @@ def test_a_neighbours_solution_is_solved_first_warm_and_is_no_draw():
 
 
 def test_a_budget_short_of_the_target_says_what_it_covers_and_one_search_is_a_plain_solve():
-    short = search(max_searches=6).start["multistart"]
+    short = search(max_searches=6).start.multistart
     assert short["stop_reason"] == StopReason.BUDGET_SPENT and len(short["solves"]) == 6
     n = sum(s["role"] == "draw" for s in short["solves"])
     assert short["draws"] == n == 4 and short["unseen_basin_mass"] == pytest.approx(
@@ -151,7 +151,7 @@ def test_a_budget_short_of_the_target_says_what_it_covers_and_one_search_is_a_pl
         initial_guess=GUESS,
     )
     assert one.objective == pytest.approx(plain.objective, rel=1e-12)  # position 0 is the caller's guess
-    report = one.start["multistart"]
+    report = one.start.multistart
     assert report["draws"] == 0 and report["unseen_basin_mass"] == 1.0 and "no coverage is claimed" in report.line()
     with pytest.raises(ocp.ProblemError, match="multistart coverage must be < 1"):
         SearchSettings(coverage=1.0)

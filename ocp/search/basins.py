@@ -1,4 +1,4 @@
-"""How many local minima are still unseen: the Bayesian multistart stopping rule.
+"""How many local minima are still unseen: a Bayesian, model-based estimate, reported beside the coverage claim.
 
 After n local searches from independent random starts have reached w distinct
 local minima, Boender and Rinnooy Kan ("Bayesian stopping rules for multistart
@@ -25,7 +25,10 @@ likely to be the global one, so the chance that it is among the w seen is
 w / K. ``1 - (n - w - 1) / (n - 1) = w / (n - 1)`` is the reported
 probability that a better minimum exists. It is conservative by design (the
 flat priors): with one minimum seen n times it is 1 / (n - 1), so 0.05 needs
-21 local searches that all agree.
+21 local searches that all agree. It is only as good as those priors (on a
+landscape where a small basin holds the global minimum it claimed 0.95 and
+was wrong), so the search no longer stops on it: it is reported, computed on
+the draws, as ``model_based_estimate`` (`coverage.py` holds the claim).
 """
 
 from __future__ import annotations
