@@ -22,13 +22,12 @@ def spread(objectives: Sequence[float], succeeded: Sequence[bool]) -> dict[str, 
     values = np.sort([f for f, ok in zip(objectives, succeeded, strict=True) if ok and np.isfinite(f)])
     if values.size == 0:
         return {"converged": 0, "best": None, "median": None, "worst": None, "distinct": 0}
-    gaps = np.diff(values) > DISTINCT_TOLERANCE * np.maximum(1.0, np.abs(values[1:]))
     return {
         "converged": int(values.size),
         "best": float(values[0]),
         "median": float(np.median(values)),
         "worst": float(values[-1]),
-        "distinct": int(1 + gaps.sum()),
+        "distinct": len(hits_per_minimum(values)),
     }
 
 

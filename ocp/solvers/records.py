@@ -62,7 +62,7 @@ class StartRecord(Record):
     time_s : the strategy's wall time, every stage included.
     hop_from : for a hop, the search position of the solution it started from.
     multistart : on the solution a search returns, the search's report (its solves, the minima it reached,
-        the stopping rule's estimate; `_Search.report`).
+        what its draws cover; `ocp.search.report.SearchReport`).
     """
 
     OPTIONAL = ("strategy", "stages", "time_s", "hop_from", "multistart")
