@@ -32,9 +32,9 @@ from reference_problem import instance  # noqa: E402
 
 import ocp  # noqa: E402
 from ocp.solvers.allocator import retained_heap  # noqa: E402
-from problems.datasets import Dataset  # noqa: E402
-from problems.l2 import l2_problem  # noqa: E402
-from problems.networks import NetworkDynamics  # noqa: E402
+from problems.learning.datasets import Dataset  # noqa: E402
+from problems.learning.l2 import l2_problem  # noqa: E402
+from problems.learning.networks import NetworkDynamics  # noqa: E402
 
 ORACLE = ("nlp_f", "nlp_g", "nlp_grad", "nlp_grad_f", "nlp_jac_g")  # what IPOPT asks the oracle for
 

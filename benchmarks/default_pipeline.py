@@ -50,8 +50,8 @@ def run_instance(kind: str, spec: tuple[str, int, int], workers: int) -> dict:
     from ocp.run.settings import RunSettings
     from ocp.search.multistart import multistart
     from ocp.search.strategies import Initialization, effective_strategies, first_start_strategies, solve_with
-    from problems.datasets import generate
-    from problems.learning import random_controls
+    from problems.learning.datasets import generate
+    from problems.learning.ensemble import random_controls
 
     name, n, seed = spec
     problem = pose(kind, generate(name, n, 2, seed=seed))

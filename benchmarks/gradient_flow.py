@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--depths", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--steps", type=int, default=50)
     args = parser.parse_args()
-    from problems.datasets import generate
+    from problems.learning.datasets import generate
     from problems.resnet import ResNetShape, initial_weights
 
     data = generate("gaussian", 100, 16, seed=0)

@@ -49,7 +49,7 @@ MAX_ITER, MAX_SECONDS = 500, 300.0
 
 def moons(n: int, seed: int, noise: float = 0.1):
     """Two interleaving half circles (labels -1, +1), as scikit-learn's make_moons draws them."""
-    from problems.datasets import Dataset
+    from problems.learning.datasets import Dataset
 
     rng = np.random.default_rng(seed)
     t = rng.uniform(0, np.pi, size=n)
@@ -61,7 +61,7 @@ def moons(n: int, seed: int, noise: float = 0.1):
 
 def blobs(n: int, seed: int):
     """Four Gaussian blobs (standard deviation 0.45) at the corners of [-1, 1]^2, labels alternating: they overlap."""
-    from problems.datasets import Dataset
+    from problems.learning.datasets import Dataset
 
     rng = np.random.default_rng(seed)
     centres = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=float) * 0.8
@@ -72,7 +72,7 @@ def blobs(n: int, seed: int):
 
 def checkerboard(n: int, seed: int):
     """Points uniform in [-1.5, 1.5]^2 labelled by a 3x3 checkerboard."""
-    from problems.datasets import Dataset
+    from problems.learning.datasets import Dataset
 
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.5, 1.5, size=(n, 2))
@@ -103,8 +103,8 @@ def pose_instance(spec):
     from strategies import SCALE, K, pose
 
     import ocp
-    from problems.datasets import generate
-    from problems.learning import random_controls
+    from problems.learning.datasets import generate
+    from problems.learning.ensemble import random_controls
 
     kind, data, n, seed = spec
     tol = {"tol": 1e-10} if kind == "l1" else {}

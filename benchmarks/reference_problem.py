@@ -1,7 +1,7 @@
 """The reference problem "annulus-L2" of the performance issue, shared by every benchmark.
 
 Annulus data (docs/science.md: 1/3 inner disc, label -1, first; 2/3 outer annulus, +1;
-`problems.datasets.annulus` with seed 0), d = 2, inside dynamics
+`problems.learning.datasets.annulus` with seed 0), d = 2, inside dynamics
 x' = W(t) tanh(x) + b(t), u_k = [W00, W01, W10, W11, b0, b1] on K intervals,
 one RK4 step per interval, cost
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from problems.datasets import annulus
+from problems.learning.datasets import annulus
 
 
 @dataclass(frozen=True)

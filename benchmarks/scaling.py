@@ -47,9 +47,9 @@ def fit_exponent(sizes: list[int], times: list[float]) -> dict:
 def reuse(N: int) -> dict:
     """Build once at size N, then solve at (T, lambda) = (5, 1e-3), (6, 1e-3), (5, 2e-3)."""
     import ocp
-    from problems.datasets import Dataset
-    from problems.l2 import l2_problem
-    from problems.networks import NetworkDynamics
+    from problems.learning.datasets import Dataset
+    from problems.learning.l2 import l2_problem
+    from problems.learning.networks import NetworkDynamics
 
     inst = instance(N, 20)
     start = time.perf_counter()

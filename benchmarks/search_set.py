@@ -69,7 +69,7 @@ def half_of(spec: dict) -> str:
 def dataset(spec: dict):
     from landscape import EXTRA
 
-    from problems.datasets import Dataset, generate
+    from problems.learning.datasets import Dataset, generate
 
     data, n, seed = spec["data"], spec["n"], spec["seed"]
     if data == "shells":
@@ -87,11 +87,11 @@ def dataset(spec: dict):
 def pose(spec: dict):
     """(problem, method, start-0 guess, solver options) as the CLI would pose them."""
     import ocp
-    from problems.l1 import l1_problem
-    from problems.l2 import l2_problem
-    from problems.learning import random_controls
-    from problems.networks import NetworkDynamics
-    from problems.turnpike import turnpike_problem
+    from problems.learning.ensemble import random_controls
+    from problems.learning.l1 import l1_problem
+    from problems.learning.l2 import l2_problem
+    from problems.learning.networks import NetworkDynamics
+    from problems.learning.turnpike import turnpike_problem
 
     data, dynamics = dataset(spec), NetworkDynamics("inside", "tanh")
     T, lam = spec["T"], spec["lam"]

@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/strategies.py [--quick] [--processes 2] [--problem l2|turnpike|l1]
 
-Instances: problem A1 (`problems.l2`: inside dynamics, tanh, squared loss on
+Instances: problem A1 (`problems.learning.l2`: inside dynamics, tanh, squared loss on
 tanh(x_1(T)), T = 5, K = 20, lambda = 1e-3) on the annulus, XOR and
 two-spirals sets, N in {100, 400} x seeds {0, 1, 2}, plus N = 1000 on annulus
 and spirals (seed 0): 20 instances. ``--problem turnpike`` / ``l1``: A2 and B
@@ -81,10 +81,10 @@ def instances(quick: bool, held_out: bool = False, problem: str = "l2") -> list[
 
 def pose(kind: str, data):
     """The learning problem of regularisation ``kind`` on ``data`` (settings as in the module docstring)."""
-    from problems.l1 import l1_problem
-    from problems.l2 import l2_problem
-    from problems.networks import NetworkDynamics
-    from problems.turnpike import turnpike_problem
+    from problems.learning.l1 import l1_problem
+    from problems.learning.l2 import l2_problem
+    from problems.learning.networks import NetworkDynamics
+    from problems.learning.turnpike import turnpike_problem
 
     dynamics = NetworkDynamics("inside", "tanh")
     if kind == "l2":
@@ -100,8 +100,8 @@ def run_instance(spec: tuple[str, int, int], done: dict | None = None, kind: str
     from ocp.search.multistart import random_starts
     from ocp.search.strategies import PHASE_STRATEGIES, Initialization, solve_with
     from ocp.solvers.first_order import inapplicable_reason
-    from problems.datasets import generate
-    from problems.learning import random_controls
+    from problems.learning.datasets import generate
+    from problems.learning.ensemble import random_controls
 
     name, n, seed = spec
     data = generate(name, n, 2, seed=seed)

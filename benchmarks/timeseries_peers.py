@@ -23,7 +23,7 @@ score of all runs: the relative standard error of a mean of 1200 squared Gaussia
 sqrt(2 / 1200) = 4 %, so minima closer than that fit the data equally well. Time to the best fit: for the
 IPOPT methods the whole time (build and solve) of a run that reaches it; for the gradient methods the
 first time its own training loss came within WITHIN of the best score. Forecast RMSE: the fitted model
-run freely (scipy) over the held-out quarter, in the data's units (`problems/timeseries_report.errors`).
+run freely (scipy) over the held-out quarter, in the data's units (`problems/timeseries/report.errors`).
 
     python benchmarks/timeseries_peers.py [--starts 20] [--processes 2] [--methods ...] [--wall-s 80] [--out DIR]
     python benchmarks/timeseries_peers.py --summarise DIR/timeseries_peers.json
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers
 
 import ocp  # noqa: E402
 from ocp.run.solve import parse_config  # noqa: E402
-from problems.timeseries_report import errors  # noqa: E402
+from problems.timeseries.report import errors  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "timeseries_van_der_pol.yaml"
 GRADIENT = tuple(

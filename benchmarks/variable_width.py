@@ -20,10 +20,10 @@ import time
 import numpy as np
 
 import ocp
-from problems.datasets import generate
-from problems.l2 import l2_problem
-from problems.learning import random_controls
-from problems.spacetime import SpaceTimeDynamics
+from problems.learning.datasets import generate
+from problems.learning.ensemble import random_controls
+from problems.learning.l2 import l2_problem
+from problems.learning.spacetime import SpaceTimeDynamics
 
 K = 20
 

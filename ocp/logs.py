@@ -2,7 +2,7 @@
 
 Every message goes to a logger named after the prefix it is shown with:
 ``ocp`` (solves and searches), ``ocp.sweep`` (sweeps), ``problems.resnet``,
-``problems.reproduce`` ... at INFO. The library adds no handler (so a notebook
+``problems.learning.reproduce`` ... at INFO. The library adds no handler (so a notebook
 or a user's program sees nothing unless it asks, e.g. with
 ``logging.basicConfig(level=logging.INFO)``); the CLI and the scripts call
 `show_messages`, which prints each one on stdout as ``[prefix] message``, the

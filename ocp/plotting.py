@@ -21,6 +21,13 @@ def subplots(*grid: int, figsize: tuple[float, float], **kwargs):
     return fig, fig.subplots(*grid, **kwargs)
 
 
+def save_figure(fig, path: Path) -> Path:
+    """Lay ``fig`` out and write it to ``path`` (the format from the suffix); returns ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
 def plot_solution(solution, path: str | Path | None = None, max_members: int = 50):
     """States (one line per ensemble member, up to ``max_members``) and piecewise-constant controls.
 

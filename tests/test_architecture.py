@@ -73,7 +73,7 @@ def test_plotting_leaves_the_backend_alone():
         "x, u = ca.SX.sym('x'), ca.SX.sym('u');"
         "p = ocp.Problem(state=x, control=u, dynamics=u, horizon=ocp.Horizon.fixed(1.0), initial_state=[0.0],"
         " running_costs={'e': u**2}, terminal_costs={'m': (x - 1)**2});"
-        "import problems.plots, problems.sweep_report, problems.resnet_report;"
+        "import problems.learning.plots, problems.learning.sweep_report, problems.resnet.report;"
         "fig = ocp.solve(p, ocp.MultipleShooting(K=4)).plot();"
         "print(matplotlib.get_backend(), type(fig).__name__)"
     )

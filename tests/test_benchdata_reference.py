@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import ocp
-from problems.datasets import Dataset
-from problems.l2 import l2_problem
-from problems.networks import NetworkDynamics
+from problems.learning.datasets import Dataset
+from problems.learning.l2 import l2_problem
+from problems.learning.networks import NetworkDynamics
 
 INSTANCE = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "annulus_N400_K20.npz"
 

@@ -9,9 +9,9 @@ import pytest
 import ocp
 from ocp.nlp.transcription import transcribe
 from ocp.solvers.first_order import inapplicable_reason
-from problems.datasets import Dataset
-from problems.l2 import l2_problem
-from problems.networks import NetworkDynamics
+from problems.learning.datasets import Dataset
+from problems.learning.l2 import l2_problem
+from problems.learning.networks import NetworkDynamics
 
 INSTANCE = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "annulus_N400_K20.npz"
 METHOD = ocp.MultipleShooting(K=12, integrator=ocp.RK4(2))

@@ -7,11 +7,11 @@ from known_problems import steering
 
 import ocp
 from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
-from problems.datasets import generate
-from problems.l1 import l1_problem
-from problems.l2 import l2_problem
-from problems.learning import random_controls
-from problems.networks import NetworkDynamics
+from problems.learning.datasets import generate
+from problems.learning.ensemble import random_controls
+from problems.learning.l1 import l1_problem
+from problems.learning.l2 import l2_problem
+from problems.learning.networks import NetworkDynamics
 
 
 def test_gradient_flow_reaches_the_analytic_optimum_of_a_convex_problem():

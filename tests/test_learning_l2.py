@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import ocp
-from problems.datasets import annulus
-from problems.l2 import l2_problem
-from problems.learning import Classifier, random_controls, rescaled_guess
-from problems.networks import NetworkDynamics
+from problems.learning.datasets import annulus
+from problems.learning.ensemble import Classifier, random_controls, rescaled_guess
+from problems.learning.l2 import l2_problem
+from problems.learning.networks import NetworkDynamics
 
 K, T_GRID = 10, (1.0, 3.0, 10.0)
 

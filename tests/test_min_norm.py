@@ -6,7 +6,7 @@ import pytest
 
 import ocp
 from ocp.run.solve import parse_config
-from problems.l2 import min_norm_interpolant_problem
+from problems.learning.l2 import min_norm_interpolant_problem
 
 CONFIG = {
     "problem": "l2",

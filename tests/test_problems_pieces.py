@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import ocp
-from problems.datasets import Dataset, annulus, load
-from problems.l2 import l2_problem
-from problems.learning import Classifier, random_controls
-from problems.networks import NetworkDynamics
+from problems.learning.datasets import Dataset, annulus, load
+from problems.learning.ensemble import Classifier, random_controls
+from problems.learning.l2 import l2_problem
+from problems.learning.networks import NetworkDynamics
 
 
 def test_annulus_geometry_and_seed():
@@ -87,7 +87,7 @@ def test_every_dynamics_activation_and_loss_trains(kind, activation, loss):
 def test_the_sweep_report_fits_the_stopping_time_against_lambda_and_compares_it_across_T(tmp_path):
     """Records with T* = 2 lambda^-0.5 (and T* > T where the controls never stop): the fit recovers the rate
     exactly from the points that stop before T, and each lambda's T* across the T that exceed it has range 0."""
-    from problems.sweep_report import sweep_report
+    from problems.learning.sweep_report import sweep_report
 
     records = []
     for T in (5.0, 10.0, 100.0):

@@ -9,11 +9,11 @@ import pytest
 
 import ocp
 from ocp.analysis import exponential, stopping_time
-from problems.datasets import annulus
-from problems.l1 import l1_problem
-from problems.l2 import l2_problem
-from problems.networks import NetworkDynamics
-from problems.turnpike import tracking_along_trajectory, turnpike_problem
+from problems.learning.datasets import annulus
+from problems.learning.l1 import l1_problem
+from problems.learning.l2 import l2_problem
+from problems.learning.networks import NetworkDynamics
+from problems.learning.turnpike import tracking_along_trajectory, turnpike_problem
 
 INSIDE = NetworkDynamics("inside", "tanh")
 PLAIN = ocp.SolverOptions(first_order_iterations=0, check_optimality=False)  # IPOPT from the given start
@@ -88,7 +88,7 @@ def test_l1_controls_stop_before_T_and_the_stopping_time_hardly_moves_with_T():
     local minimiser's family (from independent random starts IPOPT found T* = 2.5 and 1.75: two
     different local minimisers, while the theorem speaks of global ones)."""
     data, h = annulus(24, seed=0), 0.25
-    options = ocp.SolverOptions(check_optimality=False, tol=1e-10)  # zeros at ~1e-8: see problems/l1.py
+    options = ocp.SolverOptions(check_optimality=False, tol=1e-10)  # zeros at ~1e-8: see problems/learning/l1.py
     stops, guess = {}, start(16, 6)
     for T in (4.0, 8.0):
         K = int(T / h)

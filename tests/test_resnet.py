@@ -11,9 +11,9 @@ import ocp
 from ocp.analysis import power_law
 from ocp.cli import main
 from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
-from problems.datasets import generate
+from problems.learning.datasets import generate
 from problems.resnet import ResNetShape, initial_weights, resnet_problem
-from problems.resnet_report import distance_to_reference, max_increment
+from problems.resnet.report import distance_to_reference, max_increment
 
 
 def gelu(z):

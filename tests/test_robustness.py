@@ -295,8 +295,8 @@ def test_log_lines_say_which_first_order_method_ran_and_what_the_kept_solve_used
 
 
 def test_plots_name_the_colour_of_each_label_and_keep_markers_grey(tmp_path, monkeypatch):
-    from problems import plots
-    from problems.datasets import annulus
+    from problems.learning import plots
+    from problems.learning.datasets import annulus
 
     figures = []
     monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or path)

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 import ocp
-from problems.datasets import generate
-from problems.l1 import l1_problem
-from problems.l2 import l2_problem
-from problems.learning import random_controls
-from problems.networks import NetworkDynamics
-from problems.spacetime import SpaceTimeDynamics, quadrature
-from problems.turnpike import turnpike_problem
+from problems.learning.datasets import generate
+from problems.learning.ensemble import random_controls
+from problems.learning.l1 import l1_problem
+from problems.learning.l2 import l2_problem
+from problems.learning.networks import NetworkDynamics
+from problems.learning.spacetime import SpaceTimeDynamics, quadrature
+from problems.learning.turnpike import turnpike_problem
 
 
 @pytest.mark.parametrize("rule", ["gauss_legendre", "trapezoid", "midpoint"])
@@ -166,7 +166,7 @@ def test_a_width_schedule_learns_the_annulus_with_only_the_grids_entries():
     assert sol.success
     U = sol.controls[:3, :16].reshape(3, 4, 4)
     assert np.all(U[:, 2:, :] == 0) and np.all(U[:, :, 2:] == 0) and np.all(sol.controls[:3, 18:] == 0)
-    from problems.learning import Classifier
+    from problems.learning.ensemble import Classifier
 
     assert Classifier(problem, method, sol, symbols, np.array([-1.0, 1.0])).accuracy(data) >= 0.95
     flow = ocp.GradientFlow(problem, method, ocp.GradientFlowOptions(iterations=300, learning_rate=0.05))

@@ -9,10 +9,10 @@ import ocp
 from ocp.search.minima import spread
 from ocp.search.multistart import random_starts
 from ocp.search.strategies import Initialization, solve_with
-from problems.datasets import generate
-from problems.l2 import l2_problem
-from problems.learning import random_controls
-from problems.networks import NetworkDynamics
+from problems.learning.datasets import generate
+from problems.learning.ensemble import random_controls
+from problems.learning.l2 import l2_problem
+from problems.learning.networks import NetworkDynamics
 
 STRATEGIES = [
     Initialization("first_order"),
@@ -116,7 +116,7 @@ def test_a_portfolio_solves_every_start_with_every_strategy_and_keeps_the_best()
 def test_without_a_first_order_phase_the_portfolio_solves_each_start_once():
     """On an L1 problem (slack constraints: no first-order phase) first_order and adam start IPOPT exactly as
     simulate does, so a three-strategy portfolio is one simulate solve per start, with the same optimum."""
-    from problems.l1 import l1_problem
+    from problems.learning.l1 import l1_problem
 
     problem, _ = l1_problem(generate("annulus", 16, seed=2), NetworkDynamics("inside", "tanh"), T=2.0, lam=1e-2)
     method = ocp.MultipleShooting(K=6)

@@ -13,7 +13,7 @@ from ocp.nlp.jacobian import block_jacobian
 from ocp.nlp.transcription import transcribe
 from ocp.run.solve import parse_config
 from ocp.solvers.ipopt import nlp_parameters
-from problems.series import LINEAR_A, generate, write_csv
+from problems.timeseries.series import LINEAR_A, generate, write_csv
 
 SINGLE_SOLVE = {
     "initialization": {"strategy": "simulate"},
@@ -137,7 +137,7 @@ def _driven_records(tmp_path, members: int = 3, samples: int = 41, t_end: float 
     exponential of [A B; 0 0] over each sampling interval), written as CSV with the input column u."""
     import scipy.linalg
 
-    from problems.series import Series, Trajectory
+    from problems.timeseries.series import Series, Trajectory
 
     rng = np.random.default_rng(4)
     B = np.array([0.0, 1.0])
@@ -178,7 +178,7 @@ def test_a_network_kind_of_the_learning_problems_is_recovered_as_a_constant_weig
     dynamics), noise-free: the fitted model of kind inside reproduces them to 1e-4 and its field matches."""
     from scipy.integrate import solve_ivp
 
-    from problems.series import Series, Trajectory
+    from problems.timeseries.series import Series, Trajectory
 
     W, b = np.array([[-0.3, 1.2], [-1.4, -0.2]]), np.array([0.1, -0.2])
     t = np.linspace(0.0, 6.0, 31)

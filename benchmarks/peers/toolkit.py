@@ -7,9 +7,9 @@ import time
 import numpy as np
 
 import ocp
-from problems.datasets import Dataset
-from problems.l2 import l2_problem
-from problems.networks import NetworkDynamics
+from problems.learning.datasets import Dataset
+from problems.learning.l2 import l2_problem
+from problems.learning.networks import NetworkDynamics
 
 # Option sets compared in the benchmarks; "default" is what a user gets.
 OPTION_SETS: dict[str, ocp.SolverOptions] = {

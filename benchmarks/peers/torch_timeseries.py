@@ -35,7 +35,7 @@ class TorchRun:
 
 
 def network(shapes: tuple[tuple[int, int], ...], theta: np.ndarray) -> nn.Sequential:
-    """The MLP of `problems/vector_fields.py` with the given flat weights."""
+    """The MLP of `problems/timeseries/vector_fields.py` with the given flat weights."""
     layers: list[nn.Module] = []
     offset = 0
     for i, (rows, cols) in enumerate(shapes):

@@ -1,7 +1,7 @@
 """Running one config: validate it, then solve it with its strategy or multi-start.
 
 Shared by the CLI (`cli.py`), the sweep runner (`sweep/`) and scripts such as
-``problems/reproduce.py``.
+``problems/learning/reproduce.py``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ re-run unless ``retry_failed``.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -36,6 +37,8 @@ from ocp.sweep.grid import Point
 from ocp.sweep.progress import Progress
 from ocp.sweep.store import SweepStore
 from ocp.sweep.worker import Outcome, Task, solve_point
+
+log = logging.getLogger("ocp.sweep")  # shown by the CLI as [sweep] (`ocp/logs.py`)
 
 MIN_WARM_LIMIT_S = 10.0  # a warm solve is never given up sooner (short solves' times are mostly noise)
 
@@ -71,11 +74,8 @@ def run_sweep(
     pool = make_executor(executor, workers, scheduler)
     progress = Progress(len(config.points), len(config.points) - len(todo), stream)
     sweep = _Chains(config, store, records, prepared, pool, progress)
-    print(
-        f"[sweep] {len(config.points)} points in {len(sweep.chains)} chains ({len(records)} already done), "
-        f"on {pool.describe}",
-        file=progress.stream,
-        flush=True,
+    log.info(
+        f"{len(config.points)} points in {len(sweep.chains)} chains ({len(records)} already done), on {pool.describe}"
     )
     try:
         sweep.run()
@@ -144,11 +144,9 @@ class _Chains:
             if isinstance(err, BrokenProcessPool):
                 self.pool.restart()
             again = self.retries[point.id] <= RETRIES_AFTER_WORKER_DEATH
-            print(
-                f"[sweep] {point.id}: its worker died ({type(err).__name__}); "
-                + ("solving it again in a fresh worker" if again else "recorded as failed"),
-                file=self.progress.stream,
-                flush=True,
+            log.warning(
+                f"{point.id}: its worker died ({type(err).__name__}); "
+                + ("solving it again in a fresh worker" if again else "recorded as failed")
             )
             if again:
                 self.submit_next(self.chains[point.chain])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import casadi as ca
 import numpy as np
@@ -16,7 +17,40 @@ import ocp
 
 from .datasets import Dataset
 from .losses import Loss, Output, classify, labels, loss, prediction
-from .networks import NetworkDynamics
+
+
+@runtime_checkable
+class Network(Protocol):
+    """What `learning_symbols` reads from a network: `networks.NetworkDynamics` and
+    `spacetime.SpaceTimeDynamics` are the two (a new architecture implements these and nothing else)."""
+
+    def state_size(self, d: int) -> int: ...  # n, the state's size for data of dimension d
+
+    def control_size(self, d: int) -> int: ...  # nu, the weights of one layer
+
+    def embed(self, x: np.ndarray) -> np.ndarray: ...  # data points (N, d) -> initial states (N, n)
+
+    def readout(self, x: ca.SX, m: int) -> ca.SX: ...  # P x, the m coordinates the loss reads
+
+    def rhs(self, x: ca.SX, u: ca.SX) -> ca.SX: ...  # f(x, u)
+
+    def interval_parameters(self, m: int) -> tuple[ocp.Parameter, ...]: ...  # what the dynamics read per interval
+
+    def interval_sizes(self) -> ocp.IntervalSizes | None: ...  # a state size that changes with depth
+
+
+@runtime_checkable
+class EnsembleSymbols(Protocol):
+    """What `ensemble_problem` reads: `LearningSymbols`, and the ResNet's (`problems/resnet/model.py`)."""
+
+    state: ca.SX
+    control: ca.SX
+    label: ca.SX
+    dynamics: ca.SX
+    interval_parameters: tuple
+    interval_sizes: ocp.IntervalSizes | None
+
+    def embed(self, x: np.ndarray) -> np.ndarray: ...  # data points (N, d) -> initial states (N, n)
 
 
 @dataclass(frozen=True)
@@ -51,7 +85,7 @@ class LearningSymbols:
         return np.stack(nodes, axis=1)
 
 
-def learning_symbols(data: Dataset, dynamics: NetworkDynamics, loss_kind: Loss, output: Output) -> LearningSymbols:
+def learning_symbols(data: Dataset, dynamics: Network, loss_kind: Loss, output: Output) -> LearningSymbols:
     """The symbols of the learning OCP; ``dynamics`` says the state's size, the embedding of a data point
     as initial state, and the readout P (the first m coordinates but for space-time networks)."""
     d, m = data.dim, data.label_dim
@@ -77,7 +111,7 @@ def learning_symbols(data: Dataset, dynamics: NetworkDynamics, loss_kind: Loss, 
     )
 
 
-def ensemble_problem(s: LearningSymbols, data: Dataset, T: float, **terms) -> ocp.Problem:
+def ensemble_problem(s: EnsembleSymbols, data: Dataset, T: float, **terms) -> ocp.Problem:
     """The learning OCP of ``data``: one trajectory per point from x_i, labels as member data, costs
     averaged over the points; ``terms`` are the module's costs and parameters (Problem keywords)."""
     parameters = (*terms.pop("parameters", ()), *s.interval_parameters)

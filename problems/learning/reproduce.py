@@ -1,11 +1,11 @@
 """Reproduce the papers' claims (docs/science.md) from the shipped configs: one command per claim.
 
-    python -m problems.reproduce a1-decay   [--T 1 2 4 8 16]  [--out DIR]
-    python -m problems.reproduce a1-scaling [--T 2 4 8]
-    python -m problems.reproduce a1-min-norm [--T 1 4 16 64 256 1024 4096]
-    python -m problems.reproduce a2         [--T 5 10 20]
-    python -m problems.reproduce a2-reachable [--T 5 10 20 40]
-    python -m problems.reproduce b          [--T 5 10 20]
+    python -m problems.learning.reproduce a1-decay   [--T 1 2 4 8 16]  [--out DIR]
+    python -m problems.learning.reproduce a1-scaling [--T 2 4 8]
+    python -m problems.learning.reproduce a1-min-norm [--T 1 4 16 64 256 1024 4096]
+    python -m problems.learning.reproduce a2         [--T 5 10 20]
+    python -m problems.learning.reproduce a2-reachable [--T 5 10 20 40]
+    python -m problems.learning.reproduce b          [--T 5 10 20]
 
 Each solves its config once per horizon T (with the config's own start and
 multi-start), writes a figure and ``fits.json`` into DIR (default
@@ -29,6 +29,7 @@ multi-start), writes a figure and ``fits.json`` into DIR (default
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -48,6 +49,8 @@ from ocp.search.strategies import Initialization
 from . import plots
 from .l2 import min_norm_interpolant_problem
 from .turnpike import tracking_along_trajectory
+
+log = logging.getLogger("problems.reproduce")  # shown as [reproduce] (`ocp/logs.py`)
 
 HERE = Path(__file__).resolve().parent.parent
 CONFIGS = {
@@ -83,8 +86,8 @@ def solve_at(config: str, T: float, keep_step: bool, out: Path, **changes: Any) 
     summary |= {"T": float(T), "K": K, "objective": solution.objective, "success": solution.success}
     summary["wall_s"] = time.perf_counter() - start
     summary["search"] = search_confidence(solution)
-    print(
-        f"[reproduce] T = {T:g}, K = {K}: objective {solution.objective:.6g} in {summary['wall_s']:.0f} s"
+    log.info(
+        f"T = {T:g}, K = {K}: objective {solution.objective:.6g} in {summary['wall_s']:.0f} s"
         + (f" ({summary['search']})" if summary["search"] else "")
     )
     return solution, summary, setup
@@ -111,7 +114,7 @@ def a1_decay(T_values, out: Path) -> dict:
     error = np.array([r["final_training_error"] for r in rows])
     fit = power_law(T, error)
     plots.power_law([("solves", T, error, fit)], out / "error_vs_T.png")
-    print(f"[reproduce] A1: E(x(T)) ~ {fit.C:.3g} T^-alpha, alpha = {fit.rate_text()}")
+    log.info(f"A1: E(x(T)) ~ {fit.C:.3g} T^-alpha, alpha = {fit.rate_text()}")
     return {"fit": fit.as_dict(), "rows": rows, "figure": "error_vs_T.png"}
 
 
@@ -137,8 +140,8 @@ def a1_scaling(T_values, out: Path) -> dict:
                 "relative_control_difference": difference,
             }
         )
-        print(
-            f"[reproduce] A1 scaling, T = {T:g}: objective on [0, T] {on_T.objective:.10g}, on [0, 1] with "
+        log.info(
+            f"A1 scaling, T = {T:g}: objective on [0, T] {on_T.objective:.10g}, on [0, 1] with "
             f"lambda / T {on_1.objective:.10g} ({on_1.iterations} IPOPT iterations from the rescaled optimum); "
             f"controls differ by {difference:.1e} (relative)"
         )
@@ -161,7 +164,7 @@ def a1_min_norm(T_values, out: Path) -> dict:
     if not limit.success:
         raise RuntimeError(f"the minimal-norm interpolant did not converge: {limit.message}")
     u_star = limit.controls
-    print(f"[reproduce] A1.3: the least-norm interpolant: ||u*||^2 = {limit.objective:.6g} (8 starts)")
+    log.info(f"A1.3: the least-norm interpolant: ||u*||^2 = {limit.objective:.6g} (8 starts)")
     rows = []
     for T in T_values:
         at_T = replace(run, T=float(T))
@@ -184,7 +187,7 @@ def a1_min_norm(T_values, out: Path) -> dict:
                 "search": search_confidence(own),
             }
         )
-        print(f"[reproduce] A1.3, T = {T:g}: ||u_T - u*|| = {distance:.4g}, loss {best.costs['loss']:.3g} ({won})")
+        log.info(f"A1.3, T = {T:g}: ||u_T - u*|| = {distance:.4g}, loss {best.costs['loss']:.3g} ({won})")
     T = np.array([r["T"] for r in rows])
     distance = np.array([r["distance"] for r in rows])
     # the rate is fitted where A1's optimum lies in the interpolant's basin (closer than half of ||u*||): at
@@ -195,11 +198,9 @@ def a1_min_norm(T_values, out: Path) -> dict:
     curves = [("||u_T - u*||_L2(0,1), every T", T, distance, None)]
     if fit is not None:
         curves.append(("in the interpolant's basin", T[near], distance[near], fit))
-        print(
-            f"[reproduce] A1.3: ||u_T - u*|| ~ {fit.C:.3g} T^-alpha, alpha = {fit.rate_text()} for T >= {T[near][0]:g}"
-        )
+        log.info(f"A1.3: ||u_T - u*|| ~ {fit.C:.3g} T^-alpha, alpha = {fit.rate_text()} for T >= {T[near][0]:g}")
     else:
-        print("[reproduce] A1.3: fewer than two horizons reach the interpolant's basin: no rate fitted")
+        log.info("A1.3: fewer than two horizons reach the interpolant's basin: no rate fitted")
     plots.power_law(
         curves,
         out / "distance_to_min_norm_vs_T.png",
@@ -247,9 +248,8 @@ def a2(T_values, out: Path, claim: str = "a2") -> dict:
                 "search": summary["search"],
             }
         )
-        print(
-            f"[reproduce] A2, T = {T:g}: mu(||u||) = {summary['mu_control_norm']:.3f}, "
-            f"mu(tracking) = {summary['mu_tracking']:.3f}"
+        log.info(
+            f"A2, T = {T:g}: mu(||u||) = {summary['mu_control_norm']:.3f}, mu(tracking) = {summary['mu_tracking']:.3f}"
         )
     plots.turnpike(curves, out / "turnpike_all_T.png")
     result = {"rows": rows, "figure": "turnpike_all_T.png"}
@@ -260,7 +260,7 @@ def a2(T_values, out: Path, claim: str = "a2") -> dict:
         ):
             spread = (max(mu) - min(mu)) / float(np.mean(mu))
             result.setdefault("spread", {})[f"{name}, {where}"] = spread
-            print(f"[reproduce] mu of {name} over {where}: {', '.join(f'{m:.3f}' for m in mu)} (spread {spread:.1%})")
+            log.info(f"mu of {name} over {where}: {', '.join(f'{m:.3f}' for m in mu)} (spread {spread:.1%})")
     return result
 
 
@@ -284,7 +284,7 @@ def b(T_values, out: Path) -> dict:
             }
         )
         stop = summary["stopping_time"]
-        print(f"[reproduce] B, T = {T:g}: T* = {'none' if stop is None else f'{stop:.4g}'}")
+        log.info(f"B, T = {T:g}: T* = {'none' if stop is None else f'{stop:.4g}'}")
     plots.stopping_times(curves, out / "stopping_time_all_T.png")
     return {"rows": rows, "figure": "stopping_time_all_T.png"}
 
@@ -311,10 +311,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     out = Path(args.out or Path("results") / "reproduce" / args.claim)
     out.mkdir(parents=True, exist_ok=True)
-    with show_messages():  # the solves' progress lines, as the CLI shows them
+    with show_messages():  # the solves' progress lines and the fits, as the CLI shows them
         result = CLAIMS[args.claim](args.T or DEFAULT_T[args.claim], out)
-    write_atomic(out / "fits.json", to_json(result))
-    print(f"[reproduce] wrote {out}/fits.json")
+        write_atomic(out / "fits.json", to_json(result))
+        log.info(f"wrote {out}/fits.json")
 
 
 if __name__ == "__main__":

@@ -18,15 +18,16 @@ from ocp.run.settings import RunSettings
 
 from . import plots
 from .datasets import Dataset
-from .learning import Classifier, LearningSymbols, random_controls
+from .ensemble import Classifier, LearningSymbols, random_controls
 from .settings import LearningSettings
 from .spacetime import SpaceTimeDynamics
+from .sweep_report import sweep_report
 
 LOSS = "loss"  # the name of the terminal (or running) empirical risk term in every module
 
 
 @dataclass(frozen=True)
-class Context:
+class LearningContext:
     train: Dataset
     test: Dataset
     symbols: LearningSymbols
@@ -47,11 +48,11 @@ class LearningProblemType:
         """The module's own settings as they go into summary.json."""
         return {}
 
-    def analyse(self, setup: Setup[Context], solution: ocp.Solution, error, out_dir: Path) -> dict[str, Any]:
+    def analyse(self, setup: Setup[LearningContext], solution: ocp.Solution, error, out_dir: Path) -> dict[str, Any]:
         """Module-specific fits and figures; ``error`` is E(x(t_k)) on the grid."""
         return {}
 
-    def build(self, settings: LearningSettings, run: RunSettings) -> Setup[Context]:
+    def build(self, settings: LearningSettings, run: RunSettings) -> Setup[LearningContext]:
         train, test = settings.data.load(run.seed)
         try:
             problem, symbols = self.pose(train, settings, run)
@@ -68,16 +69,16 @@ class LearningProblemType:
             "activation": settings.dynamics.activation,
             "loss_kind": settings.loss,
         }
-        return Setup(problem, guess, Context(train, test, symbols, method, settings), summary)
+        return Setup(problem, guess, LearningContext(train, test, symbols, method, settings), summary)
 
     def sweep_report(self, records, axes, out_dir: Path) -> dict[str, Any]:
         """Fits and figures over a sweep's solved points (`sweep_report.py`)."""
-        from .sweep_report import sweep_report
-
         return sweep_report(records, axes, out_dir)
 
-    def report(self, setup: Setup[Context], run: RunSettings, solution: ocp.Solution, out_dir: Path) -> dict[str, Any]:
-        ctx: Context = setup.context
+    def report(
+        self, setup: Setup[LearningContext], run: RunSettings, solution: ocp.Solution, out_dir: Path
+    ) -> dict[str, Any]:
+        ctx: LearningContext = setup.context
         clf = Classifier(setup.problem, ctx.method, solution, ctx.symbols, classes=ctx.train.y.ravel())
         error = clf.loss_along_trajectory()
         result = {

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 SeriesSource = Literal["van_der_pol", "lotka_volterra", "linear", "lynx_hare", "file"]
-SHIPPED = {"lynx_hare": "lynx_hare.csv"}  # real records in problems/data (README.md there says where from)
+SHIPPED = {"lynx_hare": "lynx_hare.csv"}  # real records in problems/timeseries/data (README.md there says where from)
 
 
 @dataclass(frozen=True)
@@ -111,10 +111,10 @@ def generate(
 
 
 def shipped(name: str) -> Series:
-    """A real data set of ``problems/data`` by its source name (installed with the package: no download)."""
+    """A real data set of ``problems/timeseries/data`` by its source name (installed with the package: no download)."""
     from importlib.resources import files
 
-    with as_file(files("problems") / "data" / SHIPPED[name]) as path:
+    with as_file(files("problems.timeseries") / "data" / SHIPPED[name]) as path:
         return load(path)
 
 

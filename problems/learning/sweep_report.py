@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 
 from ocp.analysis import power_law
-from ocp.plotting import subplots
+from ocp.plotting import save_figure, subplots
 
 from . import plots
-from .plots import save_figure
 
 
 def sweep_report(records: Sequence[dict[str, Any]], axes: Sequence[str], out_dir: Path) -> dict[str, Any]:

@@ -15,11 +15,10 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 import ocp
-from ocp.plotting import subplots
+from ocp.plotting import save_figure, subplots
 from ocp.run.registry import Setup
 
-from .plots import save_figure
-from .timeseries import TimeSeriesContext
+from .model import TimeSeriesContext
 
 MAX_PLOTTED_MEMBERS = 4
 

@@ -8,17 +8,10 @@ import matplotlib
 import matplotlib.ticker
 import numpy as np
 
-from ocp.plotting import subplots
+from ocp.plotting import save_figure, subplots
 
 from .datasets import Dataset
 from .losses import labels
-
-
-def save_figure(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
-
 
 MAX_NAMED_CLASSES = 10  # up to this many labels get a colour each and a legend entry; more: a colour scale
 

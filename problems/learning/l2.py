@@ -15,7 +15,7 @@ import ocp
 from ocp.run.settings import RunSettings
 
 from .datasets import Dataset
-from .learning import ensemble_problem, learning_symbols
+from .ensemble import ensemble_problem, learning_symbols
 from .losses import Loss, Output
 from .networks import NetworkDynamics
 from .problem_type import LOSS, LearningProblemType

@@ -34,10 +34,10 @@ from ocp.run.settings import RunSettings
 
 from . import plots
 from .datasets import Dataset
-from .learning import LearningSymbols, ensemble_problem, learning_symbols
+from .ensemble import LearningSymbols, ensemble_problem, learning_symbols
 from .losses import Loss, Output
 from .networks import NetworkDynamics
-from .problem_type import LOSS, Context, LearningProblemType
+from .problem_type import LOSS, LearningContext, LearningProblemType
 from .settings import LearningSettings
 
 REGULARIZATION = "regularization"
@@ -98,7 +98,7 @@ class L1ProblemType(LearningProblemType):
     def regularization_summary(self, settings: L1Settings) -> dict[str, Any]:
         return {"lambda": settings.lam, "bound": settings.bound}
 
-    def analyse(self, setup: Setup[Context], solution: ocp.Solution, error, out_dir: Path) -> dict[str, Any]:
+    def analyse(self, setup: Setup[LearningContext], solution: ocp.Solution, error, out_dir: Path) -> dict[str, Any]:
         settings: L1Settings = setup.context.settings
         norms = solution.control_norm()
         T_star = stopping_time(solution.t[:-1], norms, settings.stop_tolerance)

@@ -15,7 +15,7 @@ single shooting, which starts from one simulated trajectory, meets many local mi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,12 +25,10 @@ import numpy as np
 import ocp
 from ocp.errors import ConfigError
 from ocp.options import at_least, positive
-from ocp.run.registry import Setup
-from ocp.run.settings import RunSettings
 
-from .activations import ActivationName
+from ..learning.activations import ActivationName
 from .series import SHIPPED, Series, SeriesSource, generate, load, shipped
-from .vector_fields import ModelKind, VectorField, vector_field
+from .vector_fields import ModelKind, VectorField
 
 FIT, REGULARIZATION = "fit", "regularization"
 TRAIN_FRACTION = 0.75  # of the time span, when data.train_until is not given
@@ -40,7 +38,7 @@ TRAIN_FRACTION = 0.75  # of the time span, when data.train_until is not given
 class SeriesData:
     """``data:``. A generated system (``source`` van_der_pol, lotka_volterra or linear: ``members``
     trajectories from seeded initial states, ``samples`` each on [0, ``t_end``], N(0, ``noise``^2) added), a
-    real record shipped with the package (``lynx_hare``, `problems/data`), or a ``file`` (CSV or .npz,
+    real record shipped with the package (``lynx_hare``, `problems/timeseries/data`), or a ``file`` (CSV or .npz,
     `series.py`). Samples after ``train_until`` (default: the first 75 % of the
     time span) are held out for the forecast."""
 
@@ -140,7 +138,7 @@ class Scaling:
 
 
 @dataclass(frozen=True)
-class Grid:
+class NodeGrid:
     """The shooting nodes: the observation times of the training window, as T and fractions of it."""
 
     times: np.ndarray  # (K + 1,)
@@ -165,11 +163,11 @@ class Grid:
         return out
 
 
-def node_grid(train: Series) -> Grid:
+def node_grid(train: Series) -> NodeGrid:
     times = np.unique(np.concatenate([tr.t for tr in train.trajectories]))
     if times.size < 2:
         raise ConfigError("'data': the training window holds fewer than 2 sample times")
-    return Grid(times)
+    return NodeGrid(times)
 
 
 @dataclass(frozen=True)
@@ -177,7 +175,7 @@ class TimeSeriesContext:
     series: Series  # everything observed
     train: Series  # the training window
     train_until: float
-    grid: Grid
+    grid: NodeGrid
     scaling: Scaling
     model: VectorField
     state: ca.SX
@@ -188,7 +186,7 @@ class TimeSeriesContext:
 
 def timeseries_problem(
     train: Series,
-    grid: Grid,
+    grid: NodeGrid,
     scaling: Scaling,
     model: VectorField,
     symbols: tuple[ca.SX, ca.SX],
@@ -224,7 +222,7 @@ def timeseries_problem(
     )
 
 
-def _state_guess(train: Series, grid: Grid, scaling: Scaling) -> np.ndarray:
+def _state_guess(train: Series, grid: NodeGrid, scaling: Scaling) -> np.ndarray:
     """(N, K + 1, nx): each member's samples interpolated onto the nodes (held constant outside them)."""
     guess = np.zeros((len(train.trajectories), grid.times.size, train.nx))
     for b, tr in enumerate(train.trajectories):
@@ -233,60 +231,3 @@ def _state_guess(train: Series, grid: Grid, scaling: Scaling) -> np.ndarray:
             seen = np.isfinite(z[:, i])
             guess[b, :, i] = np.interp(grid.times, tr.t[seen], z[seen, i]) if seen.any() else 0.0
     return guess
-
-
-class TimeSeriesProblemType:
-    name = "timeseries"
-    description = "x' = f_theta(x) (an MLP or linear) fitted to observed trajectories by multiple shooting"
-    settings = TimeSeriesSettings
-
-    def build(self, settings: TimeSeriesSettings, run: RunSettings) -> Setup[TimeSeriesContext]:
-        if any(w < 1 for w in settings.model.widths):
-            raise ConfigError(f"'model.widths' must be positive integers, got {list(settings.model.widths)}")
-        series, true_field = settings.data.load(run.seed)
-        start, end = series.span
-        until = settings.data.train_until
-        until = start + TRAIN_FRACTION * (end - start) if until is None else until
-        if not start < until:
-            raise ConfigError(f"'data.train_until' ({until}) must lie after the first sample time ({start})")
-        train = series.window(start, until)
-        if any(tr.t.size == 0 for tr in train.trajectories):
-            raise ConfigError("'data.train_until': a member has no sample in the training window")
-        grid = node_grid(train)
-        scaling = Scaling.of(train, settings.normalize)
-        state, inputs = ca.SX.sym("x", series.nx), ca.SX.sym("u", series.nu)
-        m = settings.model
-        if series.nu and m.kind not in ("mlp", "linear"):
-            raise ConfigError(f"'model.kind': {m.kind} takes no inputs; with 'data.inputs' use mlp or linear")
-        model = vector_field(state, m.kind, m.widths, m.activation, inputs)
-        problem = timeseries_problem(
-            train, grid, scaling, model, (state, inputs), settings.lam, settings.initial_states
-        )
-        guess = ocp.InitialGuess(
-            states=_state_guess(train, grid, scaling),
-            free_parameters={"theta": model.initial_weights(settings.model.init_scale, run.seed)},
-        )
-        completed = replace(run, T=grid.T, K=grid.times.size - 1, grid=grid.tau)
-        context = TimeSeriesContext(series, train, until, grid, scaling, model, state, inputs, true_field, settings)
-        summary = {
-            "members": len(series.trajectories),
-            "nx": series.nx,
-            "inputs": series.nu,
-            "samples_train": train.samples(),
-            "samples_held_out": series.samples() - train.samples(),
-            "train_until": until,
-            "parameters": model.size,
-            "model": settings.model.kind,
-            "lambda": settings.lam,
-        }
-        return Setup(problem, guess, context, summary, run=completed)
-
-    def report(
-        self, setup: Setup[TimeSeriesContext], run: RunSettings, solution: ocp.Solution, out_dir: Path
-    ) -> dict[str, Any]:
-        from .timeseries_report import report
-
-        return report(setup, solution, out_dir)
-
-
-PROBLEM_TYPE = TimeSeriesProblemType()

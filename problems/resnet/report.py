@@ -18,21 +18,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib
 import numpy as np
 
 import ocp
 from ocp.analysis import exponential, power_law
-from ocp.plotting import subplots
+from ocp.plotting import save_figure, subplots
 from ocp.run.registry import Setup
 from ocp.run.settings import RunSettings
 
-from .plots import save_figure
-
-if TYPE_CHECKING:  # resnet.py imports this module
-    from .resnet import ResNetContext
+from .model import ResNetContext
 
 log = logging.getLogger("problems.resnet")  # shown by the CLI as [resnet] (`ocp/logs.py`)
 

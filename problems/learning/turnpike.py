@@ -27,10 +27,10 @@ from ocp.run.settings import RunSettings
 
 from . import plots
 from .datasets import Dataset
-from .learning import LearningSymbols, ensemble_problem, learning_symbols
+from .ensemble import LearningSymbols, ensemble_problem, learning_symbols
 from .losses import Loss, Output
 from .networks import NetworkDynamics
-from .problem_type import LOSS, Context, LearningProblemType
+from .problem_type import LOSS, LearningContext, LearningProblemType
 from .settings import LearningSettings
 
 TRACKING, REGULARIZATION = "tracking", "regularization"
@@ -118,7 +118,7 @@ class TurnpikeProblemType(LearningProblemType):
     def regularization_summary(self, settings: TurnpikeSettings) -> dict[str, Any]:
         return {"lambda": settings.lam, "tracking_weight": settings.tracking_weight, "p": settings.p}
 
-    def analyse(self, setup: Setup[Context], solution: ocp.Solution, error, out_dir: Path) -> dict[str, Any]:
+    def analyse(self, setup: Setup[LearningContext], solution: ocp.Solution, error, out_dir: Path) -> dict[str, Any]:
         settings: TurnpikeSettings = setup.context.settings
         window = settings.fit_window
         ctx = setup.context

@@ -14,8 +14,8 @@ from typing import Literal
 import casadi as ca
 import numpy as np
 
-from .activations import activation
-from .networks import NetworkDynamics
+from ..learning.activations import activation
+from ..learning.networks import NetworkDynamics
 
 ModelKind = Literal["mlp", "linear", "inside", "outside", "bottleneck"]
 

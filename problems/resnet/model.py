@@ -13,30 +13,26 @@ Initialisations (Marion et al.): ``smooth``, V_k = 0 and every W_k the same
 N(0, 1/d) draw; ``iid``, independent draws per layer (W N(0, 1/d), V N(0, 1/m)).
 Trained by `solver: gradient_flow` (full-batch gradient descent, learning
 rate scaled by L: `ocp/solvers/gradient_flow.py`) or solved by IPOPT like every
-other problem. Metrics and figures: `resnet_report.py`.
+other problem. Metrics and figures: `report.py`; the problem type: `__init__.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import casadi as ca
 import numpy as np
 
 import ocp
-from ocp.errors import ConfigError
 from ocp.options import at_least
-from ocp.run.registry import Setup
-from ocp.run.settings import RunSettings
 
-from .activations import activation
-from .datasets import Dataset, DataSource
-from .learning import ensemble_problem
-from .losses import loss, prediction
-from .problem_type import LOSS
-from .settings import DataSettings
+from ..learning.activations import activation
+from ..learning.datasets import Dataset, DataSource
+from ..learning.ensemble import ensemble_problem
+from ..learning.losses import loss, prediction
+from ..learning.problem_type import LOSS
+from ..learning.settings import DataSettings
 
 REGULARIZATION = "regularization"
 
@@ -101,7 +97,7 @@ def resnet_problem(data: Dataset, width: int, sigma: str, *, T: float = 1.0, lam
 
 
 @dataclass(frozen=True)
-class _Symbols:  # what `ensemble_problem` reads
+class _Symbols:  # an `EnsembleSymbols` (problems/learning/ensemble.py): what `ensemble_problem` reads
     state: ca.SX
     control: ca.SX
     label: ca.SX
@@ -134,48 +130,3 @@ class ResNetContext:
     shape: ResNetShape
     method: ocp.MultipleShooting
     settings: ResNetSettings
-
-
-class ResNetProblemType:
-    name = "resnet"
-    description = "C: deep ResNet h + (1/L) V sigma(W h) as a discrete OCP, smooth or iid init (docs/science.md C)"
-    settings = ResNetSettings
-
-    def build(self, settings: ResNetSettings, run: RunSettings) -> Setup[ResNetContext]:
-        if run.integrator != "euler" or run.steps != 1:
-            raise ConfigError(
-                "'integrator': problem resnet is the ResNet h_{k+1} = h_k + (T/L) V sigma(W h_k), explicit Euler "
-                f"with one step per layer; set integrator: euler and steps: 1 (got {run.integrator} x {run.steps})"
-            )
-        train, test = settings.data.load(run.seed)
-        try:
-            problem = resnet_problem(train, settings.width, settings.activation, T=run.T, lam=settings.lam)
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
-        shape = ResNetShape(train.dim, settings.width)
-        guess = ocp.InitialGuess(controls=initial_weights(settings.init, run.K, shape, run.seed))
-        summary = {
-            "N": train.n,
-            "d": shape.d,
-            "width": shape.m,
-            "depth": run.K,
-            "activation": settings.activation,
-            "init": settings.init,
-            "lambda": settings.lam,
-        }
-        return Setup(problem, guess, ResNetContext(train, test, shape, run.method(), settings), summary)
-
-    def report(
-        self, setup: Setup[ResNetContext], run: RunSettings, solution: ocp.Solution, out_dir: Path
-    ) -> dict[str, Any]:
-        from .resnet_report import report
-
-        return report(setup, run, solution, out_dir)
-
-    def sweep_report(self, records, axes, out_dir: Path) -> dict[str, Any]:
-        from .resnet_report import sweep_report
-
-        return sweep_report(records, axes, out_dir)
-
-
-PROBLEM_TYPE = ResNetProblemType()

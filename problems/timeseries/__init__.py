@@ -1,0 +1,86 @@
+"""Time-series fitting: x' = f_theta(x) (an MLP or a linear field) fitted to observed trajectories.
+
+`model.py` poses the fit as an OCP (one member per trajectory, the weights a free parameter), `report.py`
+writes forecasts, errors and figures, `series.py` reads and generates records, `vector_fields.py` holds the
+models; this module ties them into the problem type `ocp solve` finds through the entry point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import casadi as ca
+
+import ocp
+from ocp.errors import ConfigError
+from ocp.run.registry import Setup
+from ocp.run.settings import RunSettings
+
+from . import report
+from .model import (
+    TRAIN_FRACTION,
+    Scaling,
+    TimeSeriesContext,
+    TimeSeriesSettings,
+    _state_guess,
+    node_grid,
+    timeseries_problem,
+)
+from .vector_fields import vector_field
+
+
+class TimeSeriesProblemType:
+    name = "timeseries"
+    description = "x' = f_theta(x) (an MLP or linear) fitted to observed trajectories by multiple shooting"
+    settings = TimeSeriesSettings
+
+    def build(self, settings: TimeSeriesSettings, run: RunSettings) -> Setup[TimeSeriesContext]:
+        if any(w < 1 for w in settings.model.widths):
+            raise ConfigError(f"'model.widths' must be positive integers, got {list(settings.model.widths)}")
+        series, true_field = settings.data.load(run.seed)
+        start, end = series.span
+        until = settings.data.train_until
+        until = start + TRAIN_FRACTION * (end - start) if until is None else until
+        if not start < until:
+            raise ConfigError(f"'data.train_until' ({until}) must lie after the first sample time ({start})")
+        train = series.window(start, until)
+        if any(tr.t.size == 0 for tr in train.trajectories):
+            raise ConfigError("'data.train_until': a member has no sample in the training window")
+        grid = node_grid(train)
+        scaling = Scaling.of(train, settings.normalize)
+        state, inputs = ca.SX.sym("x", series.nx), ca.SX.sym("u", series.nu)
+        m = settings.model
+        if series.nu and m.kind not in ("mlp", "linear"):
+            raise ConfigError(f"'model.kind': {m.kind} takes no inputs; with 'data.inputs' use mlp or linear")
+        model = vector_field(state, m.kind, m.widths, m.activation, inputs)
+        problem = timeseries_problem(
+            train, grid, scaling, model, (state, inputs), settings.lam, settings.initial_states
+        )
+        guess = ocp.InitialGuess(
+            states=_state_guess(train, grid, scaling),
+            free_parameters={"theta": model.initial_weights(settings.model.init_scale, run.seed)},
+        )
+        completed = replace(run, T=grid.T, K=grid.times.size - 1, grid=grid.tau)
+        context = TimeSeriesContext(series, train, until, grid, scaling, model, state, inputs, true_field, settings)
+        summary = {
+            "members": len(series.trajectories),
+            "nx": series.nx,
+            "inputs": series.nu,
+            "samples_train": train.samples(),
+            "samples_held_out": series.samples() - train.samples(),
+            "train_until": until,
+            "parameters": model.size,
+            "model": settings.model.kind,
+            "lambda": settings.lam,
+        }
+        return Setup(problem, guess, context, summary, run=completed)
+
+    def report(
+        self, setup: Setup[TimeSeriesContext], run: RunSettings, solution: ocp.Solution, out_dir: Path
+    ) -> dict[str, Any]:
+        return report.report(setup, solution, out_dir)
+
+
+PROBLEM_TYPE = TimeSeriesProblemType()
