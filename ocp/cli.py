@@ -25,6 +25,7 @@ from ocp.executors import ExecutorName
 from ocp.files import prepare_output_dir, to_json, write_atomic
 from ocp.logs import show_messages
 from ocp.run import registry
+from ocp.run.memory import build_within_memory
 from ocp.run.solve import read_config, solve_run
 from ocp.search.coverage import EffortName
 from ocp.solvers.records import MaximumPrincipleReport, OptimalityReport
@@ -42,7 +43,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.executor is not None or args.scheduler is not None:  # the command line wins over the config
         where = {"executor": args.executor or run.multistart.executor, "scheduler": args.scheduler}
         run = replace(run, multistart=replace(run.multistart, **where))
-    setup = ptype.build(settings, run)  # may raise ConfigError (e.g. a missing data file): nothing written yet
+    # may raise ConfigError (a missing data file, an NLP beyond the machine's memory): nothing written yet
+    setup = build_within_memory(ptype, settings, run)
     run = setup.run or run
     out = prepare_output_dir(Path(args.out or Path("results") / Path(args.config).stem))
     problem = setup.problem

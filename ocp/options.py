@@ -13,6 +13,7 @@ with `internal` is not a config key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Literal
@@ -65,6 +66,8 @@ def bound_violation(f: dataclasses.Field, value: Any, kind: str = "") -> str:
     names what it must be ('an integer ': 'must be an integer >= 1')."""
     if value is None:
         return ""
+    if isinstance(value, float) and not math.isfinite(value) and not _infinite_by_default(f):
+        return "must be a finite number"  # .inf or .nan in YAML: no solve can use it
     if "gt" in f.metadata and not value > f.metadata["gt"]:
         return f"must be {kind}> {f.metadata['gt']}"
     if "ge" in f.metadata and not value >= f.metadata["ge"]:
@@ -72,6 +75,11 @@ def bound_violation(f: dataclasses.Field, value: Any, kind: str = "") -> str:
     if "lt" in f.metadata and not value < f.metadata["lt"]:
         return f"must be {kind}< {f.metadata['lt']}"
     return ""
+
+
+def _infinite_by_default(f: dataclasses.Field) -> bool:
+    """A field whose default is infinite (no limit) takes infinity; every other number must be finite."""
+    return isinstance(f.default, float) and math.isinf(f.default)
 
 
 def check_fields(options: Any, label: str) -> None:

@@ -18,6 +18,9 @@ from test_cli import SMALL, write
 import ocp
 from ocp import ProblemError, SolverOptions
 from ocp.cli import main
+from ocp.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 LONG_SEARCH = {**SMALL, "multistart": {"effort": "thorough", "max_searches": 400, "workers": 2}}
 
@@ -354,3 +357,43 @@ def test_ctrl_c_stops_a_single_solve_and_writes_its_last_iterate(tmp_path):
     assert "interrupted: IPOPT's last iterate" in stderr and "Traceback" not in stderr
     summary = strict_json(out / "summary.json")
     assert summary["status"] == "interrupted" and summary["iterations"] >= 1
+
+
+@pytest.mark.parametrize("K", [10**9, 10**6])
+def test_an_nlp_beyond_the_machines_memory_is_refused_before_it_is_built(tmp_path, capsys, K):
+    """K = 10^9 ended in a numpy MemoryError traceback (exit 1); now one line with the estimate, exit 2."""
+    from ocp.run.memory import nlp_bytes, physical_memory
+
+    config = yaml.safe_load((CONFIGS / "annulus_l2.yaml").read_text())
+    config["K"] = K
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["solve", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"K = {K} intervals" in err and "GiB" in err
+    assert not (tmp_path / "out").exists()
+    assert nlp_bytes(200, K, 2, 6) > physical_memory()  # the refusal is the estimate's, not an accident
+
+
+def test_the_memory_estimate_scales_as_measured():
+    """The estimate's shape: linear in N and K, quadratic in nx + nu; the configs that ship fit easily."""
+    from ocp.run.memory import BYTES_PER_UNIT, check_fits, nlp_bytes
+
+    assert nlp_bytes(100, 20, 2, 6) == BYTES_PER_UNIT * 100 * 20 * 64
+    assert nlp_bytes(200, 20, 2, 6) == 2 * nlp_bytes(100, 20, 2, 6)
+    assert nlp_bytes(100, 20, 4, 0) == nlp_bytes(100, 20, 2, 2)
+    check_fits(3000, 15, 2, 6, limit=2 * 2**30)  # the authors' setting (586 MB measured) passes at 2 GiB
+    with pytest.raises(ConfigError, match="N = 3000 trajectories"):
+        check_fits(3000, 15, 2, 6, limit=2**28)
+
+
+@pytest.mark.parametrize("field, value", [("lambda", float("inf")), ("T", float("nan"))])
+def test_a_number_that_is_not_finite_is_refused_by_name(tmp_path, capsys, field, value):
+    """`lambda: .inf` passed validation, the solve failed with exit 1 and wrote objective 0.0."""
+    config = yaml.safe_load((CONFIGS / "annulus_l2.yaml").read_text())
+    config[field] = value
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["solve", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert f"'{field}' must be a finite number" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

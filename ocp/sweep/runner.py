@@ -30,6 +30,7 @@ from typing import Any
 from ocp.errors import ConfigError
 from ocp.executors import RETRIES_AFTER_WORKER_DEATH, make_executor
 from ocp.run import registry
+from ocp.run.memory import build_within_memory
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 from ocp.sweep.config import SweepConfig, validate_point
@@ -179,7 +180,7 @@ def _prepare(config: SweepConfig, point: Point) -> Any:
     """A point's run settings, after its problem was built once here (reads its data files)."""
     run, settings, ptype = validate_point(config, point)
     try:
-        ptype.build(settings, run)
+        build_within_memory(ptype, settings, run)
     except ConfigError as err:
         raise ConfigError(f"sweep point {point.id} ({point.label()}): {err}") from None
     return run
