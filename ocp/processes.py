@@ -107,16 +107,27 @@ def unnoticed_death(executor: ProcessPoolExecutor) -> bool:
     return any(process.exitcode is not None for process in processes)
 
 
+_OPEN_FLAGS: list[threading.Event] = []  # the flags of the `sigint_flag` blocks open now, outermost first
+
+
 @contextmanager
 def sigint_flag():
     """Within the block, Ctrl-C sets the returned Event instead of raising KeyboardInterrupt (outside the main
-    thread, where Python handles no signals, the Event is simply never set). The caller checks it."""
+    thread, where Python handles no signals, the Event is simply never set). The caller checks it; code
+    that cannot see the Event (a solve inside an in-process sweep) asks `interrupt_requested`."""
     flag = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
     previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.set())
+    _OPEN_FLAGS.append(flag)
     try:
         yield flag
     finally:
+        _OPEN_FLAGS.remove(flag)
         signal.signal(signal.SIGINT, previous)
+
+
+def interrupt_requested() -> bool:
+    """Ctrl-C came during a `sigint_flag` block of this process that is still open (at any depth)."""
+    return any(flag.is_set() for flag in _OPEN_FLAGS)

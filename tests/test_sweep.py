@@ -311,3 +311,37 @@ def test_a_worker_killed_mid_sweep_is_replaced_and_every_point_solved(tmp_path):
     assert "its worker died (BrokenProcessPool); solving it again in a fresh worker" in output
     assert objectives(out) == pytest.approx(objectives(tmp_path / "serial"), rel=1e-8)
     assert all(r["success"] == "True" for r in rows(out).values())
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_ctrl_c_stops_an_in_process_sweep_within_seconds_and_a_rerun_finishes_it(tmp_path, warm):
+    """`--workers 1` solves in the sweep's own process, where CasADi swallows Ctrl-C inside IPOPT: the solve
+    must stop on the flag the single solve uses. The finished points stay, the cut point is not recorded as
+    failed, and the rerun solves only what is left."""
+    data = {"source": "annulus", "n_train": 200, "n_test": 10}
+    slow = {"data": data, "K": 20, "initialization": {"strategy": "simulate"}}  # a cold point: about 15 s
+    grid = {"T": [3.0, 4.0, 5.0, 6.0]}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, **slow, "sweep": {"grid": grid, "warm_start": warm}}))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "ocp", "sweep", str(path), "--out", str(out), "--workers", "1"]
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while len(list((out / "points").glob("p*.json"))) < 1 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)  # into the next point's IPOPT iterations
+    os.killpg(proc.pid, signal.SIGINT)
+    begin = time.monotonic()
+    try:
+        printed, errors = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the in-process sweep was still running 60 s after Ctrl-C")
+    assert proc.returncode == 130, errors[-2000:]
+    assert time.monotonic() - begin < 10
+    assert "Traceback" not in errors
+    records = [json.loads(p.read_text()) for p in (out / "points").glob("p*.json")]
+    assert 1 <= len(records) < 4 and all(str(r["success"]) == "True" for r in records)
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
+    assert len(list((out / "points").glob("p*.json"))) == 4
+    assert json.loads((out / "sweep.json").read_text())["this_run"]["points_solved"] == 4 - len(records)

@@ -18,6 +18,7 @@ re-run unless ``retry_failed``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -29,6 +30,7 @@ from typing import Any
 
 from ocp.errors import ConfigError
 from ocp.executors import RETRIES_AFTER_WORKER_DEATH, make_executor
+from ocp.processes import interrupt_requested, sigint_flag
 from ocp.run import registry
 from ocp.run.memory import build_within_memory
 from ocp.solvers.solution import Solution
@@ -78,8 +80,11 @@ def run_sweep(
     log.info(
         f"{len(config.points)} points in {len(sweep.chains)} chains ({len(records)} already done), on {pool.describe}"
     )
+    # in this process (one local worker) a solve must stop on Ctrl-C by a flag: CasADi swallows the interrupt
+    in_process = pool.workers == 1 and executor == "local"
     try:
-        sweep.run()
+        with sigint_flag() if in_process else contextlib.nullcontext():
+            sweep.run()
     except BaseException:  # Ctrl-C (or a bug): the finished points are recorded; end the workers without waiting
         pool.abort()
         raise
@@ -114,6 +119,8 @@ class _Chains:
         for chain in self.chains.values():
             self.submit_next(chain)
         while self.in_flight:
+            if interrupt_requested():  # Ctrl-C between two in-process solves
+                raise KeyboardInterrupt
             for future in self.pool.wait_any(list(self.in_flight)):
                 self.collect(future, self.in_flight.pop(future))
 

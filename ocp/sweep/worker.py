@@ -30,6 +30,7 @@ from typing import Any
 
 from ocp.logs import collected
 from ocp.nlp.fingerprint import build_key
+from ocp.processes import interrupt_requested
 from ocp.run.solve import SOLVERS, is_single_solve, parse_config, solve_run
 from ocp.solvers.ipopt import OCPSolver
 from ocp.solvers.solution import Solution
@@ -110,6 +111,8 @@ def solve_point(task: Task) -> Outcome:
                     )
                 finally:
                     _DEADLINE[0] = float("inf")
+                if interrupt_requested():  # Ctrl-C, not the deadline: the point stays unsolved, to resume
+                    raise KeyboardInterrupt
                 if solution.status == Status.USER_REQUESTED_STOP:
                     log.info(f"warm start given up after {solution.solve_time_s:.1f} s; solving cold")
                     extra["warm_given_up"] = solution.solve_time_s
@@ -147,4 +150,5 @@ def _report(ptype, setup, run, solution: Solution, extra: dict[str, Any]) -> tup
 
 
 def _past_deadline() -> bool:
-    return time.perf_counter() > _DEADLINE[0]
+    """Stop the running solve: past the warm-solve deadline, or Ctrl-C in an in-process sweep (`runner.py`)."""
+    return time.perf_counter() > _DEADLINE[0] or interrupt_requested()
