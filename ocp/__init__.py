@@ -15,7 +15,8 @@ from ocp.problem.integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, in
 from ocp.problem.interval_sizes import IntervalSizes
 from ocp.problem.member_data import EnsembleData, SampledCost
 from ocp.problem.method import MultipleShooting
-from ocp.problem.problem import Bounds, Constraint, FreeParameter, Horizon, L1Cost, Parameter, Problem
+from ocp.problem.problem import Problem
+from ocp.problem.terms import Bounds, Constraint, FreeParameter, Horizon, L1Cost, Parameter
 from ocp.search.multistart import multistart, random_starts
 from ocp.search.plan import StopReason
 from ocp.search.report import SearchReport

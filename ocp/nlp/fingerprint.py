@@ -20,7 +20,8 @@ import casadi as ca
 import numpy as np
 
 from ocp.problem.method import MultipleShooting
-from ocp.problem.problem import Horizon, Parameter, Problem
+from ocp.problem.problem import Problem
+from ocp.problem.terms import Horizon, Parameter
 
 
 def build_key(problem: Problem, method: MultipleShooting, options: Any) -> str:

@@ -20,7 +20,8 @@ import numpy as np
 
 from ocp.nlp.vectorize import batched, replayable
 from ocp.problem.method import MultipleShooting
-from ocp.problem.problem import Constraint, Problem
+from ocp.problem.problem import Problem
+from ocp.problem.terms import Constraint
 
 
 @dataclass(frozen=True)

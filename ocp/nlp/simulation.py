@@ -10,9 +10,10 @@ import numpy as np
 from ocp.errors import ProblemError
 from ocp.nlp.functions import step_function
 from ocp.nlp.parameters import member_data
-from ocp.nlp.transcription import check_interval_sizes
+from ocp.problem.checks import check_interval_sizes
 from ocp.problem.method import MultipleShooting
-from ocp.problem.problem import Parameter, Problem
+from ocp.problem.problem import Problem
+from ocp.problem.terms import Parameter
 
 
 def parameter_vector(problem: Problem, values: Mapping[str, object] | None = None, *, which: str = "all") -> np.ndarray:

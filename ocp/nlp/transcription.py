@@ -33,103 +33,27 @@ from dataclasses import dataclass, field
 import casadi as ca
 import numpy as np
 
-from ocp.errors import ProblemError
 from ocp.nlp.functions import NodeFunctions, batch, merge, quadrature_function, split, stacked_bounds, step_function
-from ocp.problem.interval_sizes import IntervalSizes
+from ocp.nlp.layout import Layout, Padding, layout_of
+from ocp.problem.checks import check_interval_sizes
 from ocp.problem.method import MultipleShooting, SingleShooting
-from ocp.problem.problem import Constraint, Problem
+from ocp.problem.problem import Problem
+from ocp.problem.terms import Constraint
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where each quantity sits in the decision vector w (integer index arrays).
+class _Constraints:
+    """The NLP's constraints g in the order they are added, each block with its bounds (scalars broadcast)."""
 
-    With `Problem.interval_sizes`, an entry that does not exist at a node or on an
-    interval has index -1: read and write through `take` and `put`.
-    """
+    def __init__(self) -> None:
+        self.blocks: list[ca.MX] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
 
-    free_parameters: np.ndarray  # (n_free,)
-    horizon: np.ndarray  # (1,) when T is free, else (0,)
-    states: np.ndarray  # (K + 1, N, nx); (1, N, nx) in the condensed form (X_0 only)
-    controls: np.ndarray  # (K, nu)
-    size: int
-    slacks: np.ndarray  # (K, n_l1): the slacks of the L1 costs
-    # (K + 1, N, nx): where in g the gap-closing constraint of each node's states sits (its multiplier is
-    # minus that node's costate, `ocp/solvers/maximum_principle.py`); -1 at node 0 and in the condensed form
-    gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), dtype=int))
-
-
-def take(source: np.ndarray, index: np.ndarray, fill: float = 0.0) -> np.ndarray:
-    """source[index], with ``fill`` where the index is -1 (an entry that does not exist)."""
-    out = np.full(index.shape, fill, dtype=float)
-    exists = index >= 0
-    out[exists] = source[index[exists]]
-    return out
-
-
-def put(target: np.ndarray, index: np.ndarray, values) -> None:
-    """target[index] = values (broadcast to index's shape), skipping entries that do not exist."""
-    values = np.broadcast_to(np.asarray(values, dtype=float), index.shape)
-    exists = index >= 0
-    target[index[exists]] = values[exists]
-
-
-def check_interval_sizes(problem: Problem, method: MultipleShooting) -> None:
-    """IntervalSizes and per-interval parameters must have one entry per interval of ``method``."""
-    if problem.interval_sizes is not None and problem.interval_sizes.K != method.K:
-        raise ProblemError(
-            f"the problem's interval_sizes cover {problem.interval_sizes.K} intervals but the method has K = {method.K}"
-        )
-    for p in problem.parameters:
-        if p.per_interval and p.intervals != method.K:
-            raise ProblemError(
-                f"per-interval parameter {p.name!r} has {p.intervals} values but the method has K = {method.K}"
-            )
-    data = problem.ensemble_data
-    if data is not None and data.per_interval and data.intervals != method.K:
-        raise ProblemError(
-            f"per-interval ensemble_data has {data.intervals} intervals but the method has K = {method.K}"
-        )
-    for name, term in problem.sampled_costs.items():
-        if term.nodes != method.K + 1:
-            raise ProblemError(
-                f"sampled_costs[{name!r}] has samples at {term.nodes} nodes but the method has K + 1 = {method.K + 1}"
-            )
-
-
-@dataclass(frozen=True)
-class _Padding:
-    """Between the existing entries of a node or interval and the padded symbols of the problem."""
-
-    sizes: IntervalSizes | None
-    nx: int
-    nu: int
-
-    def state_size(self, k: int) -> int:
-        return self.nx if self.sizes is None else self.sizes.node_states(k).size
-
-    def control_size(self, k: int) -> int:
-        return self.nu if self.sizes is None else self.sizes.controls[k].size
-
-    def state(self, k: int, X: ca.MX) -> ca.MX:
-        """Node k's states padded with zeros to nx rows."""
-        return X if self.sizes is None else ca.mtimes(_select(self.sizes.node_states(k), self.nx).T, X)
-
-    def control(self, k: int, U: ca.MX) -> ca.MX:
-        return U if self.sizes is None else ca.mtimes(_select(self.sizes.controls[k], self.nu).T, U)
-
-    def next_state(self, k: int, end: ca.MX) -> ca.MX:
-        """Node k + 1's existing entries from the padded state at the end of interval k."""
-        if self.sizes is None:
-            return end
-        to_next = self.sizes.transfer(k) @ _select(self.sizes.states[k], self.nx).toarray()
-        return ca.mtimes(ca.sparsify(ca.DM(to_next)), end)
-
-
-def _select(entries: np.ndarray, size: int) -> ca.DM:
-    """(len(entries), size) sparse 0/1 matrix picking ``entries``."""
-    sp = ca.Sparsity.triplet(entries.size, size, list(range(entries.size)), entries.tolist())
-    return ca.DM(sp, 1.0)
+    def add(self, block: ca.MX, lb, ub, size: int | None = None) -> None:
+        size = block.numel() if size is None else size
+        self.blocks.append(block)
+        self.lower.append(np.broadcast_to(np.asarray(lb, dtype=float), (size,)).copy())
+        self.upper.append(np.broadcast_to(np.asarray(ub, dtype=float), (size,)).copy())
 
 
 @dataclass(frozen=True)
@@ -177,11 +101,12 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
     terminal, term_names = _terminal_costs(problem, method, v, at)
     sampled = _sampled_costs(problem, method, v, at)
     n_gaps = 0 if condensed else sum(v.pad.state_size(k) for k in range(1, method.K + 1)) * problem.N
-    g_blocks, lbg, ubg = list(gaps), [np.zeros(n_gaps)], [np.zeros(n_gaps)]
-    _node_constraints(problem, method, v, at, g_blocks, lbg, ubg)
-    l1 = _l1_costs(problem, method, v, at, l1_slacks, g_blocks, lbg, ubg)
+    g = _Constraints()
+    g.add(ca.vertcat(*gaps), 0.0, 0.0, n_gaps)  # first in g: the gaps, whose multipliers are the costates
+    _node_constraints(problem, method, v, at, g)
+    l1 = _l1_costs(problem, method, v, at, l1_slacks, g)
     terms = ca.vertcat(running, terminal, sampled, l1)
-    layout = _layout(
+    layout = layout_of(
         v.n_free,
         problem.horizon.free,
         method.K,
@@ -196,9 +121,9 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
         w=v.w,
         p=at.p,
         f=ca.sum1(terms),
-        g=ca.vertcat(*g_blocks),
-        lbg=np.concatenate(lbg),
-        ubg=np.concatenate(ubg),
+        g=ca.vertcat(*g.blocks),
+        lbg=np.concatenate(g.lower),
+        ubg=np.concatenate(g.upper),
         term_names=tuple(run_names + term_names + list(problem.sampled_costs) + v.l1_names),
         terms=terms,
         layout=layout,
@@ -214,7 +139,7 @@ class _Variables:
     the states of every member (all nodes, or only the first when condensed), the control and the L1
     slacks, and the last node's states. ``X`` grows by the simulated nodes in the condensed form."""
 
-    pad: _Padding
+    pad: Padding
     n_free: int
     free_params: ca.MX
     T_free: ca.MX
@@ -229,7 +154,7 @@ class _Variables:
     @classmethod
     def make(cls, problem: Problem, method: MultipleShooting, condensed: bool, l1_slacks: bool) -> _Variables:
         N, K = problem.N, method.K
-        pad = _Padding(problem.interval_sizes, problem.nx, problem.nu)
+        pad = Padding(problem.interval_sizes, problem.nx, problem.nu)
         n_free = sum(p.symbol.numel() for p in problem.free_parameters)
         free_params = ca.MX.sym("free_parameters", n_free)
         T_free = ca.MX.sym("T", 1 if problem.horizon.free else 0)
@@ -387,8 +312,8 @@ def _sampled_costs(problem: Problem, method: MultipleShooting, v: _Variables, at
     return ca.vertcat(*out) if out else ca.MX(0, 1)
 
 
-def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, g_blocks, lbg, ubg):
-    """Path, initial and final constraints at their nodes, appended to ``g_blocks`` with their bounds."""
+def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, g: _Constraints):
+    """Path, initial and final constraints at their nodes, added to ``g`` with their bounds."""
     K, pad = method.K, v.pad
     for kind, nodes in (
         ("path_constraints", range(K + 1)),
@@ -404,16 +329,12 @@ def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables,
             # At the last node the control of the last interval applies.
             j = min(k, K - 1)
             x_k, u_j = pad.state(k, v.X[k]), pad.control(j, v.U[j])
-            g_blocks.append(node.stacked(problem, x_k, u_j, at.interval_params[j], at.times[k], at.T, at.data_on(k)))
-            lbg.append(lb)
-            ubg.append(ub)
+            g.add(node.stacked(problem, x_k, u_j, at.interval_params[j], at.times[k], at.T, at.data_on(k)), lb, ub)
 
 
-def _l1_costs(
-    problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, l1_slacks: bool, g_blocks, lbg, ubg
-):
+def _l1_costs(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, l1_slacks: bool, g: _Constraints):
     """The L1 costs weight x int ||e||_1 dt: through slacks S_k >= |e(U_k)| (constraints appended to
-    ``g_blocks``), or as sums of |e| without slacks."""
+    ``g``), or as sums of |e| without slacks."""
     l1 = ca.MX.zeros(len(v.l1_names), 1)
     if not v.l1_names:
         return l1
@@ -431,45 +352,9 @@ def _l1_costs(
         if not l1_slacks:
             l1 += (times[k + 1] - times[k]) * w_k * ca.mtimes(pick, ca.fabs(e))
             continue
-        g_blocks += [v.S[k] - e, v.S[k] + e]  # both >= 0: S_k >= |e(U_k)|
-        lbg.append(np.zeros(2 * len(owner)))
-        ubg.append(np.full(2 * len(owner), np.inf))
+        g.add(ca.vertcat(v.S[k] - e, v.S[k] + e), 0.0, np.inf, 2 * len(owner))  # both >= 0: S_k >= |e(U_k)|
         norms = ca.mtimes(pick, v.S[k])  # >= ||e_j(U_k)||_1, equal at the optimum
         if bounded:  # sum of the slacks <= bound implies ||e||_1 <= bound
-            g_blocks.append(norms[bounded])
-            lbg.append(np.full(len(bounded), -np.inf))
-            ubg.append(np.array([l1_terms[i].bound for i in bounded], dtype=float))
+            g.add(norms[bounded], -np.inf, np.array([l1_terms[i].bound for i in bounded], dtype=float), len(bounded))
         l1 += (times[k + 1] - times[k]) * w_k * norms
     return l1
-
-
-def _layout(n_free: int, free_T: bool, K: int, N: int, pad: _Padding, state_nodes: int, ns: int = 0) -> Layout:
-    offset = 0
-    free = np.arange(offset, offset + n_free)
-    offset += n_free
-    horizon = np.arange(offset, offset + int(free_T))
-    offset += int(free_T)
-    sizes = pad.sizes
-    states = np.full((state_nodes, N, pad.nx), -1, dtype=int)
-    controls = np.full((K, pad.nu), -1, dtype=int)
-    slacks = np.zeros((K, ns), dtype=int)
-    gaps = np.full((K + 1, N, pad.nx), -1, dtype=int)
-    row = 0  # the gaps come first in g, node 1's to node K's, each vec'd like the states
-    for k in range(1, K + 1 if state_nodes > 1 else 1):
-        n_k = pad.state_size(k)
-        gaps[k][:, slice(None) if sizes is None else sizes.node_states(k)] = row + np.arange(n_k * N).reshape(N, n_k)
-        row += n_k * N
-    for k in range(K + 1):
-        if k < state_nodes:
-            # vec of an (n_k, N) block is column-major: member b occupies n_k consecutive entries.
-            n_k = pad.state_size(k)
-            entries = slice(None) if sizes is None else sizes.node_states(k)
-            states[k][:, entries] = offset + np.arange(n_k * N).reshape(N, n_k)
-            offset += n_k * N
-        if k < K:
-            m_k = pad.control_size(k)
-            controls[k][slice(None) if sizes is None else sizes.controls[k]] = offset + np.arange(m_k)
-            offset += m_k
-            slacks[k] = offset + np.arange(ns)
-            offset += ns
-    return Layout(free, horizon, states, controls, offset, slacks, gaps)

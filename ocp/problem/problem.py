@@ -21,147 +21,10 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import ProblemError
+from ocp.problem.checks import check_bounds_and_initial_state, check_shapes, check_symbols
 from ocp.problem.interval_sizes import IntervalSizes
 from ocp.problem.member_data import EnsembleData, SampledCost, column_symbol
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Lower and upper bounds, scalars broadcast to the variable's size."""
-
-    lb: float | Sequence[float] | np.ndarray = -np.inf
-    ub: float | Sequence[float] | np.ndarray = np.inf
-
-    def arrays(self, n: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-        lb, ub = _entries(self.lb, n, f"{what} lower bound"), _entries(self.ub, n, f"{what} upper bound")
-        if np.any(np.isnan(lb)) or np.any(np.isnan(ub)):
-            raise ProblemError(f"{what}: bounds may not be NaN (use -inf or inf for none)")
-        if np.any(lb > ub):
-            raise ProblemError(f"{what}: lower bound exceeds upper bound ({lb} > {ub})")
-        return lb, ub
-
-
-def _entries(value, n: int, what: str) -> np.ndarray:
-    """``value`` as n floats: a scalar applies to all; anything else must have exactly n entries."""
-    try:
-        array = np.asarray(value, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise ProblemError(f"{what}: expected numbers, got {value!r}") from None
-    if array.size == 1:
-        return np.full(n, array[0])
-    if array.size != n:
-        raise ProblemError(f"{what}: expected {n} entries (or one for all), got {array.size}")
-    return array.copy()
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """lb <= expr <= ub elementwise; lb == ub makes an equality."""
-
-    expr: ca.SX
-    lb: float | Sequence[float] | np.ndarray = -np.inf
-    ub: float | Sequence[float] | np.ndarray = np.inf
-
-    @classmethod
-    def equal(cls, expr: ca.SX, value: float | Sequence[float] = 0.0) -> Constraint:
-        return cls(expr, value, value)
-
-    @classmethod
-    def at_most(cls, expr: ca.SX, ub: float | Sequence[float]) -> Constraint:
-        return cls(expr, -np.inf, ub)
-
-    @classmethod
-    def at_least(cls, expr: ca.SX, lb: float | Sequence[float]) -> Constraint:
-        return cls(expr, lb, np.inf)
-
-    def bounds(self, what: str) -> tuple[np.ndarray, np.ndarray]:
-        return Bounds(self.lb, self.ub).arrays(ca.SX(self.expr).numel(), what)
-
-
-@dataclass(frozen=True)
-class L1Cost:
-    """weight x int_0^T ||expr(t)||_1 dt, optionally with ||expr(t)||_1 <= bound at every t.
-
-    ``expr`` and ``weight`` may depend on controls and parameters only
-    (``weight`` on parameters only, e.g. a lambda to sweep); see
-    `Problem.l1_costs` for how it is solved exactly.
-    """
-
-    expr: ca.SX
-    weight: ca.SX | float = 1.0
-    bound: float | None = None
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A fixed parameter: a symbol whose value is set at solve time (no rebuild).
-
-    ``continuation``: a weight worth continuing in from large values down to
-    its own (e.g. a regularisation lambda); the ``continuation_parameter``
-    strategy uses it when no parameter is named, and the CLI's multi-start
-    adds one such solve from start 0 (`ocp/search/strategies.py`, `ocp/search/multistart.py`).
-    ``per_interval``: ``value`` is (K, size), one value per control interval
-    (piecewise constant in time like the controls, e.g. the quadrature weights
-    of a grid that moves with depth, `interval_sizes.py`); terminal costs and the last
-    node's constraints see the last interval's value.
-    """
-
-    symbol: ca.SX
-    value: float | Sequence[float] | np.ndarray
-    continuation: bool = False
-    per_interval: bool = False
-
-    @property
-    def intervals(self) -> int:
-        """How many values the parameter holds: K for a per-interval one, else 1."""
-        return np.atleast_2d(np.asarray(self.value, dtype=float)).shape[0] if self.per_interval else 1
-
-    @property
-    def name(self) -> str:
-        return self.symbol.name() if self.symbol.numel() == 1 else str(self.symbol[0].name()).rsplit("_", 1)[0]
-
-
-@dataclass(frozen=True)
-class FreeParameter:
-    """A static decision variable (constant in time), optimised with the controls."""
-
-    symbol: ca.SX
-    bounds: Bounds = Bounds()
-    guess: float | Sequence[float] | np.ndarray = 0.0
-
-    @property
-    def name(self) -> str:
-        return Parameter(self.symbol, 0.0).name
-
-
-@dataclass(frozen=True)
-class Horizon:
-    """The final time T: fixed (an NLP parameter) or free (a bounded decision variable).
-
-    ``symbol`` may appear in costs and constraints (e.g. a minimum-time cost).
-    """
-
-    T: float = 1.0
-    free: bool = False
-    lb: float = 0.0
-    ub: float = np.inf
-    symbol: ca.SX = field(default_factory=lambda: ca.SX.sym("T"))
-
-    @classmethod
-    def fixed(cls, T: float) -> Horizon:
-        return cls(T=T)
-
-    @classmethod
-    def bounded(cls, lb: float, ub: float, guess: float | None = None) -> Horizon:
-        if guess is None and not np.isfinite(ub):
-            raise ProblemError(f"Horizon.bounded({lb}, {ub}): with no upper bound, give guess= (a starting T)")
-        return cls(T=guess if guess is not None else 0.5 * (lb + ub), free=True, lb=lb, ub=ub)
-
-    def __post_init__(self) -> None:
-        if not (self.T > 0 and np.isfinite(self.T)):
-            raise ProblemError(f"horizon T must be finite and > 0, got {self.T}")
-        if self.free and not (0 <= self.lb <= self.T <= self.ub):
-            raise ProblemError(f"free horizon needs 0 <= lb <= T <= ub, got lb={self.lb}, T={self.T}, ub={self.ub}")
+from ocp.problem.terms import Bounds, Constraint, FreeParameter, Horizon, L1Cost, Parameter
 
 
 def _as_tuple(items, what: str, kind: type) -> tuple:
@@ -262,9 +125,9 @@ class Problem:
                 raise ProblemError(f"sampled_costs[{name!r}] must be an ocp.SampledCost, got {type(term).__name__}")
         if self.aggregate not in ("mean", "sum"):
             raise ProblemError(f"aggregate must be 'mean' or 'sum', got {self.aggregate!r}")
-        self._check_shapes()
-        self._check_symbols()
-        self._check_bounds_and_initial_state()
+        check_shapes(self)
+        check_symbols(self)
+        check_bounds_and_initial_state(self)
         if self.interval_sizes is not None:
             self.interval_sizes.check(self.nx, self.nu)
         for p in self.parameters:
@@ -362,120 +225,9 @@ class Problem:
         t = self.time if self.time is not None else ca.SX.sym("t_unused")
         return [self.state, self.control, self.parameter_vector(), t, self.horizon.symbol, self.data_symbol]
 
-    # --- checks ----------------------------------------------------------
-    def _check_shapes(self) -> None:
-        if ca.SX(self.dynamics).shape != (self.nx, 1):
-            raise ProblemError(f"dynamics must have shape ({self.nx}, 1) like state, got {ca.SX(self.dynamics).shape}")
-        for kind, terms in (("running_costs", self.running_costs), ("terminal_costs", self.terminal_costs)):
-            for name, expr in terms.items():
-                if ca.SX(expr).numel() != 1:
-                    raise ProblemError(f"{kind}[{name!r}] must be a scalar expression, got shape {ca.SX(expr).shape}")
-        names = [*self.running_costs, *self.terminal_costs, *self.l1_costs, *self.sampled_costs]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ProblemError(f"cost names must be unique across running, terminal, L1 and sampled costs: {repeated}")
-        for name, term in self.l1_costs.items():
-            if ca.SX(term.expr).numel() == 0:
-                raise ProblemError(f"l1_costs[{name!r}] is empty")
-            if ca.SX(term.weight).numel() != 1:
-                raise ProblemError(f"l1_costs[{name!r}].weight must be a scalar")
-            if term.bound is not None and not term.bound >= 0:
-                raise ProblemError(f"l1_costs[{name!r}].bound must be >= 0, got {term.bound}")
-        try:
-            N, x0 = self.N, self.initial_states()
-        except (TypeError, ValueError):
-            raise ProblemError(f"initial_state must be numbers, shape ({self.nx},) or (N, {self.nx})") from None
-        if x0 is not None and (x0.ndim != 2 or x0.shape[1] != self.nx):
-            raise ProblemError(f"initial_state must have {self.nx} columns (one per state), got shape {x0.shape}")
-        if self.ensemble_data is not None:
-            self._check_data(N)
-        self.state_bounds.arrays(self.nx, "state_bounds")
-        self.control_bounds.arrays(self.nu, "control_bounds")
-        for name, term in self.sampled_costs.items():
-            term.check(name, N)
-
-    def _check_data(self, N: int) -> None:
-        nd, per_interval = self.data_symbol.numel(), self.ensemble_data.per_interval
-        try:
-            values = np.asarray(self.ensemble_data.values, dtype=float)
-        except (TypeError, ValueError):
-            raise ProblemError("ensemble_data.values must be numbers") from None
-        if per_interval:
-            if values.ndim != 3 or values.shape[0] != N or values.shape[2] != nd or values.shape[1] < 1:
-                raise ProblemError(
-                    f"per-interval ensemble_data.values must have shape ({N}, K, {nd}), got {values.shape}"
-                )
-        else:
-            values = np.atleast_2d(values)
-            if values.shape[0] != N or values.size != N * nd:
-                raise ProblemError(f"ensemble_data.values must have shape ({N}, {nd}), got {values.shape}")
-        if not np.all(np.isfinite(values)):
-            raise ProblemError("ensemble_data.values must be finite numbers")
-
-    def _check_bounds_and_initial_state(self) -> None:
-        """Sizes of bounds and constraint bounds, and an initial state that is finite and within the state
-        bounds (IPOPT would otherwise fail with NaN in its bounds, or report success with x(0) out of them)."""
-        state_lb, state_ub = self.state_bounds.arrays(self.nx, "state_bounds")
-        self.control_bounds.arrays(self.nu, "control_bounds")
-        for kind in ("path_constraints", "initial_constraints", "final_constraints"):
-            for i, c in enumerate(getattr(self, kind)):
-                Bounds(c.lb, c.ub).arrays(ca.SX(c.expr).numel(), f"{kind}[{i}]")
-        x0 = self.initial_states()  # its shape is checked in _check_shapes
-        if x0 is None:
-            return
-        bad = np.argwhere(~np.isfinite(x0))
-        if bad.size:
-            b, i = bad[0]
-            raise ProblemError(
-                f"initial_state has {len(bad)} entries that are not finite numbers (None, NaN or inf), "
-                f"first: member {b}, entry {i}"
-            )
-        outside = np.argwhere((x0 < state_lb) | (x0 > state_ub))
-        if outside.size:
-            b, i = outside[0]
-            raise ProblemError(
-                f"initial_state lies outside state_bounds in {len(outside)} entries, first: member {b}, entry {i}: "
-                f"{x0[b, i]} not in [{state_lb[i]}, {state_ub[i]}]"
-            )
-
-    def _check_symbols(self) -> None:
-        inputs = self.symbols()
-        named = {"dynamics": self.dynamics}
-        named |= {f"running_costs[{k!r}]": v for k, v in self.running_costs.items()}
-        named |= {f"terminal_costs[{k!r}]": v for k, v in self.terminal_costs.items()}
-        for kind in ("path_constraints", "initial_constraints", "final_constraints"):
-            named |= {f"{kind}[{i}]": c.expr for i, c in enumerate(getattr(self, kind))}
-        named |= {f"l1_costs[{k!r}]": ca.vertcat(ca.vec(v.expr), v.weight) for k, v in self.l1_costs.items()}
-        sample_symbols = {}
-        for name, term in self.sampled_costs.items():
-            named[f"sampled_costs[{name!r}]"] = term.expr
-            sample_symbols[f"sampled_costs[{name!r}]"] = term.symbol
-        for what, expr in named.items():
-            known = inputs + [sample_symbols.get(what, ca.SX(0, 1))]
-            try:
-                ca.Function("check", known, [ca.SX(expr)])
-            except RuntimeError as err:
-                free = [s.name() for s in ca.symvar(ca.SX(expr)) if not _declared(s, known)]
-                hint = ""
-                if self.horizon.symbol.name() in free:
-                    hint = " (the horizon's symbol of another Horizon? use this problem's horizon.symbol)"
-                raise ProblemError(f"{what} uses symbols the problem does not declare: {free}{hint}") from err
-        for name, term in self.l1_costs.items():
-            both = ca.vertcat(ca.vec(ca.SX(term.expr)), ca.SX(term.weight))
-            timed = self.time is not None and ca.depends_on(both, self.time)
-            if self.depends_on_member(both) or timed:
-                raise ProblemError(
-                    f"l1_costs[{name!r}] may depend on controls and parameters only (not on the state, the "
-                    "member data or the time), so that it is constant on each control interval"
-                )
-
     def depends_on_member(self, expr: ca.SX) -> bool:
         """True when ``expr`` involves the state or the per-member data."""
         expr = ca.SX(expr)
         return bool(
             ca.depends_on(expr, self.state) or (self.data_symbol.numel() and ca.depends_on(expr, self.data_symbol))
         )
-
-
-def _declared(sym: ca.SX, inputs: list[ca.SX]) -> bool:
-    return any(ca.depends_on(sym, inp) for inp in inputs if inp.numel())

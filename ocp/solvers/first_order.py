@@ -27,7 +27,8 @@ import casadi as ca
 import numpy as np
 import scipy.optimize
 
-from ocp.nlp.transcription import Layout, transcribe
+from ocp.nlp.layout import Layout
+from ocp.nlp.transcription import transcribe
 from ocp.options import check_fields, positive
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem

@@ -36,8 +36,9 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import ProblemError
+from ocp.nlp.layout import put, take
 from ocp.nlp.simulation import parameter_values, parameter_vector, simulate
-from ocp.nlp.transcription import put, take, transcribe
+from ocp.nlp.transcription import transcribe
 from ocp.options import at_least, check_fields, internal, positive
 from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.method import MultipleShooting

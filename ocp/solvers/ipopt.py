@@ -19,9 +19,10 @@ from ocp.errors import ProblemError, SolveError
 from ocp.nlp.fingerprint import nlp_key
 from ocp.nlp.hessian import HessianChoice, lagrangian_hessian
 from ocp.nlp.jacobian import block_jacobian
+from ocp.nlp.layout import Layout, put, take
 from ocp.nlp.parameters import data_parameters, sample_parameters
 from ocp.nlp.simulation import parameter_values, parameter_vector, simulate
-from ocp.nlp.transcription import Layout, TranscribedNLP, put, take, transcribe
+from ocp.nlp.transcription import TranscribedNLP, transcribe
 from ocp.options import at_least, check_fields, positive
 from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.method import MultipleShooting

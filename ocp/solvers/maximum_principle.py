@@ -35,7 +35,8 @@ import time
 import casadi as ca
 import numpy as np
 
-from ocp.nlp.transcription import TranscribedNLP, take
+from ocp.nlp.layout import take
+from ocp.nlp.transcription import TranscribedNLP
 from ocp.solvers.first_order import FirstOrderPhase
 from ocp.solvers.records import MaximumPrincipleReport
 
