@@ -15,6 +15,7 @@ from known_problems import double_wells
 from searching import portfolio
 
 import ocp
+import ocp.dispatch
 from ocp.search.bandit import MIN_SHARE, arms_of, choose, statistics
 from ocp.search.coverage import good_turing, vouched_mass
 from ocp.search.minima import hits_per_minimum
@@ -257,7 +258,7 @@ def test_a_solve_stuck_past_its_cutoff_is_given_up_and_its_process_ended(monkeyp
     pid_file = tmp_path / "pid"
     monkeypatch.setenv("HANG_PID_FILE", str(pid_file))
     monkeypatch.setattr(ocp.OCPSolver, "solve", _solve_or_hang)
-    monkeypatch.setattr(multistart_module, "MIN_PATIENCE_S", 0.5)
+    monkeypatch.setattr(ocp.dispatch, "MIN_TIME_LIMIT_S", 0.5)  # renamed from multistart.MIN_PATIENCE_S
     monkeypatch.setattr(multistart_module, "OVERRUN_GRACE_S", 1.0)
     starts = random_starts(ocp.InitialGuess(controls=np.full((1, 2), 0.01)), 1, 2, 6, 1.0, seed=0)
     starts[1] = ocp.InitialGuess(controls=np.full((1, 2), 10.0))

@@ -6,6 +6,7 @@ from known_problems import steering
 from searching import portfolio
 
 import ocp
+import ocp.dispatch
 from ocp.search.minima import spread
 from ocp.search.multistart import random_starts
 from ocp.search.strategies import Initialization, solve_with
@@ -201,14 +202,13 @@ def test_patience_gives_up_a_solve_far_slower_than_the_finished_ones(monkeypatch
     """Start 0 is the optimum (IPOPT confirms it in a few iterations), starts 1-3 are random draws that
     need tens of iterations; with patience 1 and no floor the cutoff is the quick solve's duration, so
     the later starts are given up (the 2 workers start two solves at once: the second waits for the cutoff)."""
-    import ocp.search.multistart as ms
 
     problem, method, guess = small_learning_problem()
     plain = ocp.SolverOptions(first_order_iterations=0, check_optimality=False)
     optimum = ocp.OCPSolver(problem, method, plain).solve(initial_guess=guess)
     starts = random_starts(ocp.InitialGuess(controls=optimum.controls), method.K, problem.nu, 4, 1.0, seed=0)
     init = Initialization("simulate")
-    monkeypatch.setattr(ms, "MIN_PATIENCE_S", 0.0)
+    monkeypatch.setattr(ocp.dispatch, "MIN_TIME_LIMIT_S", 0.0)  # renamed from multistart.MIN_PATIENCE_S
     patient = portfolio(problem, method, starts, plain, init=init, workers=workers)
     impatient = portfolio(problem, method, starts, plain, init=init, workers=workers, patience=1.0)
     full, cut = patient.start["multistart"], impatient.start["multistart"]

@@ -22,7 +22,7 @@ Hessian's inertia at every iteration and one iteration costs 10-40 times the
 usual (measured: 773 s for one start at N = 100 where the others took 2-16 s).
 With ``patience`` P, a solve still running after P times the median duration
 of the finished solves of its kind (hops, or starts solved with the same
-strategy) and at least MIN_PATIENCE_S is stopped and counts as not
+strategy) and at least `ocp.dispatch.MIN_TIME_LIMIT_S` is stopped and counts as not
 converged (a draw so stopped reached no minimum: it still counts as a draw,
 so the claim is about the local search as capped). IPOPT looks at the clock
 only between iterations, and one iteration can take minutes (a start at N =
@@ -43,25 +43,24 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from types import SimpleNamespace
 from typing import Any
 
 import casadi as ca
 import numpy as np
 
+from ocp.dispatch import Dispatch, time_limit
 from ocp.errors import Interrupted, ProblemError, SolveError
 from ocp.executors import Executor, default_start_method, make_executor
 from ocp.problem.guess import InitialGuess
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
-from ocp.processes import sigint_flag
+from ocp.processes import interrupt_requested, sigint_flag
 from ocp.search.bandit import statistics
 from ocp.search.basins import estimate
 from ocp.search.coverage import good_turing, miss_probability_all, vouched_mass
 from ocp.search.minima import census_of, converged, hits_per_minimum, spread
 from ocp.search.plan import PLAN_AHEAD, CoveragePlan, PortfolioPlan, StoppingRule, finished_prefix
 from ocp.search.report import SearchReport
-from ocp.search.running import Running
 from ocp.search.settings import SearchSettings
 from ocp.search.strategies import Initialization, effective_strategies, first_start_strategies, solve_with
 from ocp.search.tasks import EXTRA_STREAM, Role, Task, hop_guess, labelled, random_guess
@@ -70,7 +69,6 @@ from ocp.solvers.records import MaximumPrincipleReport, OptimalityReport
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 
-MIN_PATIENCE_S = 3.0  # patience never stops a solve sooner: short solves' durations are mostly noise
 OVERRUN_GRACE_S = 5.0  # a solve past its cutoff by this much is given up: it is inside one long iteration
 
 
@@ -155,11 +153,9 @@ def multistart(
         ipopt["max_wall_time"] = float(settings.max_seconds)
     # the check runs once, on the kept solution
     unchecked = replace(options, check_optimality=False, max_iter=settings.max_iter or options.max_iter, ipopt=ipopt)
-    if workers <= 1 and settings.executor == "local":
-        best = search.run_here(problem, method, unchecked, options.check_optimality)
-    else:
-        pool = make_executor(settings.executor, workers, settings.scheduler, start=default_start_method())
-        best = search.run_on_workers(problem, method, unchecked, pool, workers, options.check_optimality)
+    # one worker, local: the executor runs each solve in this process when it is waited for (`InProcess`)
+    pool = make_executor(settings.executor, workers, settings.scheduler, start=default_start_method())
+    best = search.run(problem, method, unchecked, pool, workers, options.check_optimality)
     report = search.report(mixture, workers, begin)
     best = replace(best, start=replace(best.start, multistart=report))
     if rule.interrupted:
@@ -208,45 +204,19 @@ class _Search:
         kind = self.durations[task.kind]
         kind.append(solution.start.time_s)
         if self.patience is not None and not self.rule.reason:  # once the search is over the cutoffs stay at 0
-            self.cutoffs[task.kind].value = max(MIN_PATIENCE_S, self.patience * float(np.median(kind)))
+            self.cutoffs[task.kind].value = time_limit(self.patience, float(np.median(kind)))
         if self.progress:
             self.progress(j, task, self.results[j])
 
-    def run_here(self, problem, method, unchecked: SolverOptions, check: bool) -> Solution:
-        """Every solve in this process, one after the other; the best (checked when ``check``)."""
-        rule, results, errors = self.rule, self.results, self.errors
-        self.cutoffs = {kind: SimpleNamespace(value=float("inf")) for kind in self.kinds}
-        clock = _Clock(self.cutoffs)
-        solver = OCPSolver(problem, method, unchecked, stop_when=clock.exceeded)
-        # CasADi swallows a KeyboardInterrupt raised inside IPOPT (the solve just fails), so Ctrl-C sets a
-        # flag instead, which stops IPOPT at its next iteration and the search after it
-        with sigint_flag() as clock.interrupted:
-            try:
-                for j in range(self.planner.total):
-                    if rule.verdict(results, errors):
-                        break
-                    guess = self.guess_for(j)
-                    solution = _solve_task(guess, self.tasks[j], self.context, solver, clock)
-                    if clock.interrupted.is_set():
-                        raise KeyboardInterrupt  # the solve was cut short: not a finished local search
-                    self.finished(j, solution)
-            except KeyboardInterrupt:
-                rule.interrupt()
-        rule.verdict(results, errors)
-        best = _best_or_interrupted(rule, results, errors)
-        if check and not rule.interrupted:
-            best = replace(best, optimality=solver.check(best), maximum_principle=solver.certify(best))
-        return best
-
-    def run_on_workers(self, problem, method, unchecked: SolverOptions, pool: Executor, workers: int, check: bool):
-        """The solves on ``workers`` of ``pool``'s workers, each with its own build; the best (checked in a
-        worker)."""
+    def run(self, problem, method, unchecked: SolverOptions, pool: Executor, workers: int, check: bool):
+        """The solves on ``workers`` of ``pool``'s workers (this process for `InProcess`), each worker with its
+        own build; the best (checked in a worker)."""
         with ca.global_pickle_context():
             payload = pickle.dumps((problem, method, unchecked))
         # one writer (here), readers in the workers: patience moves them, the stopping rule sets them to 0
         self.cutoffs = {kind: pool.shared_value(float("inf")) for kind in self.kinds}
         pool.set_up(_init, payload, self.cutoffs)
-        running = Running(pool, _solve_task)
+        running = Dispatch(pool, _solve_task)
         try:
             # Ctrl-C sets a flag that the loop reads between two waits: raised wherever it lands, a
             # KeyboardInterrupt inside a CasADi call here would come back as a RuntimeError (an error of
@@ -264,9 +234,10 @@ class _Search:
         finally:  # also on Ctrl-C: no worker process is left behind
             pool.abort()
             pool.close()
+            _WORKER.clear()  # an in-process search's build is not kept beyond it
         return best
 
-    def _hand_out_and_collect(self, running: Running, workers: int, asked: threading.Event) -> None:
+    def _hand_out_and_collect(self, running: Dispatch, workers: int, asked: threading.Event) -> None:
         """Hand out local searches and collect them until the stopping rule ends the search (or Ctrl-C:
         ``asked``)."""
         rule, results, errors, cutoffs = self.rule, self.results, self.errors, self.cutoffs
@@ -280,21 +251,21 @@ class _Search:
                 guess = self.guess_for(upcoming)
                 if guess is None:
                     return
-                running.submit(upcoming, guess, self.tasks[upcoming], self.context)
+                running.submit(upcoming, guess, self.tasks[upcoming], self.context)  # key: the position
                 upcoming += 1
 
         hand_out()
         while running.handed:
             if asked.is_set():
                 raise KeyboardInterrupt
-            for future in running.pool.wait_any(list(running.handed), timeout=1.0):
-                handed = running.handed.pop(future)
-                try:
-                    self.finished(handed.position, future.result())
-                except Exception as err:  # one solve lost (its worker died, a solve error): the others go on
-                    if not running.hand_out_again(handed, err):
-                        errors[handed.position] = f"{type(err).__name__}: {err}"
-            stuck = running.overdue(lambda task: cutoffs[task.kind].value + OVERRUN_GRACE_S)
+            for handed, solution, err in running.collect(timeout=1.0):
+                if asked.is_set() and err is None and solution.status == Status.USER_REQUESTED_STOP:
+                    raise KeyboardInterrupt  # a solve cut short by Ctrl-C (in this process): not a local search
+                if err is not None:  # one solve lost (its worker died twice, a solve error): the others go on
+                    errors[handed.key] = f"{type(err).__name__}: {err}"
+                else:
+                    self.finished(handed.key, solution)
+            stuck = running.overdue(lambda j: cutoffs[self.tasks[j].kind].value + OVERRUN_GRACE_S)
             for j, waited in stuck:
                 errors[j] = f"given up after {waited:.0f} s: an IPOPT iteration outran the cutoff"
             if rule.verdict(results, errors):
@@ -383,7 +354,9 @@ def _check_in(pool: Executor, best: Solution) -> tuple[OptimalityReport, Maximum
     """The optimality check and the maximum principle of ``best``, run by a worker (which holds a built
     solver)."""
     try:
-        return pool.submit(_check, best).result()
+        future = pool.submit(_check, best)
+        pool.wait_any([future])  # an in-process executor runs it here, when waited for
+        return future.result()
     except Exception as err:  # a lost worker costs the check, not the search
         why = f"the check failed in a worker ({type(err).__name__}: {err})"
         return OptimalityReport(skipped=why), MaximumPrincipleReport(skipped=why)
@@ -402,14 +375,13 @@ class _Clock:
         self.cutoffs = cutoffs
         self.started = time.perf_counter()
         self.kind = "hop"
-        self.interrupted = threading.Event()  # set by Ctrl-C where this process handles it (`sigint_flag`)
 
     def start(self, kind: str) -> None:
         self.started, self.kind = time.perf_counter(), kind
 
     def exceeded(self) -> bool:
         over = time.perf_counter() - self.started > self.cutoffs[self.kind].value
-        return over or self.interrupted.is_set()
+        return over or interrupt_requested()  # Ctrl-C, where this process handles it (an in-process search)
 
 
 _WORKER: dict[str, Any] = {}  # the solver of this process, built once, and its clock
@@ -424,15 +396,8 @@ def _init(payload: bytes, cutoffs) -> None:
     _WORKER["solver"] = OCPSolver(problem, method, options, stop_when=clock.exceeded)
 
 
-def _solve_task(
-    guess: InitialGuess | Solution,
-    task: Task,
-    context: dict[str, Any],
-    solver: OCPSolver | None = None,
-    clock: _Clock | None = None,
-) -> Solution:
-    if solver is None:
-        solver, clock = _WORKER["solver"], _WORKER["clock"]
+def _solve_task(guess: InitialGuess | Solution, task: Task, context: dict[str, Any]) -> Solution:
+    solver, clock = _WORKER["solver"], _WORKER["clock"]
     clock.start(task.kind)
     parameters, T = context["parameters"], context["T"]
     if isinstance(guess, Solution):  # a neighbour's solution (``warm``): solved warm, whatever the strategy

@@ -19,7 +19,7 @@ from typing import Any
 from ocp.errors import ConfigError
 from ocp.run.config import load_yaml
 from ocp.run.solve import parse_config
-from ocp.sweep.grid import Grid, Point, parse_grid
+from ocp.sweep.grid import WARM_LIMIT, Grid, Point, parse_grid
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,16 @@ class SweepConfig:
         grid = self.grid
         axes = {k: list(v) for k, v in grid.axes.items()}
         order = "descending" if grid.descending else "ascending"
-        return {
+        described = {
             "axes": axes,
             "rules": dict(grid.rules),
             "chain": grid.chain_axis,
             "order": order,
             "warm_start": grid.warm_start,
         }
+        if grid.warm_limit != WARM_LIMIT:  # only when set: sweeps written before the key keep their digest
+            described["warm_limit"] = grid.warm_limit
+        return described
 
 
 def from_summary(summary: Mapping[str, Any]) -> SweepConfig:
@@ -60,6 +63,7 @@ def from_summary(summary: Mapping[str, Any]) -> SweepConfig:
         grid = summary["grid"]
         section = {"grid": {**grid["axes"], **{k: {"rule": v} for k, v in grid["rules"].items()}}}
         section |= {"chain": grid["chain"], "order": grid.get("order", "ascending"), "warm_start": grid["warm_start"]}
+        section |= {"warm_limit": grid.get("warm_limit", WARM_LIMIT)}
         parsed = parse_grid(section)
         return SweepConfig(Path(summary["config"]), dict(summary["base"]), parsed, parsed.points())
     except (KeyError, TypeError, AttributeError) as err:

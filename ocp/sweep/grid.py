@@ -34,7 +34,8 @@ import numpy as np
 
 from ocp.errors import ConfigError
 
-SWEEP_KEYS = ("grid", "chain", "order", "warm_start")
+SWEEP_KEYS = ("grid", "chain", "order", "warm_start", "warm_limit")
+WARM_LIMIT = 10.0  # default: a warm solve slower than 10 x its chain's cold solve is given up for a cold one
 SPECS = ("range", "linspace", "logspace", "rule")
 
 
@@ -62,6 +63,7 @@ class Grid:
     chain_axis: str | None = None
     warm_start: bool = True
     descending: bool = False
+    warm_limit: float = WARM_LIMIT  # a warm solve running longer than this x the chain's cold solve goes cold
 
     def points(self) -> list[Point]:
         """Every point, numbered in grid order, with its chain and position in it."""
@@ -120,7 +122,10 @@ def parse_grid(section: Any) -> Grid:
     order = section.get("order", "ascending")
     if order not in ("ascending", "descending"):
         raise ConfigError(f"'sweep.order' must be 'ascending' or 'descending', got {order!r}")
-    return Grid(axes, rules, chain, warm, order == "descending")
+    limit = section.get("warm_limit", WARM_LIMIT)
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not math.isfinite(limit) or limit < 1:
+        raise ConfigError(f"'sweep.warm_limit' must be a finite number >= 1 (times the cold solve), got {limit!r}")
+    return Grid(axes, rules, chain, warm, order == "descending", float(limit))
 
 
 def _values(spec: Any, where: str) -> tuple[Any, ...]:

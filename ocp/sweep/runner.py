@@ -23,13 +23,13 @@ import logging
 import os
 import socket
 import time
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ocp.dispatch import Dispatch, time_limit
 from ocp.errors import ConfigError
-from ocp.executors import RETRIES_AFTER_WORKER_DEATH, make_executor
+from ocp.executors import make_executor
 from ocp.processes import interrupt_requested, sigint_flag
 from ocp.run import registry
 from ocp.run.memory import build_within_memory
@@ -42,8 +42,6 @@ from ocp.sweep.store import SweepStore
 from ocp.sweep.worker import Outcome, Task, solve_point
 
 log = logging.getLogger("ocp.sweep")  # shown by the CLI as [sweep] (`ocp/logs.py`)
-
-MIN_WARM_LIMIT_S = 10.0  # a warm solve is never given up sooner (short solves' times are mostly noise)
 
 
 @dataclass
@@ -110,19 +108,27 @@ class _Chains:
         self.chains: dict[int, list[Point]] = {}
         for point in sorted(config.points, key=lambda p: (p.chain, p.position)):
             self.chains.setdefault(point.chain, []).append(point)
-        self.in_flight: dict[Any, Point] = {}
-        self.retries: dict[str, int] = {}
+        self.points = {point.id: point for point in config.points}
+        # keyed by point id; `solve_point` returns every failure of a point's own, so an error is a lost worker
+        self.jobs = Dispatch(pool, solve_point, on_lost=_say_lost, losses=(Exception,))
         self.solved_now = 0
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{int(time.time())}"
 
     def run(self) -> None:
-        for chain in self.chains.values():
-            self.submit_next(chain)
-        while self.in_flight:
+        self.hand_out()
+        while self.jobs.handed:
             if interrupt_requested():  # Ctrl-C between two in-process solves
                 raise KeyboardInterrupt
-            for future in self.pool.wait_any(list(self.in_flight)):
-                self.collect(future, self.in_flight.pop(future))
+            for handed, outcome, err in self.jobs.collect(timeout=None):
+                self.collect(self.points[handed.key], outcome, err)
+            self.hand_out()
+
+    def hand_out(self) -> None:
+        """Each chain's next point, unless a point lost with a dead worker waits to run alone (`ocp.dispatch`)."""
+        if self.jobs.run_suspect_alone():
+            return
+        for chain in self.chains.values():
+            self.submit_next(chain)
 
     def submit_next(self, chain: list[Point]) -> None:
         """The chain's first unfinished point, warm-started from its last good solution before it."""
@@ -134,31 +140,21 @@ class _Chains:
                 if not self.records[point.id].get("warm_start"):
                     cold_wall = self.records[point.id].get("wall_s")
                 continue
-            if any(p is point for p in self.in_flight.values()):
+            if point.id in self.jobs.running():
                 return
             solution = self.store.solution(warm_from.id) if warm_from is not None else None
-            patience = self.prepared[point.id].multistart.patience
-            limit = float("inf") if cold_wall is None else max(MIN_WARM_LIMIT_S, patience * cold_wall)
+            limit = float("inf") if cold_wall is None else time_limit(self.config.grid.warm_limit, cold_wall)
             task = Task(point.id, self.config.point_config(point), solution, self.pool.workers > 1, limit)
-            self.in_flight[self.pool.submit(solve_point, task)] = point
+            self.jobs.submit(point.id, task)
             return
 
-    def collect(self, future, point: Point) -> None:
-        """A point back from its worker: recorded, and its chain goes on (a dead worker's point once more)."""
-        try:
-            outcome: Outcome = future.result()
-        except Exception as err:  # the worker died (or the cluster lost it)
-            self.retries[point.id] = self.retries.get(point.id, 0) + 1
-            if isinstance(err, BrokenProcessPool):
-                self.pool.restart()
-            again = self.retries[point.id] <= RETRIES_AFTER_WORKER_DEATH
+    def collect(self, point: Point, outcome: Outcome | None, err: Exception | None) -> None:
+        """A point back from its worker: recorded, and its chain goes on. A point lost with a dead worker
+        comes back here only when it died alone (`ocp.dispatch`): then it is recorded as failed."""
+        if err is not None:
             log.warning(
-                f"{point.id}: its worker died ({type(err).__name__}); "
-                + ("solving it again in a fresh worker" if again else "recorded as failed")
+                f"{point.id}: its worker died again while it ran alone ({type(err).__name__}): recorded as failed"
             )
-            if again:
-                self.submit_next(self.chains[point.chain])
-                return
             outcome = Outcome(point.id, None, Status.WORKER_DIED, f"{type(err).__name__}: {err}", False, False, 0.0)
         record = _record(point, outcome, self.run_id)
         self.store.record(point.id, record, outcome.solution, outcome.log, outcome.files)
@@ -168,7 +164,10 @@ class _Chains:
         chain_left = max(sum(p.id not in self.records for p in chain) for chain in self.chains.values())
         wall = float(record.get("wall_s") or 0.0)
         self.progress.point(_line(point, record), not record["success"], wall, chain_left, self.pool.workers)
-        self.submit_next(self.chains[point.chain])
+
+
+def _say_lost(job, err: Exception) -> None:
+    log.warning(f"{job.key}: its worker died ({type(err).__name__}); solving it again in a fresh worker, alone")
 
 
 def report(config: SweepConfig, store: SweepStore, records: dict[str, dict[str, Any]]) -> dict[str, Any]:
