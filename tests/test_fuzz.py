@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,7 +33,11 @@ SWEEP_CONFIGS = [p for p in ALL_CONFIGS if p not in SOLVE_CONFIGS]
 EXTREMES = [0, -1, 2.5, 10**30, 1e300, -1e300, 1e-300, float("nan"), float("inf"), float("-inf"), True, False]
 OTHER_TYPES = ["3", "", "text", None, [], {}, [1, 2], {"a": 1}, [[0.5]]]
 FUZZ = settings(
-    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
@@ -160,3 +166,66 @@ def test_broken_data_files_pass_or_exit_2_naming_the_file(text, tmp_path_factory
     assert_clean(outcome, err, out, f"data file {text!r}")
     if outcome == 2 and "data" in err:
         assert "data.path" in err or "data.n_test" in err, err
+
+
+ARRAY_VALUES = [0.5, -1.0, 2e-3, float("nan"), float("inf"), 1e308, 0.0]
+
+
+@st.composite
+def broken_npz(draw, names: tuple[str, ...]):
+    """An .npz archive with arrays named from ``names`` (some dropped, one unknown added now and then), each
+    of a random shape, dtype and values; or, one time in six, the bytes of a valid archive cut short."""
+    n = draw(st.integers(0, 8))
+    arrays = {}
+    for name in names:
+        if draw(st.integers(0, 5)) == 0:
+            continue  # an array missing
+        shape = draw(st.sampled_from([(n,), (n, 2), (n, 1), (n + 1, 2), (2, n), (), (n, 2, 2), (0,)]))
+        kind = draw(st.sampled_from(["float", "float", "int", "bool", "complex", "text"]))
+        values = np.asarray(draw(st.lists(st.sampled_from(ARRAY_VALUES), min_size=1, max_size=1)) * max(1, n * 4))
+        values = np.resize(values, shape)
+        if kind == "int":
+            values = np.arange(values.size).reshape(shape)
+        elif kind == "bool":
+            values = values > 0
+        elif kind == "complex":
+            values = values + 1j
+        elif kind == "text":
+            values = np.full(shape, "abc")
+        arrays[name] = values
+    if draw(st.booleans()):
+        arrays["extra"] = np.zeros(3)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    data = buffer.getvalue()
+    if draw(st.integers(0, 5)) == 0:
+        data = data[: draw(st.integers(0, max(0, len(data) - 1)))]  # a file cut short
+    return data
+
+
+@FUZZ
+@given(data=broken_npz(("X", "y")))
+def test_broken_npz_data_files_pass_or_exit_2(data, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("npz")
+    path = tmp / "points.npz"
+    path.write_bytes(data)
+    config = {
+        "problem": "l2",
+        "T": 2.0,
+        "K": 4,
+        "data": {"source": "file", "path": str(path), "n_test": 1},
+        "multistart": {"starts": 1},
+    }
+    outcome, err, out = validate(tmp, config)
+    assert_clean(outcome, err, out, f"npz data file of {len(data)} bytes")
+
+
+@FUZZ
+@given(data=broken_npz(("time", "member", "x")))
+def test_broken_npz_time_series_pass_or_exit_2(data, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("npz")
+    path = tmp / "record.npz"
+    path.write_bytes(data)
+    config = {"problem": "timeseries", "data": {"source": "file", "path": str(path)}}
+    outcome, err, out = validate(tmp, config)
+    assert_clean(outcome, err, out, f"npz time series of {len(data)} bytes")

@@ -24,6 +24,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,17 @@ from ocp.sweep.config import SweepConfig, validate_point
 from ocp.sweep.grid import Point
 from ocp.sweep.progress import Progress
 from ocp.sweep.store import SweepStore
-from ocp.sweep.worker import Outcome, Task, solve_point
+from ocp.sweep.worker import Outcome, PointTask, solve_point
 
 log = logging.getLogger("ocp.sweep")  # shown by the CLI as [sweep] (`ocp/logs.py`)
+
+
+class SweepState(StrEnum):
+    """Where a sweep stands (sweep.json's ``status``); each point's outcome is its solve's `Status`."""
+
+    RUNNING = "running"  # written before the first point: a directory left so was interrupted or killed
+    FINISHED = "finished"
+    FAILURES = "finished_with_failures"  # every point done, some failed (exit 1; --retry-failed)
 
 
 @dataclass
@@ -71,7 +80,7 @@ def run_sweep(
     todo = [p for p in config.points if p.id not in records]
     prepared = {p.id: _prepare(config, p) for p in todo}  # every data file read, every problem posed: no solve yet
     begin = time.perf_counter()
-    store.write_summary(_summary(config, digest, records, status="running"))
+    store.write_summary(_summary(config, digest, records, status=SweepState.RUNNING))
     pool = make_executor(executor, workers, scheduler)
     progress = Progress(len(config.points), len(config.points) - len(todo), stream)
     sweep = _Chains(config, store, records, prepared, pool, progress)
@@ -90,7 +99,7 @@ def run_sweep(
         pool.close()
         progress.close()
     failed = sum(not r["success"] for r in records.values())
-    summary = _summary(config, digest, records, status="finished" if failed == 0 else "finished_with_failures")
+    summary = _summary(config, digest, records, status=SweepState.FINISHED if failed == 0 else SweepState.FAILURES)
     this_run = {"points_solved": sweep.solved_now, "wall_s": time.perf_counter() - begin, "run_id": sweep.run_id}
     summary["this_run"] = this_run
     summary["fits"] = report(config, store, records)
@@ -144,7 +153,7 @@ class _Chains:
                 return
             solution = self.store.solution(warm_from.id) if warm_from is not None else None
             limit = float("inf") if cold_wall is None else time_limit(self.config.grid.warm_limit, cold_wall)
-            task = Task(point.id, self.config.point_config(point), solution, self.pool.workers > 1, limit)
+            task = PointTask(point.id, self.config.point_config(point), solution, self.pool.workers > 1, limit)
             self.jobs.submit(point.id, task)
             return
 
@@ -226,7 +235,9 @@ def _line(point: Point, record: dict[str, Any]) -> str:
     )
 
 
-def _summary(config: SweepConfig, digest: str, records: dict[str, dict[str, Any]], status: str) -> dict[str, Any]:
+def _summary(
+    config: SweepConfig, digest: str, records: dict[str, dict[str, Any]], status: SweepState
+) -> dict[str, Any]:
     done = list(records.values())
     return {
         "config": str(config.path),

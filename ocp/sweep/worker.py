@@ -45,7 +45,7 @@ _DEADLINE = [float("inf")]  # the running warm solve stops after this perf_count
 
 
 @dataclass(frozen=True)
-class Task:
+class PointTask:
     point_id: str
     config: dict[str, Any]
     warm_from: Solution | None = None  # the chain predecessor's solution; None: the config's own start
@@ -68,7 +68,7 @@ class Outcome:
     files: dict[str, bytes] = field(default_factory=dict)  # and its figures, written by the runner
 
 
-def solve_point(task: Task) -> Outcome:
+def solve_point(task: PointTask) -> Outcome:
     """Solve one point; every failure becomes an Outcome with a message, never an exception."""
     begin = time.perf_counter()
     built, warm = False, task.warm_from is not None
@@ -127,7 +127,7 @@ def solve_point(task: Task) -> Outcome:
     return _finished(task, ptype, setup, run, solution, warm, built, extra, begin, buffer)
 
 
-def _finished(task: Task, ptype, setup, run, solution: Solution, warm, built, extra, begin, log) -> Outcome:
+def _finished(task: PointTask, ptype, setup, run, solution: Solution, warm, built, extra, begin, log) -> Outcome:
     status, message = solution.status, solution.message
     if not math.isfinite(solution.objective):
         status, message = Status.NON_FINITE, f"the objective is not finite ({solution.objective})"

@@ -146,7 +146,12 @@ def load(path: str | Path) -> Dataset:
                 key = "X" if "X" in archive.files else "x"
                 if key not in archive.files or "y" not in archive.files:
                     raise ValueError(f"{path}: an .npz data file needs arrays 'X' and 'y', found {archive.files}")
+                for name in (key, "y"):
+                    if archive[name].dtype.kind not in "biuf":  # text, complex or objects
+                        raise ValueError(f"array {name!r} is not real numbers (dtype {archive[name].dtype})")
                 x, y = np.asarray(archive[key], dtype=float), np.asarray(archive["y"], dtype=float)
+                if x.ndim != 2 or y.ndim not in (1, 2):
+                    raise ValueError(f"'{key}' must be (N, d) and 'y' (N,) or (N, m), got {x.shape} and {y.shape}")
         except (OSError, EOFError, zipfile.BadZipFile) as err:
             raise ValueError(f"{path}: not a readable .npz file ({err})") from None
         except ValueError as err:  # pickled objects, text that is not numbers

@@ -133,6 +133,13 @@ def load(path: Path, inputs: tuple[str, ...] = ()) -> Series:
     missing = [name for name in inputs if name not in columns]
     if missing:
         raise ValueError(f"{path.name}: no input column {missing[0]!r} (columns: {', '.join(columns)})")
+    for name, column in columns.items():  # one value per sample; "x" (npz only) holds every state
+        if np.ndim(column) != 1 and not (name == "x" and np.ndim(column) == 2):
+            raise ValueError(f"{path.name}: {name!r} must be one value per sample, got shape {np.shape(column)}")
+    if np.size(columns["time"]) == 0:
+        raise ValueError(f"{path.name}: no samples")
+    if "member" in columns and np.size(columns["member"]) != np.size(columns["time"]):
+        raise ValueError(f"{path.name}: {np.size(columns['member'])} members for {np.size(columns['time'])} times")
     u = np.column_stack([np.asarray(columns.pop(n), dtype=float) for n in inputs]) if inputs else None
     t = np.asarray(columns.pop("time"), dtype=float)
     member = np.asarray(columns.pop("member", np.zeros_like(t)))
@@ -183,10 +190,14 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
-        with np.load(path) as arrays:
-            return {k: arrays[k] for k in arrays.files}
-    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        with np.load(path, allow_pickle=False) as arrays:
+            columns = {k: arrays[k] for k in arrays.files}
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
         raise ValueError(f"{path.name}: not a readable .npz file ({err})") from None
+    for name, array in columns.items():
+        if array.dtype.kind not in "biuf":  # text, complex or objects: not observations
+            raise ValueError(f"{path.name}: array {name!r} is not real numbers (dtype {array.dtype})")
+    return columns
 
 
 def write_csv(series: Series, path: Path) -> None:
