@@ -23,7 +23,7 @@ SolverName = Literal["ipopt", "gradient_flow"]
 
 
 @dataclass(frozen=True)
-class SolverSection(SolverOptions):
+class SolverSettings(SolverOptions):
     """The ``solver:`` section: `SolverOptions`' fields (declared and checked there, once) and the solver
     that runs: ``name: gradient_flow`` (or ``solver: gradient_flow``) trains by gradient descent instead,
     with the ``gradient_flow:`` section (`GradientFlowOptions`)."""
@@ -116,7 +116,7 @@ class RunSettings:
     # may set it from its data through `Setup.run` (timeseries: the observation times)
     grid: tuple[float, ...] | None = None
     seed: int = 0
-    solver: SolverSection = field(default_factory=SolverSection)
+    solver: SolverSettings = field(default_factory=SolverSettings)
     gradient_flow: GradientFlowOptions = field(default_factory=GradientFlowOptions)
     initialization: Initialization = field(default_factory=Initialization)
     multistart: MultistartSettings = field(default_factory=MultistartSettings)
