@@ -138,6 +138,17 @@ def test_mutated_sweep_configs_are_refused_with_a_config_error_or_accepted(case,
 CELLS = ["0.5", "-1", "1", "2e-3", "nan", "inf", "-inf", "", "abc", "1e309", " 0.25 "]
 
 
+def points_file_config(path: Path) -> dict:
+    """A small l2 config that reads its points from ``path``."""
+    return {
+        "problem": "l2",
+        "T": 2.0,
+        "K": 4,
+        "data": {"source": "file", "path": str(path), "n_test": 1},
+        "multistart": {"starts": 1},
+    }
+
+
 @st.composite
 def broken_csv(draw):
     header = draw(st.booleans())
@@ -155,13 +166,7 @@ def test_broken_data_files_pass_or_exit_2_naming_the_file(text, tmp_path_factory
     tmp = tmp_path_factory.mktemp("data")
     data = tmp / "points.csv"
     data.write_text(text)
-    config = {
-        "problem": "l2",
-        "T": 2.0,
-        "K": 4,
-        "data": {"source": "file", "path": str(data), "n_test": 1},
-        "multistart": {"starts": 1},
-    }
+    config = points_file_config(data)
     outcome, err, out = validate(tmp, config)
     assert_clean(outcome, err, out, f"data file {text!r}")
     if outcome == 2 and "data" in err:
@@ -209,13 +214,7 @@ def test_broken_npz_data_files_pass_or_exit_2(data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("npz")
     path = tmp / "points.npz"
     path.write_bytes(data)
-    config = {
-        "problem": "l2",
-        "T": 2.0,
-        "K": 4,
-        "data": {"source": "file", "path": str(path), "n_test": 1},
-        "multistart": {"starts": 1},
-    }
+    config = points_file_config(path)
     outcome, err, out = validate(tmp, config)
     assert_clean(outcome, err, out, f"npz data file of {len(data)} bytes")
 
