@@ -9,11 +9,11 @@ and warm-starts from it exactly as the uninterrupted run would have.
 
 A point that fails (IPOPT, a non-finite objective, an exception) is recorded
 with its status and message and the chain goes on from its last good
-solution. A warm solve that runs longer than the config's ``multistart.patience``
-times the chain's last cold solve (at least MIN_WARM_LIMIT_S) is given up and
-the point solved cold (`worker.py`). A point whose worker process died is tried once more in a fresh
-worker, then recorded as failed. Points recorded as failed are final on a
-re-run unless ``retry_failed``.
+solution. A warm solve that runs longer than ``sweep.warm_limit`` times the
+chain's last cold solve (`ocp.dispatch.time_limit`) is given up and the point
+solved cold (`worker.py`). A point lost with a dead worker runs again alone,
+and is recorded as failed only if its worker dies then (`ocp/dispatch.py`).
+Points recorded as failed are final on a re-run unless ``retry_failed``.
 """
 
 from __future__ import annotations
