@@ -101,9 +101,13 @@ def is_sweep(path: Path) -> bool:
     return "sweep" in data or "base" in data
 
 
-def measure() -> dict[str, dict[str, dict[str, float]]]:
+def measure(skip: list[str], partial: Path | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """Every shipped config but those in ``skip``; with ``partial``, what is measured so far is written there
+    after each config (a long run cut short keeps its numbers)."""
     found = {}
     for path in sorted((ROOT / "configs").glob("*.yaml")):
+        if path.name in skip:
+            continue
         begin = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # the library's progress lines
             if is_sweep(path):
@@ -113,6 +117,8 @@ def measure() -> dict[str, dict[str, dict[str, float]]]:
                 if path.name == DEFAULT:
                     found[f"{path.name} (search)"] = whole_search(path)
         print(f"{path.name}: {len(found[path.name])} items in {time.perf_counter() - begin:.0f} s", flush=True)
+        if partial is not None:
+            partial.write_text(json.dumps(found, indent=1, allow_nan=True) + "\n")
     return found
 
 
@@ -137,9 +143,13 @@ def compare(before: dict, after: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=["record", "compare"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="config file names to leave out (their items are reported missing)"
+    )
+    parser.add_argument("--partial", type=Path, help="write the items measured so far here after each config")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    found = measure()
+    found = measure(args.skip, args.partial)
     if args.action == "record":
         BASELINE.parent.mkdir(exist_ok=True)
         BASELINE.write_text(json.dumps(found, indent=1, allow_nan=True) + "\n")
