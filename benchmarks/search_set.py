@@ -128,7 +128,7 @@ def run_mode(spec: dict, mode: str) -> dict:
     best = multistart(problem, method, settings, options, guess=guess)
     report = best.start.multistart
     draws = [
-        f
+        (f, s["strategy"])
         for f, s, ok in zip(report.objectives, report.solves, report.succeeded, strict=True)
         if s["role"] == "draw" and ok
     ]
@@ -141,7 +141,8 @@ def run_mode(spec: dict, mode: str) -> dict:
         "draws": report.draws,
         "local_searches": len(report.solves),
         "found_by": report.best_role,
-        "draw_objectives": draws,
+        "draw_objectives": [f for f, _ in draws],
+        "draw_strategies": [name for _, name in draws],  # which strategy reached which minimum
         "n_draws_run": report.draws,
         "seconds_by_kind": seconds_by_kind(report.solves),
     }
