@@ -10,17 +10,24 @@ sweep's points, with one rule for a worker that dies and one rule for a solve th
   a sweep a warm solve slower than ``sweep.warm_limit`` x its chain's cold solve. The solve's own stop
   predicate reads the limit; a job still running well past it (inside one long IPOPT iteration, where
   no predicate is asked) is taken out (`overdue`) and its worker replaced.
+
+On the worker's side, `WORKER_SOLVERS` keeps the process's built solvers by build key (one build serves
+every job of the same NLP), each built with the process's one `Deadline` as its stop predicate; a job
+says how long its solve may run by ``WORKER_SOLVERS.deadline.running(limit)``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ocp.executors import RETRIES_AFTER_WORKER_DEATH, Executor
+from ocp.processes import interrupt_requested
 
 MIN_TIME_LIMIT_S = 3.0  # no solve is given up sooner: the durations of short solves are mostly noise
 
@@ -112,3 +119,60 @@ class Dispatch:
         self.pool.replace_workers()
         for handed in again:
             self._hand(replace(handed, since=time.perf_counter()))
+
+
+class Deadline:
+    """When this worker's running solve is to stop: the stop predicate (`passed`) of every solver the worker
+    builds. Outside `running`, only Ctrl-C (in a process that handles it) stops a solve."""
+
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+        self._limit: Callable[[], float] = _never
+
+    @contextlib.contextmanager
+    def running(self, limit_s: float | Callable[[], float]) -> Iterator[None]:
+        """Inside the block, a solve stops once it has run ``limit_s`` seconds (a callable: read at every
+        check, for a limit that moves while the solve runs, as the search's patience does)."""
+        self._started = time.perf_counter()
+        self._limit = limit_s if callable(limit_s) else (lambda: limit_s)
+        try:
+            yield
+        finally:
+            self._limit = _never
+
+    def passed(self) -> bool:
+        return time.perf_counter() - self._started > self._limit() or interrupt_requested()
+
+
+def _never() -> float:
+    return float("inf")
+
+
+class WorkerSolvers:
+    """This process's built solvers by build key (`ocp/nlp/fingerprint.py`), the most recently used last. Each
+    build holds an NLP's memory, so the oldest goes beyond ``size``; a sweep's chains share a few keys (one
+    per K or data set), and a search has one."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.deadline = Deadline()
+        self._built: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, key: str, build: Callable[[Callable[[], bool]], Any]) -> tuple[Any, bool]:
+        """(the solver for ``key``, True if it was built now by ``build(stop_when)``)."""
+        built = key not in self._built
+        if built:
+            self._built[key] = build(self.deadline.passed)
+            while len(self._built) > self.size:
+                self._built.popitem(last=False)
+        self._built.move_to_end(key)
+        return self._built[key], built
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._built
+
+    def clear(self) -> None:
+        self._built.clear()
+
+
+WORKER_SOLVERS = WorkerSolvers(size=4)  # one per process: in a worker, or here for an in-process run

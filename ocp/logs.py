@@ -21,17 +21,42 @@ from collections.abc import Iterator
 ROOTS = ("ocp", "problems")  # the loggers the handlers below are attached to
 
 
+def _prefix(record: logging.LogRecord) -> str:
+    return record.name.rsplit(".", 1)[-1]
+
+
 class _Prefixed(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"[{record.name.rsplit('.', 1)[-1]}] {record.getMessage()}"
+        return f"[{_prefix(record)}] {record.getMessage()}"
 
 
 class _Stdout(logging.Handler):
-    """Writes to whatever ``sys.stdout`` is at the time (pytest and contextlib.redirect_stdout swap it)."""
+    """Writes to whatever ``sys.stdout`` is at the time (pytest and contextlib.redirect_stdout swap it). On a
+    terminal, a progress record (`ocp/progress.py`) shows its line and then a bar on the last line, redrawn in
+    place; other messages are written above the bar."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bar = ""  # the bar on the terminal's last line, if any
 
     def emit(self, record: logging.LogRecord) -> None:
-        sys.stdout.write(self.format(record) + "\n")
-        sys.stdout.flush()
+        out = sys.stdout
+        tally = getattr(record, "progress", None)
+        if not out.isatty():
+            out.write(self.format(record) + "\n")
+        else:
+            line = self.format(record)
+            if tally is not None:  # the line without the tally in words: the bar shows it
+                line, self.bar = f"[{_prefix(record)}] {record.progress_line}", tally.bar()
+            out.write("\r\033[K" + line + "\n" + self.bar)  # clear the bar, the line, the bar again below
+        out.flush()
+
+    def close(self) -> None:
+        if self.bar:  # the cursor is at the end of the bar: leave it on its own line
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self.bar = ""
+        super().close()
 
 
 @contextlib.contextmanager
@@ -39,12 +64,12 @@ def show_messages() -> Iterator[None]:
     """Inside the block, print the toolkit's INFO messages on stdout, one line each (the CLI's choice);
     afterwards the loggers are as they were, so calling the CLI's ``main`` from a program leaves no handler."""
     saved = {}
+    handler = _Stdout()  # one for every root: one bar on the terminal
+    handler.setFormatter(_Prefixed())
     for name in ROOTS:
         logger = logging.getLogger(name)
         saved[name] = (logger.handlers[:], logger.level)
         if not any(isinstance(h, _Stdout) for h in logger.handlers):
-            handler = _Stdout()
-            handler.setFormatter(_Prefixed())
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     try:
@@ -54,6 +79,7 @@ def show_messages() -> Iterator[None]:
             logger = logging.getLogger(name)
             logger.handlers[:] = handlers
             logger.setLevel(level)
+        handler.close()  # ends a bar's line
 
 
 @contextlib.contextmanager

@@ -7,8 +7,10 @@ import os
 import time
 
 import pytest
+from known_problems import steering
 
-from ocp.dispatch import MIN_TIME_LIMIT_S, Dispatch, Handed, time_limit
+import ocp
+from ocp.dispatch import MIN_TIME_LIMIT_S, Deadline, Dispatch, Handed, WorkerSolvers, time_limit
 from ocp.executors import InProcess, LocalProcesses
 
 
@@ -78,3 +80,49 @@ def test_the_time_limit_is_a_factor_of_the_typical_duration_with_a_floor():
     assert time_limit(10.0, 2.0) == 20.0
     assert time_limit(2.0, 0.1) == MIN_TIME_LIMIT_S  # short solves: their durations are mostly noise
     assert time_limit(1.0, MIN_TIME_LIMIT_S) == MIN_TIME_LIMIT_S
+
+
+def test_a_worker_builds_once_per_key_and_drops_the_oldest_build_beyond_its_size():
+    solvers, builds = WorkerSolvers(size=2), []
+
+    def build(name):
+        def make(stop_when):
+            builds.append(name)
+            return (name, stop_when)
+
+        return make
+
+    first, built = solvers.get("a", build("a"))
+    assert built and first == ("a", solvers.deadline.passed)  # every build stops on the worker's deadline
+    assert solvers.get("a", build("a")) == (first, False) and builds == ["a"]
+    solvers.get("b", build("b"))
+    solvers.get("a", build("a"))  # a is now the most recently used
+    solvers.get("c", build("c"))  # beyond size 2: b, the oldest, goes
+    assert "a" in solvers and "c" in solvers and "b" not in solvers and builds == ["a", "b", "c"]
+
+
+def test_the_deadline_stops_a_solve_only_while_it_runs_and_reads_a_moving_limit():
+    deadline = Deadline()
+    assert not deadline.passed()  # outside `running`: no limit
+    with deadline.running(0.0):
+        time.sleep(0.01)
+        assert deadline.passed()
+    assert not deadline.passed()
+    limit = [0.0]
+    with deadline.running(lambda: limit[0]):
+        time.sleep(0.01)
+        assert deadline.passed()
+        limit[0] = 60.0  # the search's patience moved the cutoff while the solve ran
+        assert not deadline.passed()
+
+
+def test_a_solver_from_the_worker_cache_is_stopped_by_its_deadline():
+    problem = steering(T=2.0, lam=0.5)
+    solvers, method = WorkerSolvers(size=1), ocp.MultipleShooting(K=10, integrator=ocp.Euler())
+    options = ocp.SolverOptions(first_order_iterations=0, check_optimality=False)
+    solver, _ = solvers.get("steering", lambda stop_when: ocp.OCPSolver(problem, method, options, stop_when=stop_when))
+    with solvers.deadline.running(-1.0):  # already past: stopped at the first iterate
+        stopped = solver.solve(parameters={"lam": 0.5})
+    assert stopped.status == "User_Requested_Stop"
+    solved = solver.solve(parameters={"lam": 0.5})  # outside the block: no limit
+    assert solved.success and solved.objective == pytest.approx(0.5 / 2.5, rel=1e-8)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -106,7 +107,7 @@ def start_search(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     command = [sys.executable, "-m", "ocp", "solve", str(write(tmp_path, LONG_SEARCH)), "--out", str(out)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     for line in proc.stdout:
-        if " done, " in line:  # a progress line: at least one local search finished
+        if re.search(r"\(\d+/\d+ draws, ", line):  # a progress line ("(3/149 draws, ..."): a search finished
             return proc, out
     pytest.fail(f"the search printed no progress: {proc.stderr.read()}")
 

@@ -7,6 +7,7 @@ Shared by the CLI (`cli.py`), the sweep runner (`sweep/`) and scripts such as
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from typing import Any, get_args
 
 from ocp.errors import ConfigError, Interrupted
 from ocp.processes import sigint_flag
+from ocp.progress import Progress
 from ocp.run import registry
 from ocp.run.config import keys, load_yaml, parse
 from ocp.run.settings import RunSettings, SolverName
@@ -105,16 +107,19 @@ def _ipopt(
     first_start = first_start_strategies(run.first_start_initializations(), inits, problem)
     settings = run.multistart.search_settings(inits, first_start, run.seed, run.solver.max_iter)
     log.info(f"{search_plan(settings, inits, first_start)}; one NLP build per worker ...")
-    begin, finished = time.perf_counter(), []
+    # the bar counts what the claim counts: draws (every solve of a portfolio); extras are shown, not counted
+    if settings.portfolio:
+        solves = settings.starts * len(inits) + len(first_start) + (warm is not None)  # `PortfolioPlan`'s
+        total, unit = min(solves, settings.max_searches or solves), "solves"
+    else:
+        total, unit = settings.draws, "draws"
+    tally = Progress(log, total, unit, parallel=settings.workers or os.cpu_count() or 1)
 
     def progress(position: int, task, sol: Solution) -> None:
-        finished.append(position)
         status = "stopped (patience or search over)" if sol.status == Status.USER_REQUESTED_STOP else sol.status
-        where = _task_words(task, sol)
-        log.info(
-            f"  {where}: {status}, objective "
-            f"{sol.objective:.6g} ({len(finished)} done, {time.perf_counter() - begin:.0f} s)",
-        )
+        counts = settings.portfolio or task.role == Role.DRAW
+        line = f"  {_task_words(task, sol)}: {status}, objective {sol.objective:.6g}"
+        tally.finished(line, counts=counts, wall_s=sol.start.time_s)
 
     solution = multistart(
         problem,

@@ -15,7 +15,10 @@ searches of two sorts (`plan.py`):
   (`bandit.py`). They can only improve the answer and are never counted.
 
 Each worker process builds the NLP once (the problem travels pickled in
-CasADi's pickle context) and solves the tasks it is given.
+CasADi's pickle context), keeps the build among its own
+(`ocp.dispatch.WORKER_SOLVERS`: an in-process search leaves it there for the
+next search of the same NLP) and solves the tasks it is given, each within
+the worker's deadline.
 
 Patience: a random start now and then wanders where IPOPT corrects the
 Hessian's inertia at every iteration and one iteration costs 10-40 times the
@@ -37,6 +40,7 @@ a reduced Hessian per solve and says nothing about the discarded ones.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import threading
@@ -48,13 +52,13 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from ocp.dispatch import Dispatch, time_limit
+from ocp.dispatch import WORKER_SOLVERS, Dispatch, time_limit
 from ocp.errors import Interrupted, ProblemError, SolveError
 from ocp.executors import Executor, default_start_method, make_executor
 from ocp.problem.guess import InitialGuess
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
-from ocp.processes import interrupt_requested, sigint_flag
+from ocp.processes import sigint_flag
 from ocp.search.bandit import statistics
 from ocp.search.basins import estimate
 from ocp.search.coverage import good_turing, miss_probability_all, vouched_mass
@@ -176,7 +180,7 @@ class _Search:
         self.errors: dict[int, str] = {}
         self.kinds = kinds  # every Task.kind the plan can hand out: each has its patience cutoff
         self.durations: dict[str, list[float]] = {kind: [] for kind in self.kinds}  # by Task.kind
-        self.cutoffs: dict[str, Any] = {}  # by Task.kind: patience's limit (s), read by the solves' clocks
+        self.cutoffs: dict[str, Any] = {}  # by Task.kind: patience's limit (s), read by the workers' deadlines
 
     def guess_for(self, j: int) -> InitialGuess | Solution | None:
         """Decide position j and make its start; None while the solves it depends on are unfinished."""
@@ -215,7 +219,8 @@ class _Search:
             payload = pickle.dumps((problem, method, unchecked))
         # one writer (here), readers in the workers: patience moves them, the stopping rule sets them to 0
         self.cutoffs = {kind: pool.shared_value(float("inf")) for kind in self.kinds}
-        pool.set_up(_init, payload, self.cutoffs)
+        key = "search:" + hashlib.sha256(payload).hexdigest()[:16]  # the same pickled NLP: the same build
+        pool.set_up(_init, payload, key, self.cutoffs)
         running = Dispatch(pool, _solve_task)
         try:
             # Ctrl-C sets a flag that the loop reads between two waits: raised wherever it lands, a
@@ -234,7 +239,6 @@ class _Search:
         finally:  # also on Ctrl-C: no worker process is left behind
             pool.abort()
             pool.close()
-            _WORKER.clear()  # an in-process search's build is not kept beyond it
         return best
 
     def _hand_out_and_collect(self, running: Dispatch, workers: int, asked: threading.Event) -> None:
@@ -363,44 +367,38 @@ def _check_in(pool: Executor, best: Solution) -> tuple[OptimalityReport, Maximum
 
 
 def _check(solution: Solution) -> tuple[OptimalityReport, MaximumPrincipleReport]:
-    solver = _WORKER["solver"]
+    solver = _solver()
     return solver.check(solution), solver.certify(solution)
 
 
-class _Clock:
-    """How long the current solve has run, against the multi-start's moving cutoffs (s), one per kind of
-    task (``cutoffs[Task.kind].value``)."""
-
-    def __init__(self, cutoffs) -> None:
-        self.cutoffs = cutoffs
-        self.started = time.perf_counter()
-        self.kind = "hop"
-
-    def start(self, kind: str) -> None:
-        self.started, self.kind = time.perf_counter(), kind
-
-    def exceeded(self) -> bool:
-        over = time.perf_counter() - self.started > self.cutoffs[self.kind].value
-        return over or interrupt_requested()  # Ctrl-C, where this process handles it (an in-process search)
+# the search this process serves: its build key, the pickled problem (to build again should the build have
+# been dropped from `WORKER_SOLVERS`) and the shared patience cutoffs, by Task.kind
+_SEARCH: dict[str, Any] = {}
 
 
-_WORKER: dict[str, Any] = {}  # the solver of this process, built once, and its clock
+def _init(payload: bytes, key: str, cutoffs) -> None:
+    """Each worker's set-up (`ocp/executors.py`): the solver built once (or found built: an in-process search
+    of the same NLP before), stopped by the worker's deadline."""
+    _SEARCH.update(payload=payload, key=key, cutoffs=cutoffs)
+    _solver()
 
 
-def _init(payload: bytes, cutoffs) -> None:
-    """Each worker's set-up (`ocp/executors.py`): the solver built once, with a clock on the shared cutoffs."""
-    with ca.global_unpickle_context():
-        problem, method, options = pickle.loads(payload)
-    clock = _Clock(cutoffs)
-    _WORKER["clock"] = clock
-    _WORKER["solver"] = OCPSolver(problem, method, options, stop_when=clock.exceeded)
+def _solver() -> OCPSolver:
+    def build(stop_when: Callable[[], bool]) -> OCPSolver:
+        with ca.global_unpickle_context():
+            problem, method, options = pickle.loads(_SEARCH["payload"])
+        return OCPSolver(problem, method, options, stop_when=stop_when)
+
+    return WORKER_SOLVERS.get(_SEARCH["key"], build)[0]
 
 
 def _solve_task(guess: InitialGuess | Solution, task: Task, context: dict[str, Any]) -> Solution:
-    solver, clock = _WORKER["solver"], _WORKER["clock"]
-    clock.start(task.kind)
+    solver, cutoff = _solver(), _SEARCH["cutoffs"][task.kind]
     parameters, T = context["parameters"], context["T"]
-    if isinstance(guess, Solution):  # a neighbour's solution (``warm``): solved warm, whatever the strategy
-        solution = solve_with(solver, Initialization("first_order"), parameters=parameters, T=T, initial_guess=guess)
-        return replace(solution, start=replace(solution.start, strategy="warm"))
-    return solve_with(solver, task.strategy, parameters=parameters, T=T, initial_guess=guess)
+    # patience's cutoff moves while the solve runs: read at every check
+    with WORKER_SOLVERS.deadline.running(lambda: cutoff.value):
+        if isinstance(guess, Solution):  # a neighbour's solution (``warm``): solved warm, whatever the strategy
+            init = Initialization("first_order")
+            solution = solve_with(solver, init, parameters=parameters, T=T, initial_guess=guess)
+            return replace(solution, start=replace(solution.start, strategy="warm"))
+        return solve_with(solver, task.strategy, parameters=parameters, T=T, initial_guess=guess)

@@ -32,13 +32,13 @@ from ocp.dispatch import Dispatch, time_limit
 from ocp.errors import ConfigError
 from ocp.executors import make_executor
 from ocp.processes import interrupt_requested, sigint_flag
+from ocp.progress import Progress
 from ocp.run import registry
 from ocp.run.memory import build_within_memory
 from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 from ocp.sweep.config import SweepConfig, validate_point
 from ocp.sweep.grid import Point
-from ocp.sweep.progress import Progress
 from ocp.sweep.store import SweepStore
 from ocp.sweep.worker import Outcome, PointTask, solve_point
 
@@ -69,7 +69,6 @@ def run_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     retry_failed: bool = False,
-    stream=None,
 ) -> SweepResult:
     store = SweepStore(out)
     digest = config.digest()
@@ -82,7 +81,7 @@ def run_sweep(
     begin = time.perf_counter()
     store.write_summary(_summary(config, digest, records, status=SweepState.RUNNING))
     pool = make_executor(executor, workers, scheduler)
-    progress = Progress(len(config.points), len(config.points) - len(todo), stream)
+    progress = Progress(log, len(config.points), "points", already=len(config.points) - len(todo))
     sweep = _Chains(config, store, records, prepared, pool, progress)
     log.info(
         f"{len(config.points)} points in {len(sweep.chains)} chains ({len(records)} already done), on {pool.describe}"
@@ -97,7 +96,6 @@ def run_sweep(
         raise
     finally:
         pool.close()
-        progress.close()
     failed = sum(not r["success"] for r in records.values())
     summary = _summary(config, digest, records, status=SweepState.FINISHED if failed == 0 else SweepState.FAILURES)
     this_run = {"points_solved": sweep.solved_now, "wall_s": time.perf_counter() - begin, "run_id": sweep.run_id}
@@ -172,7 +170,10 @@ class _Chains:
         self.store.write_csv(list(self.records.values()), list(point.values))
         chain_left = max(sum(p.id not in self.records for p in chain) for chain in self.chains.values())
         wall = float(record.get("wall_s") or 0.0)
-        self.progress.point(_line(point, record), not record["success"], wall, chain_left, self.pool.workers)
+        # a chain's points run one after another: the time left is the mean point's x the larger of the
+        # points left per worker and the longest chain left
+        left = max((len(self.points) - len(self.records)) / max(1, self.pool.workers), chain_left)
+        self.progress.finished(_line(point, record), failed=not record["success"], wall_s=wall, left=left)
 
 
 def _say_lost(job, err: Exception) -> None:

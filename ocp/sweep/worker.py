@@ -23,11 +23,11 @@ import math
 import tempfile
 import time
 import traceback
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ocp.dispatch import WORKER_SOLVERS
 from ocp.logs import collected
 from ocp.nlp.fingerprint import build_key
 from ocp.processes import interrupt_requested
@@ -37,11 +37,6 @@ from ocp.solvers.solution import Solution
 from ocp.solvers.status import Status
 
 log = logging.getLogger("ocp.sweep")  # collected into the point's log (`logs.py`)
-# this process's builds, by build key, the most recently used last; a sweep's chains share a few keys (one
-# per K or data set), and each build holds an NLP's memory, so the oldest goes beyond MAX_BUILDS
-MAX_BUILDS = 4
-_SOLVERS: OrderedDict[str, OCPSolver] = OrderedDict()
-_DEADLINE = [float("inf")]  # the running warm solve stops after this perf_counter() time
 
 
 @dataclass(frozen=True)
@@ -87,13 +82,10 @@ def solve_point(task: PointTask) -> Outcome:
                 )
             key = build_key(problem, run.method(), run.solver.options())
             parameters = {p.name: p.value for p in problem.parameters}
-            if key not in _SOLVERS:
-                _SOLVERS[key] = OCPSolver(problem, run.method(), run.solver.options(), stop_when=_past_deadline)
-                built = True
-                while len(_SOLVERS) > MAX_BUILDS:
-                    _SOLVERS.popitem(last=False)
-            _SOLVERS.move_to_end(key)
-            solver = _SOLVERS[key]
+            # this process's builds (`ocp.dispatch.WORKER_SOLVERS`): the points of a chain share one
+            solver, built = WORKER_SOLVERS.get(
+                key, lambda stop_when: OCPSolver(problem, run.method(), run.solver.options(), stop_when=stop_when)
+            )
             solution = None
             if warm and not is_single_solve(run, problem):
                 # the config's search at every point, the neighbour's solution its first local search
@@ -101,16 +93,13 @@ def solve_point(task: PointTask) -> Outcome:
                 built = True  # a multi-start builds in its own workers
             elif warm:
                 same_nlp = solver.warm_starts_from(task.warm_from)
-                _DEADLINE[0] = time.perf_counter() + task.warm_limit_s
-                try:
+                with WORKER_SOLVERS.deadline.running(task.warm_limit_s):
                     solution = solver.solve(
                         T=run.T,
                         parameters=parameters,
                         initial_guess=task.warm_from,
                         first_order_iterations=None if same_nlp else 0,
                     )
-                finally:
-                    _DEADLINE[0] = float("inf")
                 if interrupt_requested():  # Ctrl-C, not the deadline: the point stays unsolved, to resume
                     raise KeyboardInterrupt
                 if solution.status == Status.USER_REQUESTED_STOP:
@@ -147,8 +136,3 @@ def _report(ptype, setup, run, solution: Solution, extra: dict[str, Any]) -> tup
             return {}, {}
         files = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
     return fields, files
-
-
-def _past_deadline() -> bool:
-    """Stop the running solve: past the warm-solve deadline, or Ctrl-C in an in-process sweep (`runner.py`)."""
-    return time.perf_counter() > _DEADLINE[0] or interrupt_requested()
