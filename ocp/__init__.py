@@ -11,7 +11,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from ocp.errors import ConfigError, OcpError, ProblemError, SolveError
 from ocp.nlp.simulation import simulate
 from ocp.problem.guess import InitialGuess, interpolate
-from ocp.problem.integrators import RK4, Euler, ExplicitRungeKutta, Midpoint, integrator
+from ocp.problem.integrators import (
+    RK4,
+    Euler,
+    ExplicitRungeKutta,
+    GaussLegendre,
+    ImplicitCollocation,
+    Midpoint,
+    Radau,
+    integrator,
+)
 from ocp.problem.interval_sizes import IntervalSizes
 from ocp.problem.member_data import EnsembleData, SampledCost
 from ocp.problem.method import MultipleShooting
@@ -29,6 +38,9 @@ from ocp.solvers.solution import Solution
 
 __all__ = [
     "RK4",
+    "Radau",
+    "GaussLegendre",
+    "ImplicitCollocation",
     "Bounds",
     "ConfigError",
     "Constraint",

@@ -10,7 +10,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from ocp.errors import ProblemError
-from ocp.problem.integrators import RK4, ExplicitRungeKutta
+from ocp.problem.integrators import RK4, Integrator
 
 Parallelization = Literal["vectorized", "serial", "thread"]
 PARALLELIZATIONS = get_args(Parallelization)
@@ -24,7 +24,8 @@ class MultipleShooting:
     Parameters
     ----------
     K : number of control intervals.
-    integrator : the method integrating each interval (with its sub-steps M).
+    integrator : the method integrating each interval (with its sub-steps M): explicit Runge-Kutta, or
+        an implicit `Radau` / `GaussLegendre` for stiff dynamics.
     grid : optional node times normalised to [0, 1] (K + 1 increasing values
         from 0 to 1); the default is uniform. Node k sits at t_k = T grid[k],
         so the same grid serves every T.
@@ -35,7 +36,7 @@ class MultipleShooting:
     """
 
     K: int = 20
-    integrator: ExplicitRungeKutta = field(default_factory=RK4)
+    integrator: Integrator = field(default_factory=RK4)
     grid: Sequence[float] | None = None
     parallelization: Parallelization = "vectorized"
 
@@ -84,7 +85,7 @@ class SingleShooting:
         return self.shooting.K
 
     @property
-    def integrator(self) -> ExplicitRungeKutta:
+    def integrator(self) -> Integrator:
         return self.shooting.integrator
 
     @property

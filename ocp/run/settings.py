@@ -111,6 +111,8 @@ class RunSettings:
     K: int = at_least(1, 20)
     integrator: IntegratorName = "rk4"
     steps: int = at_least(1, 1)
+    # the stages of an implicit integrator (radau: order 2 degree - 1, gauss_legendre: 2 degree); null: 3
+    integrator_degree: int | None = at_least(1, None)
     parallelization: Parallelization = "vectorized"  # how the batch is evaluated
     # the nodes' times as fractions of T (K + 1 increasing values from 0 to 1); null: uniform. A problem type
     # may set it from its data through `Setup.run` (timeseries: the observation times)
@@ -122,6 +124,11 @@ class RunSettings:
     multistart: MultistartSettings = field(default_factory=MultistartSettings)
 
     def __post_init__(self) -> None:
+        if self.integrator_degree is not None:
+            try:
+                integrator(self.integrator, self.steps, self.integrator_degree)
+            except ValueError as err:
+                raise ConfigError(f"'integrator_degree': {err}") from None
         if self.grid is not None:
             tau = np.asarray(self.grid, dtype=float)
             if tau.size != self.K + 1 or tau[0] != 0.0 or tau[-1] != 1.0 or np.any(np.diff(tau) <= 0):
@@ -143,7 +150,7 @@ class RunSettings:
     def method(self) -> MultipleShooting:
         return MultipleShooting(
             K=self.K,
-            integrator=integrator(self.integrator, self.steps),
+            integrator=integrator(self.integrator, self.steps, self.integrator_degree),
             parallelization=self.parallelization,
             grid=self.grid,
         )

@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import casadi as ca
@@ -32,10 +33,13 @@ from ocp.solvers.first_order import Descent, FirstOrderPhase, inapplicable_reaso
 from ocp.solvers.ipopt_options import check_ipopt_options
 from ocp.solvers.maximum_principle import MaximumPrincipleCheck, costates
 from ocp.solvers.optimality import OptimalityCheck
-from ocp.solvers.records import FirstOrderReport, MaximumPrincipleReport, OptimalityReport
+from ocp.solvers.records import FirstOrderReport, MaximumPrincipleReport, OptimalityReport, StabilityReport
 from ocp.solvers.solution import Solution
+from ocp.solvers.stability import StabilityCheck
 from ocp.solvers.status import Status
 from ocp.solvers.stopping import StopWhen
+
+log = logging.getLogger("ocp")
 
 ENSEMBLE_FIRST_ORDER = 200  # the default phase on ensembles (`benchmarks/README.md`, first-order start)
 
@@ -182,6 +186,8 @@ class OCPSolver:
             self._condensed_phase()
         self._optimality: OptimalityCheck | None = None
         self._maximum_principle: MaximumPrincipleCheck | None = None
+        self._stability = StabilityCheck(self.nlp)
+        self._warned_unstable = False  # the warning is said once per build, not at every solve of a search
         if self.options.check_optimality:
             self._optimality_check()
         self.build_time_s = time.perf_counter() - start
@@ -338,7 +344,19 @@ class OCPSolver:
             w = np.asarray(result["x"]).ravel()
             optimality = self._optimality_check().run(w, args["lbx"], args["ubx"], p)
             certificate = self._certificate(w, p, np.asarray(result["lam_g"]).ravel())
-        return self._solution(result, args, solver.stats(), p, solve_time, first_order, optimality, certificate)
+        stability = self._stability_of(args["x0"], np.asarray(result["x"]).ravel(), p)
+        solution = self._solution(result, args, solver.stats(), p, solve_time, first_order, optimality, certificate)
+        return replace(solution, stability=stability)
+
+    def _stability_of(self, w_guess: np.ndarray, w: np.ndarray, p: np.ndarray) -> StabilityReport:
+        """The explicit integrator's stability at the guess and the answer (`stability.py`), warned once."""
+        if not self._stability.needed:
+            return self._stability.skipped()
+        report = self._stability.run(np.asarray(w_guess).ravel(), w, p)
+        if not report.stable and not self._warned_unstable:
+            self._warned_unstable = True
+            log.warning(report.advice)
+        return report
 
     def check(
         self, solution: Solution, *, initial_state: np.ndarray | None = None, data: np.ndarray | None = None

@@ -139,3 +139,30 @@ class MaximumPrincipleReport(Record):
     comparison_skipped: str = ""
     skipped: str = ""
     time_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class StabilityReport(Record):
+    """Is the explicit integrator inside its stability region (`stability.py`)?
+
+    integrator, steps : the method and its sub-steps per interval. bound : the largest h |lambda| it keeps
+    stable on the negative real axis. guess, solution : the largest h x (spectral radius of df/dx) over
+    members and intervals, at the start IPOPT was given and at its answer (h: the sub-step); member and
+    interval : where the latter is largest. stable : both within the bound. advice : what to change when
+    not. For an implicit integrator (A-stable: no bound), newton_residual_guess and newton_residual are the
+    largest stage residuals its Newton iterations leave, and stable says they converged at the solution.
+    skipped : why there is no check.
+    """
+
+    integrator: str = ""
+    steps: int = 0
+    bound: float = float("nan")
+    guess: float = float("nan")
+    solution: float = float("nan")
+    member: int = -1
+    interval: int = -1
+    stable: bool | None = None
+    advice: str = ""
+    skipped: str = ""
+    newton_residual_guess: float = float("nan")
+    newton_residual: float = float("nan")

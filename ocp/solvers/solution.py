@@ -25,6 +25,7 @@ from ocp.solvers.records import (
     FirstOrderReport,
     MaximumPrincipleReport,
     OptimalityReport,
+    StabilityReport,
     StartRecord,
     TrainingRecord,
 )
@@ -62,6 +63,8 @@ class Solution:
         ``strategy``, ``stages``, ``time_s``, and ``multistart`` (the search's report).
     training : `TrainingRecord`, the gradient flow's objective per iteration, recorded iterations and
         their cost terms (``snapshots`` holds the controls at those iterations); None for IPOPT.
+    stability : `StabilityReport`, an explicit integrator's h x spectral radius of df/dx against its
+        stability bound, at the guess and at the solution (`stability.py`).
     nlp_key : the NLP that produced ``primal`` and the multipliers (`fingerprint.nlp_key`; '' where none
         did): an `OCPSolver` warm-starts from a solution with its own key and interpolates any other.
     """
@@ -95,6 +98,7 @@ class Solution:
     maximum_principle: MaximumPrincipleReport = field(
         default_factory=lambda: MaximumPrincipleReport(skipped="no multipliers: not an IPOPT solve")
     )
+    stability: StabilityReport = field(default_factory=lambda: StabilityReport(skipped="not checked"))
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:
@@ -109,6 +113,7 @@ class Solution:
             ("optimality", OptimalityReport),
             ("start", StartRecord),
             ("maximum_principle", MaximumPrincipleReport),
+            ("stability", StabilityReport),
         ):
             object.__setattr__(self, name, record.from_mapping(getattr(self, name)))
         object.__setattr__(self, "training", TrainingRecord.from_mapping(self.training) if self.training else None)
@@ -153,7 +158,10 @@ class Solution:
     def summary(self) -> dict[str, Any]:
         """The scalar fields, JSON-ready."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ARRAYS}
-        out |= {name: out[name].as_dict() for name in ("first_order", "optimality", "start", "maximum_principle")}
+        out |= {
+            name: out[name].as_dict()
+            for name in ("first_order", "optimality", "start", "maximum_principle", "stability")
+        }
         out["training"] = self.training.as_dict() if self.training is not None else {}
         out["free_parameters"] = {k: v.tolist() for k, v in self.free_parameters.items()}
         out["parameters"] = {k: v.tolist() for k, v in self.parameters.items()}
