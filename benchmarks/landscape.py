@@ -117,7 +117,7 @@ def pose_instance(spec):
         options = ocp.SolverOptions(
             check_optimality=False, max_iter=MAX_ITER, tol=run.solver.tol, ipopt={"max_wall_time": MAX_SECONDS}
         )
-        return setup.problem, run.method(), setup.initial_guess, options
+        return setup.problem, run.discretisation(), setup.initial_guess, options
     dataset = EXTRA[data](n, seed) if data in EXTRA else generate(data, n, 2, seed=seed)
     problem = pose(kind, dataset)
     guess = ocp.InitialGuess(controls=random_controls(K, problem.nu, SCALE, seed))

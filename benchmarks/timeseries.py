@@ -50,7 +50,7 @@ def timed(fn, repeats: int = 5) -> float:
 
 def jacobians() -> None:
     setup, run = setup_of(model={"widths": [16, 16]})
-    nlp = transcribe(setup.problem, run.method())
+    nlp = transcribe(setup.problem, run.discretisation())
     begin = time.perf_counter()
     blocks = block_jacobian(nlp)
     block_build = time.perf_counter() - begin
@@ -73,7 +73,7 @@ def hessians() -> None:
         setup, run = setup_of()
         options = replace(run.solver.options(), hessian=choice, check_optimality=False, first_order_iterations=0)
         begin = time.perf_counter()
-        solver = ocp.OCPSolver(setup.problem, run.method(), options)
+        solver = ocp.OCPSolver(setup.problem, run.discretisation(), options)
         built = time.perf_counter() - begin
         solution = solver.solve(T=run.T, initial_guess=setup.initial_guess)
         print(

@@ -109,7 +109,9 @@ def run_one(method: str, seed: int, wall_s: float) -> dict:
         guess = replace(setup.initial_guess, free_parameters={"theta": theta0})
         options = replace(setup.run.solver.options(), check_optimality=False, first_order_iterations=0)
         begin = time.perf_counter()
-        solution = ocp.OCPSolver(setup.problem, setup.run.method(), options).solve(T=setup.run.T, initial_guess=guess)
+        solution = ocp.OCPSolver(setup.problem, setup.run.discretisation(), options).solve(
+            T=setup.run.T, initial_guess=guess
+        )
         wall = time.perf_counter() - begin
         theta, x0 = np.asarray(solution.free_parameters["theta"]), np.asarray(solution.states)[:, 0]
         record |= {"wall_s": wall, "iterations": solution.iterations, "status": str(solution.status), "trace": []}

@@ -46,7 +46,9 @@ def fit(seed: int, single_shooting: bool) -> tuple[float, float, str]:
     else:
         options = replace(options, first_order_iterations=0)
     begin = time.perf_counter()
-    solution = ocp.OCPSolver(setup.problem, setup.run.method(), options).solve(T=setup.run.T, initial_guess=guess)
+    solution = ocp.OCPSolver(setup.problem, setup.run.discretisation(), options).solve(
+        T=setup.run.T, initial_guess=guess
+    )
     return solution.objective, time.perf_counter() - begin, str(solution.status)
 
 

@@ -23,7 +23,7 @@ from ocp.problem.integrators import (
 )
 from ocp.problem.interval_sizes import IntervalSizes
 from ocp.problem.member_data import EnsembleData, SampledCost
-from ocp.problem.method import MultipleShooting
+from ocp.problem.method import DirectCollocation, MultipleShooting
 from ocp.problem.problem import Problem
 from ocp.problem.terms import Bounds, Constraint, FreeParameter, Horizon, L1Cost, Parameter
 from ocp.search.multistart import multistart, random_starts
@@ -57,6 +57,7 @@ __all__ = [
     "L1Cost",
     "Midpoint",
     "MultipleShooting",
+    "DirectCollocation",
     "OCPSolver",
     "OcpError",
     "Parameter",

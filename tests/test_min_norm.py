@@ -24,7 +24,7 @@ CONFIG = {
 def test_rescaled_a1_optima_approach_the_least_norm_interpolant_like_one_over_T():
     run, settings, ptype = parse_config(CONFIG)
     setup = ptype.build(settings, run)
-    method = run.method()
+    method = run.discretisation()
     limit_problem, _ = min_norm_interpolant_problem(setup.context.train, settings.dynamics.network(run.K))
     guess = ocp.InitialGuess(controls=np.random.default_rng(0).standard_normal((run.K, limit_problem.nu)))
     limit = ocp.solve(limit_problem, method, ocp.SolverOptions(tol=1e-10), initial_guess=guess)
@@ -36,7 +36,7 @@ def test_rescaled_a1_optima_approach_the_least_norm_interpolant_like_one_over_T(
     for T in (1e3, 4e3, 1.6e4):
         at_T = parse_config(CONFIG | {"T": T})[0]
         problem = ptype.build(settings, at_T).problem
-        sol = ocp.OCPSolver(problem, at_T.method(), at_T.solver.options()).solve(
+        sol = ocp.OCPSolver(problem, at_T.discretisation(), at_T.solver.options()).solve(
             T=T, initial_guess=ocp.InitialGuess(controls=u_star / T)
         )
         assert sol.success

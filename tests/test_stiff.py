@@ -161,7 +161,7 @@ def test_config_names_the_implicit_integrators_and_refuses_a_degree_for_an_expli
     from ocp.run.settings import RunSettings
 
     run = RunSettings(problem="l2", integrator="radau", integrator_degree=2, steps=2)
-    assert run.method().integrator == Radau(steps=2, degree=2)
-    assert RunSettings(problem="l2", integrator="gauss_legendre").method().integrator == GaussLegendre(degree=3)
+    assert run.discretisation().integrator == Radau(steps=2, degree=2)
+    assert RunSettings(problem="l2", integrator="gauss_legendre").discretisation().integrator == GaussLegendre(degree=3)
     with pytest.raises(ConfigError, match="integrator_degree"):
         RunSettings(problem="l2", integrator="rk4", integrator_degree=2)

@@ -269,7 +269,7 @@ def test_a_search_config_searches_at_every_point_with_the_neighbours_solution_as
     assert later["objective"] == pytest.approx(min(np.array(report["objectives"])[report["succeeded"]]), rel=1e-12)
     run, settings, ptype = parse_config({**SMALL, "T": 2.0, "multistart": search})
     problem = ptype.build(settings, run).problem
-    alone = OCPSolver(problem, run.method(), run.solver.options()).solve(
+    alone = OCPSolver(problem, run.discretisation(), run.solver.options()).solve(
         T=2.0, parameters={p.name: p.value for p in problem.parameters}, initial_guess=store.solution(first["point"])
     )
     assert report["objectives"][0] == pytest.approx(alone.objective, rel=1e-9)

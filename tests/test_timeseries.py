@@ -107,7 +107,7 @@ def test_the_block_jacobian_equals_finite_differences_where_casadis_own_did_not(
     path = config(tmp_path, parallelization="vectorized", model={"kind": "mlp", "widths": [16]})
     run, settings, ptype = parse_config(yaml.safe_load(open(path)))
     setup = ptype.build(settings, run)
-    nlp = transcribe(setup.problem, setup.run.method())
+    nlp = transcribe(setup.problem, setup.run.discretisation())
     jacobian = block_jacobian(nlp)
     assert jacobian is not None
     g = ca.Function("g", [nlp.w, nlp.p], [nlp.g])

@@ -43,6 +43,12 @@ def _function(problem: Problem, name: str, exprs: list[ca.SX]) -> ca.Function:
     return ca.Function(name, problem.symbols(), [out], ["x", "u", "p", "t", "T", "d"], ["out"])
 
 
+def member_function(problem: Problem, name: str, exprs: list[ca.SX], parallelization: str) -> ca.Function:
+    """(x (nx, N), u, p, t, T, d (nd, N)) -> (rows, N): ``exprs`` of every member, whether or not they depend
+    on the member."""
+    return batch(_function(problem, name, exprs), problem.N, parallelization, member_inputs=("x", "d"))
+
+
 def step_function(problem: Problem, method: MultipleShooting, running: list[ca.SX]) -> ca.Function:
     """One interval for one member: (x0, u, p, t0, h, T, d) -> (x(t0 + h), int_{t0}^{t0+h} running dt).
 

@@ -82,8 +82,7 @@ def ensemble_hessian(nlp: TranscribedNLP) -> ca.Function | None:
     gradient = ca.gradient(lam_f * nlp.f + ca.dot(lam_g, nlp.g), nlp.w)
     full = ca.jacobian_sparsity(gradient, nlp.w)
     pattern = _pattern(full)
-    exists = layout.states[:, 0, :] >= 0  # (nodes, nx): the same entries for every member
-    colors = member_periodic_colors(pattern, layout.states.transpose(1, 0, 2)[:, exists])
+    colors = member_periodic_colors(pattern, layout.member_variables())
     upper = ca.triu(full)
     rows, cols = (np.asarray(a) for a in upper.get_triplet())
     where = recovery_indices(pattern, colors, rows, cols)

@@ -28,7 +28,7 @@ def block_jacobian(nlp: TranscribedNLP) -> ca.Function | None:
     n_free = layout.free_parameters.size
     # used for any number of free parameters: the blocks are exact, CasADi's own Jacobian of a vectorized
     # graph was not (`tests/test_timeseries.py`)
-    if n_free == 0 or not nlp.step_inputs or problem.interval_sizes is not None:
+    if n_free == 0 or not nlp.step_inputs or problem.interval_sizes is not None or nlp.layout.stages.size:
         return None
     N, nx, K = problem.N, problem.nx, nlp.method.K
     derivatives = batch(_step_derivatives(nlp, n_free), N, nlp.method.parallelization, member_inputs=("x0", "d"))

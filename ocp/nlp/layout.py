@@ -33,6 +33,17 @@ class Layout:
     # (K + 1, N, nx): where in g the gap-closing constraint of each node's states sits (its multiplier is
     # minus that node's costate, `ocp/solvers/maximum_principle.py`); -1 at node 0 and in the condensed form
     gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), dtype=int))
+    # (K, s, N, nx): direct collocation's state values at the s collocation points of each interval, after
+    # every other block of w (so the blocks above sit where they do in multiple shooting); (0, 0, 0, 0) else
+    stages: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0, 0), dtype=int))
+
+    def member_variables(self) -> np.ndarray:
+        """(N, n): each member's own variables (node states, then stage values), in one order for all."""
+        exists = self.states[:, 0, :] >= 0  # (nodes, nx): the same entries for every member
+        own = self.states.transpose(1, 0, 2)[:, exists]
+        if self.stages.size:
+            own = np.concatenate([own, self.stages.transpose(2, 0, 1, 3).reshape(own.shape[0], -1)], axis=1)
+        return own
 
 
 def take(source: np.ndarray, index: np.ndarray, fill: float = 0.0) -> np.ndarray:
@@ -85,8 +96,11 @@ def select_entries(entries: np.ndarray, size: int) -> ca.DM:
     return ca.DM(sp, 1.0)
 
 
-def layout_of(n_free: int, free_T: bool, K: int, N: int, pad: Padding, state_nodes: int, ns: int = 0) -> Layout:
-    """The positions in w of every quantity, in the order of the module docstring of `transcription.py`."""
+def layout_of(
+    n_free: int, free_T: bool, K: int, N: int, pad: Padding, state_nodes: int, ns: int = 0, stages: int = 0
+) -> Layout:
+    """The positions in w of every quantity, in the order of the module docstring of `transcription.py`;
+    ``stages`` collocation points per interval (direct collocation), their values after everything else."""
     offset = 0
     free = np.arange(offset, offset + n_free)
     offset += n_free
@@ -115,4 +129,9 @@ def layout_of(n_free: int, free_T: bool, K: int, N: int, pad: Padding, state_nod
             offset += m_k
             slacks[k] = offset + np.arange(ns)
             offset += ns
-    return Layout(free, horizon, states, controls, offset, slacks, gaps)
+    stage_index = np.zeros((K if stages else 0, stages, N if stages else 0, pad.nx), dtype=int)
+    for k in range(stage_index.shape[0]):
+        for i in range(stages):  # Z_{k,i} is (nx, N), vec'd column-major: member b's nx entries together
+            stage_index[k, i] = offset + np.arange(pad.nx * N).reshape(N, pad.nx)
+            offset += pad.nx * N
+    return Layout(free, horizon, states, controls, offset, slacks, gaps, stage_index)

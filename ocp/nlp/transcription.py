@@ -28,15 +28,26 @@ first-order start (`first_order.py`), the optimality check and the gradient flow
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import casadi as ca
 import numpy as np
 
-from ocp.nlp.functions import NodeFunctions, batch, merge, quadrature_function, split, stacked_bounds, step_function
+from ocp.errors import ProblemError
+from ocp.nlp.functions import (
+    NodeFunctions,
+    batch,
+    member_function,
+    merge,
+    quadrature_function,
+    split,
+    stacked_bounds,
+    step_function,
+)
 from ocp.nlp.layout import Layout, Padding, layout_of
 from ocp.problem.checks import check_interval_sizes
-from ocp.problem.method import MultipleShooting, SingleShooting
+from ocp.problem.method import DirectCollocation, MultipleShooting, SingleShooting
 from ocp.problem.problem import Problem
 from ocp.problem.terms import Constraint
 
@@ -76,10 +87,28 @@ class TranscribedNLP:
     # and T: the gaps' Jacobian in blocks (`jacobian.py`); none in the condensed form
     step_inputs: tuple[tuple[ca.MX, ...], ...] = ()
     T: ca.MX | None = None
+    # the rows of g that are the dynamics, first in g: the gaps, and with direct collocation the ODE at the
+    # collocation points (the Lagrangian of these alone gives dH/dU, `maximum_principle.py`)
+    n_dynamics: int = 0
 
     @property
     def N(self) -> int:
         return self.problem.N
+
+
+def per_interval_function(nlp: TranscribedNLP, name: str, member_expr: Callable[..., ca.SX]) -> ca.Function:
+    """(w, p) -> (rows, K N): ``member_expr(x, u, p, t, T, d, h)`` (SX in the problem's symbols and the
+    interval length h) of each member on each interval, at the inputs the NLP's intervals see; interval
+    k's members in columns k N to (k + 1) N - 1."""
+    problem = nlp.problem
+    x, u, p, t, T, d = problem.symbols()
+    h = ca.SX.sym("h")
+    names = ["x", "u", "p", "t", "T", "d", "h"]
+    out = ca.densify(member_expr(x, u, p, t, T, d, h))
+    one = ca.Function(f"{name}_member", [x, u, p, t, T, d, h], [out], names, ["out"])
+    batched = batch(one, problem.N, nlp.method.parallelization, member_inputs=("x", "d"))
+    blocks = [batched(x_k, u_k, p_k, t_k, nlp.T, d_k, h_k) for x_k, u_k, p_k, t_k, h_k, d_k in nlp.step_inputs]
+    return ca.Function(name, [nlp.w, nlp.p], [ca.horzcat(*blocks)])
 
 
 def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> TranscribedNLP:
@@ -97,12 +126,18 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
     check_interval_sizes(problem, method)
     v = _Variables.make(problem, method, condensed, l1_slacks)
     at = _Inputs.make(problem, method, v)
-    gaps, running, run_names, step_inputs = _shooting(problem, method, v, at, condensed)
+    collocation = isinstance(method, DirectCollocation) and not condensed
+    if collocation:
+        gaps, collocation_eqs, running, run_names, step_inputs = _collocation(problem, method, v, at)
+    else:
+        gaps, running, run_names, step_inputs = _shooting(problem, method, v, at, condensed)
+        collocation_eqs = ca.MX(0, 1)
     terminal, term_names = _terminal_costs(problem, method, v, at)
     sampled = _sampled_costs(problem, method, v, at)
     n_gaps = 0 if condensed else sum(v.pad.state_size(k) for k in range(1, method.K + 1)) * problem.N
     g = _Constraints()
     g.add(ca.vertcat(*gaps), 0.0, 0.0, n_gaps)  # first in g: the gaps, whose multipliers are the costates
+    g.add(collocation_eqs, 0.0, 0.0, collocation_eqs.numel())  # then the ODE at the collocation points
     _node_constraints(problem, method, v, at, g)
     l1 = _l1_costs(problem, method, v, at, l1_slacks, g)
     terms = ca.vertcat(running, terminal, sampled, l1)
@@ -114,6 +149,7 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
         v.pad,
         state_nodes=1 if condensed else method.K + 1,
         ns=v.n_slacks,
+        stages=method.degree if collocation else 0,
     )
     return TranscribedNLP(
         problem=problem,
@@ -130,6 +166,7 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
         step=step_function(problem, method, []),
         step_inputs=() if condensed else tuple(step_inputs),
         T=at.T,
+        n_dynamics=n_gaps + collocation_eqs.numel(),
     )
 
 
@@ -150,6 +187,7 @@ class _Variables:
     l1_names: list[str]
     l1_sizes: list[int]
     n_slacks: int
+    Z: list[list[ca.MX]] = field(default_factory=list)  # direct collocation: (nx, N) per interval and point
 
     @classmethod
     def make(cls, problem: Problem, method: MultipleShooting, condensed: bool, l1_slacks: bool) -> _Variables:
@@ -169,8 +207,12 @@ class _Variables:
             blocks += ([ca.vec(X[k])] if k < len(X) else []) + [U[k], S[k]]
         if not condensed:
             blocks.append(ca.vec(X[K]))
+        Z = []
+        if isinstance(method, DirectCollocation) and not condensed:  # after every other block (`layout_of`)
+            Z = [[ca.MX.sym(f"Z_{k}_{i}", problem.nx, N) for i in range(method.degree)] for k in range(K)]
+            blocks += [ca.vec(z) for stage in Z for z in stage]
         w = ca.vertcat(*blocks)
-        return cls(pad, n_free, free_params, T_free, X, U, S, w, l1_names, l1_sizes, n_slacks)
+        return cls(pad, n_free, free_params, T_free, X, U, S, w, l1_names, l1_sizes, n_slacks, Z)
 
 
 @dataclass(frozen=True)
@@ -257,6 +299,49 @@ def _shooting(problem: Problem, method: MultipleShooting, v: _Variables, at: _In
     return gaps, running, run_names, step_inputs
 
 
+def _collocation(problem: Problem, method: DirectCollocation, v: _Variables, at: _Inputs):
+    """Direct collocation's constraints and running costs (`DirectCollocation`): on interval k with node
+    state X_k and the values Z_{k,i} at the points c_i, the ODE at each point,
+
+        sum_j C[j, i] X_{k,j} = h_k f(Z_{k,i}, U_k, t_k + c_i h_k)   (X_{k,0} = X_k, X_{k,i} = Z_{k,i}),
+
+    continuity X_{k+1} = sum_j D[j] X_{k,j} (the gaps: first in g, their multipliers the costates as in
+    multiple shooting), and the running costs by the quadrature h_k sum_i B[i] L(Z_{k,i}). Returns (gaps,
+    the collocation equations, the running costs, their names, each interval's inputs as `_shooting` gives
+    them: the stage values' guess is computed from them)."""
+    if problem.interval_sizes is not None:
+        raise ProblemError("direct collocation does not take interval sizes yet; use MultipleShooting")
+    K, s = method.K, method.degree
+    C, D, B = method.polynomial()
+    c = method.points()
+    run_names = list(problem.running_costs)
+    run_exprs = [problem.running_costs[n] for n in run_names]
+    run_split = split(problem, run_exprs)
+    rhs = member_function(problem, "collocation_rhs", [problem.dynamics], method.parallelization)
+    cost = NodeFunctions.build(problem, "running", [run_exprs[i] for i in run_split.member], method.parallelization)
+    shared_q = quadrature_function(problem, method, [run_exprs[i] for i in run_split.shared])
+    gaps, equations, step_inputs = [], [], []
+    member_running = ca.MX.zeros(len(run_split.member), 1)
+    shared_running = ca.MX.zeros(len(run_split.shared), 1)
+    times, X, Z = at.times, v.X, v.Z
+    for k in range(K):
+        h_k, u_k, params_k, data_k = times[k + 1] - times[k], v.U[k], at.interval_params[k], at.data_on(k)
+        step_inputs.append((X[k], u_k, params_k, times[k], h_k, data_k))
+        points = [X[k], *Z[k]]
+        for i in range(s):
+            t_ki = times[k] + c[i] * h_k
+            slope = sum(C[j, i] * points[j] for j in range(s + 1))
+            f_ki = rhs(Z[k][i], u_k, params_k, t_ki, at.T, data_k)
+            equations.append(ca.vec(slope - h_k * f_ki))
+            if run_split.member:
+                member_running += h_k * B[i] * ca.sum2(cost.member(Z[k][i], u_k, params_k, t_ki, at.T, data_k))
+        gaps.append(ca.vec(X[k + 1] - sum(D[j] * points[j] for j in range(s + 1) if D[j] != 0.0)))
+        if run_split.shared:
+            shared_running += shared_q(u_k, params_k, times[k], h_k, at.T)
+    running = merge(run_split, _aggregate(problem) * member_running, shared_running, len(run_names))
+    return gaps, ca.vertcat(*equations), running, run_names, step_inputs
+
+
 def _aggregate(problem: Problem) -> float:
     """The weight of each member's value in a per-member cost: 1/N for a mean, 1 for a sum."""
     return 1.0 / problem.N if problem.aggregate == "mean" else 1.0
@@ -330,6 +415,12 @@ def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables,
             j = min(k, K - 1)
             x_k, u_j = pad.state(k, v.X[k]), pad.control(j, v.U[j])
             g.add(node.stacked(problem, x_k, u_j, at.interval_params[j], at.times[k], at.T, at.data_on(k)), lb, ub)
+        if kind == "path_constraints" and v.Z and method.path_at_collocation_points:
+            for k, stage in enumerate(v.Z):  # also between the nodes: at every collocation point
+                h_k = at.times[k + 1] - at.times[k]
+                for z, c_i in zip(stage, method.points(), strict=True):
+                    t_ki = at.times[k] + c_i * h_k
+                    g.add(node.stacked(problem, z, v.U[k], at.interval_params[k], t_ki, at.T, at.data_on(k)), lb, ub)
 
 
 def _l1_costs(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, l1_slacks: bool, g: _Constraints):

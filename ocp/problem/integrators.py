@@ -26,6 +26,15 @@ import numpy as np
 Rhs = Callable[[ca.SX, ca.SX], ca.SX]
 
 
+def lagrange_basis(tau: np.ndarray, j: int) -> np.poly1d:
+    """The polynomial that is 1 at tau[j] and 0 at the other points of tau."""
+    basis = np.poly1d([1.0])
+    for m, point in enumerate(tau):
+        if m != j:
+            basis *= np.poly1d([1.0, -point]) / (tau[j] - point)
+    return basis
+
+
 @dataclass(frozen=True)
 class ExplicitRungeKutta:
     """Base class: subclasses set the tableau (a strictly lower triangular)."""
@@ -137,11 +146,7 @@ class ImplicitCollocation:
         c = np.asarray(ca.collocation_points(self.degree, self.scheme), dtype=float)
         a, b = np.zeros((self.degree, self.degree)), np.zeros(self.degree)
         for j in range(self.degree):
-            basis = np.poly1d([1.0])
-            for m in range(self.degree):
-                if m != j:
-                    basis *= np.poly1d([1.0, -c[m]]) / (c[j] - c[m])
-            integral = basis.integ()
+            integral = lagrange_basis(c, j).integ()
             a[:, j] = integral(c) - integral(0.0)
             b[j] = integral(1.0) - integral(0.0)
         return a, b, c
@@ -155,15 +160,23 @@ class ImplicitCollocation:
         they converged (then the NLP integrates, and differentiates, the implicit method itself)."""
         return self._integrate(rhs, x, t0, h)[1]
 
+    def stage_states(self, rhs: Rhs, x: ca.SX, t0: ca.SX, h: ca.SX) -> ca.SX:
+        """The states at the s collocation points of one step over h (``steps`` must be 1), stacked: what a
+        direct collocation starts from where a simulation gives its node states."""
+        if self.steps != 1:
+            raise ValueError("stage_states is for one step per interval")
+        a, b, c = self.tableau()
+        return ca.vertcat(*self._step(rhs, x, t0, h, a, b, c)[2])
+
     def _integrate(self, rhs: Rhs, x: ca.SX, t0: ca.SX, h: ca.SX) -> tuple[ca.SX, ca.SX]:
         a, b, c = self.tableau()
         dt, largest = h / self.steps, ca.SX(0)
         for i in range(self.steps):
-            x, residual = self._step(rhs, x, t0 + i * dt, dt, a, b, c)
+            x, residual, _ = self._step(rhs, x, t0 + i * dt, dt, a, b, c)
             largest = ca.fmax(largest, residual)
         return x, largest
 
-    def _step(self, rhs: Rhs, x: ca.SX, t: ca.SX, dt: ca.SX, a, b, c) -> tuple[ca.SX, ca.SX]:
+    def _step(self, rhs: Rhs, x: ca.SX, t: ca.SX, dt: ca.SX, a, b, c) -> tuple[ca.SX, ca.SX, list[ca.SX]]:
         s, n = self.degree, x.numel()
         z, tau = ca.SX.sym("z", n), ca.SX.sym("tau")
         slope_at, jacobian_at = rhs(z, tau), ca.jacobian(rhs(z, tau), z)
@@ -183,7 +196,8 @@ class ImplicitCollocation:
             update = ca.solve(matrix, residual)
             k = [k[i] - update[i * n : (i + 1) * n] for i in range(s)]
         left = ca.vertcat(*[k[i] - f_i for i, f_i in enumerate(at_stages(k, slope_at))])
-        return x + dt * sum(b[j] * k[j] for j in range(s)), ca.mmax(ca.fabs(left))
+        states = [x + dt * sum(a[i, j] * k[j] for j in range(s)) for i in range(s)]
+        return x + dt * sum(b[j] * k[j] for j in range(s)), ca.mmax(ca.fabs(left)), states
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The transcription methods: direct multiple shooting on a time grid, and its condensed (single-shooting)
-form on the same grid."""
+"""The transcription methods: direct multiple shooting on a time grid, its condensed (single-shooting)
+form on the same grid, and direct collocation on the same grid."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from ocp.errors import ProblemError
-from ocp.problem.integrators import RK4, Integrator
+from ocp.problem.integrators import RK4, GaussLegendre, Integrator, Radau, lagrange_basis
 
 Parallelization = Literal["vectorized", "serial", "thread"]
 PARALLELIZATIONS = get_args(Parallelization)
@@ -94,3 +94,57 @@ class SingleShooting:
 
     def normalised_grid(self) -> np.ndarray:
         return self.shooting.normalised_grid()
+
+
+CollocationScheme = Literal["radau", "legendre"]
+COLLOCATION_NEWTON = 10  # Newton iterations of the integrator that simulates a collocation grid (guesses)
+
+
+@dataclass(frozen=True)
+class DirectCollocation(MultipleShooting):
+    """Direct collocation on the multiple-shooting grid: on each interval the state is a polynomial of
+    degree ``degree`` through the node state and ``degree`` collocation points (Radau or Gauss-Legendre
+    points), whose values are NLP variables; the ODE holds at the collocation points as constraints
+    IPOPT solves, with no integration inside the NLP's functions. Controls are piecewise constant as in
+    multiple shooting, and the node states and controls sit where they do there, so solutions, guesses
+    and warm starts move between the two methods.
+
+    Running costs are integrated by the collocation quadrature (exact for polynomials of degree 2 degree
+    - 2 with Radau points, 2 degree - 1 with Legendre points). Path constraints hold at the nodes, and also
+    at the collocation points with ``path_at_collocation_points``. Eliminating the stage values gives
+    multiple shooting with the implicit Runge-Kutta method of the same points (`Radau`, `GaussLegendre`):
+    the same optimum, which is also this method's ``integrator`` (it simulates guesses and serves the
+    condensed objective of the first-order start).
+
+    degree : collocation points per interval (the stages s): order 2 s - 1 (radau) or 2 s (legendre) at
+    the nodes. scheme : "radau" (the last point is the interval's end; L-stable) or "legendre".
+    """
+
+    degree: int = field(default=3, kw_only=True)
+    scheme: CollocationScheme = field(default="radau", kw_only=True)
+    path_at_collocation_points: bool = field(default=False, kw_only=True)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.degree, int | np.integer) or not 1 <= self.degree <= 9:
+            raise ProblemError(f"collocation degree must be an integer from 1 to 9, got {self.degree!r}")
+        if self.scheme not in get_args(CollocationScheme):
+            raise ProblemError(f"collocation scheme must be one of {get_args(CollocationScheme)}, got {self.scheme!r}")
+        kind = Radau if self.scheme == "radau" else GaussLegendre
+        object.__setattr__(self, "integrator", kind(steps=1, degree=int(self.degree), newton=COLLOCATION_NEWTON))
+
+    def points(self) -> np.ndarray:
+        """(s,) the collocation points on (0, 1]."""
+        return self.integrator.tableau()[2]
+
+    def polynomial(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The Lagrange basis on tau = [0, c_1 .. c_s]: (C (s + 1, s): basis j's derivative at c_i, D (s + 1,):
+        its value at 1 (the interval's end), B (s,): the quadrature weights of c_1 .. c_s)."""
+        a, b, c = self.integrator.tableau()
+        tau = np.concatenate([[0.0], c])
+        C, D = np.zeros((self.degree + 1, self.degree)), np.zeros(self.degree + 1)
+        for j in range(self.degree + 1):
+            basis = lagrange_basis(tau, j)
+            D[j] = basis(1.0)
+            C[j] = basis.deriv()(c)
+        return C, D, b

@@ -11,7 +11,7 @@ from ocp.errors import ConfigError
 from ocp.executors import ExecutorName
 from ocp.options import at_least, declared_as, positive
 from ocp.problem.integrators import IntegratorName, integrator
-from ocp.problem.method import MultipleShooting, Parallelization
+from ocp.problem.method import CollocationScheme, DirectCollocation, MultipleShooting, Parallelization
 from ocp.search.coverage import EffortName
 from ocp.search.settings import SearchSettings
 from ocp.search.strategies import Initialization, StrategyName
@@ -33,6 +33,19 @@ class SolverSettings(SolverOptions):
     def options(self) -> SolverOptions:
         """The library's options, without the choice of solver."""
         return SolverOptions(**{f.name: getattr(self, f.name) for f in fields(SolverOptions)})
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    """The ``method:`` section: how the ODE is transcribed. ``kind: multiple_shooting`` (default: the
+    ``integrator`` integrates each interval) or ``collocation`` (`ocp.DirectCollocation`: ``degree``
+    collocation points of ``scheme`` radau or legendre per interval, the ODE a constraint at each;
+    ``path_at_collocation_points`` also holds the path constraints there)."""
+
+    kind: Literal["multiple_shooting", "collocation"] = "multiple_shooting"
+    degree: int = at_least(1, 3)
+    scheme: CollocationScheme = "radau"
+    path_at_collocation_points: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,7 @@ class RunSettings:
     # the stages of an implicit integrator (radau: order 2 degree - 1, gauss_legendre: 2 degree); null: 3
     integrator_degree: int | None = at_least(1, None)
     parallelization: Parallelization = "vectorized"  # how the batch is evaluated
+    method: MethodSettings = field(default_factory=MethodSettings)
     # the nodes' times as fractions of T (K + 1 increasing values from 0 to 1); null: uniform. A problem type
     # may set it from its data through `Setup.run` (timeseries: the observation times)
     grid: tuple[float, ...] | None = None
@@ -147,10 +161,12 @@ class RunSettings:
         names = dict.fromkeys(self.multistart.first_start_strategies)
         return [replace(self.initialization, strategy=name) for name in names]
 
-    def method(self) -> MultipleShooting:
-        return MultipleShooting(
-            K=self.K,
-            integrator=integrator(self.integrator, self.steps, self.integrator_degree),
-            parallelization=self.parallelization,
-            grid=self.grid,
-        )
+    def discretisation(self) -> MultipleShooting:
+        """The transcription the ``method`` section names, on the configured grid."""
+        grid = {"K": self.K, "parallelization": self.parallelization, "grid": self.grid}
+        if self.method.kind == "collocation":
+            m = self.method
+            return DirectCollocation(
+                **grid, degree=m.degree, scheme=m.scheme, path_at_collocation_points=m.path_at_collocation_points
+            )
+        return MultipleShooting(**grid, integrator=integrator(self.integrator, self.steps, self.integrator_degree))

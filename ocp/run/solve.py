@@ -94,7 +94,7 @@ def _ipopt(
         built = ""
         with sigint_flag() as asked:  # CasADi swallows a KeyboardInterrupt inside IPOPT: stop it by a flag
             if solver is None:
-                solver = OCPSolver(problem, run.method(), run.solver.options(), stop_when=asked.is_set)
+                solver = OCPSolver(problem, run.discretisation(), run.solver.options(), stop_when=asked.is_set)
                 built = f"built the NLP in {solver.build_time_s:.2f} s; "
             log.info(f"{built}solving ({inits[0].strategy} start){hint} ...")
             parameters = {p.name: p.value for p in problem.parameters}
@@ -123,7 +123,7 @@ def _ipopt(
 
     solution = multistart(
         problem,
-        run.method(),
+        run.discretisation(),
         settings,
         run.solver.options(),
         guess=setup.initial_guess,
@@ -180,7 +180,7 @@ def _gradient_flow(
     """``solver: gradient_flow``: gradient descent from the problem's start (start 0; no multi-start; a built
     IPOPT ``solver`` is of no use to it)."""
     options = replace(run.gradient_flow, verbose=run.solver.verbose)
-    trainer = GradientFlow(setup.problem, run.method(), options)
+    trainer = GradientFlow(setup.problem, run.discretisation(), options)
     every = max(1, options.iterations // 10)
     log.info(
         f"built the gradient in {trainer.build_time_s:.2f} s; gradient flow: {options.iterations} steps, "

@@ -55,7 +55,7 @@ class MaximumPrincipleCheck:
 
     def __init__(self, nlp: TranscribedNLP, phase: FirstOrderPhase | None):
         self.nlp, self.phase = nlp, phase
-        self.n_gaps = int((nlp.layout.gaps >= 0).sum())
+        self.n_gaps = nlp.n_dynamics  # the gaps, and with collocation the ODE at the points: first in g
         self._gradient: ca.Function | None = None
 
     def _gradients(self) -> ca.Function:

@@ -31,7 +31,18 @@ from ocp.solvers.records import (
 )
 from ocp.solvers.status import Status
 
-_ARRAYS = ("t", "states", "controls", "primal", "multipliers_x", "multipliers_g", "snapshots", "costates")
+_ARRAYS = (
+    "t",
+    "states",
+    "controls",
+    "primal",
+    "multipliers_x",
+    "multipliers_g",
+    "snapshots",
+    "costates",
+    "collocation_states",
+    "collocation_points",
+)
 FORMAT_VERSION = 1
 
 
@@ -65,6 +76,9 @@ class Solution:
         their cost terms (``snapshots`` holds the controls at those iterations); None for IPOPT.
     stability : `StabilityReport`, an explicit integrator's h x spectral radius of df/dx against its
         stability bound, at the guess and at the solution (`stability.py`).
+    collocation_states : (N, K, s, nx), a direct collocation's state values at the s collocation points of
+        each interval (``collocation_points`` on (0, 1]); empty for multiple shooting. `state_at` evaluates
+        the state polynomial through them anywhere.
     nlp_key : the NLP that produced ``primal`` and the multipliers (`fingerprint.nlp_key`; '' where none
         did): an `OCPSolver` warm-starts from a solution with its own key and interpolates any other.
     """
@@ -99,6 +113,8 @@ class Solution:
         default_factory=lambda: MaximumPrincipleReport(skipped="no multipliers: not an IPOPT solve")
     )
     stability: StabilityReport = field(default_factory=lambda: StabilityReport(skipped="not checked"))
+    collocation_states: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    collocation_points: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:
@@ -125,6 +141,26 @@ class Solution:
     @property
     def N(self) -> int:
         return self.states.shape[0]
+
+    def state_at(self, t: float) -> np.ndarray:
+        """(N, nx) the states at time t in [0, T]: a direct collocation's state polynomial on t's interval
+        (through the node and the collocation points). A multiple-shooting solution knows its states at the
+        nodes only (simulate its controls for more), and raises `ProblemError` unless t is a node."""
+        from ocp.errors import ProblemError
+        from ocp.problem.integrators import lagrange_basis
+
+        if not 0.0 <= t <= self.T * (1 + 1e-12):
+            raise ProblemError(f"state_at: t = {t} is outside [0, T = {self.T}]")
+        k = int(min(np.searchsorted(self.t, t, side="right") - 1, self.K - 1))
+        tau = (t - self.t[k]) / (self.t[k + 1] - self.t[k])
+        if self.collocation_states.size == 0:
+            node = np.flatnonzero(np.isclose(self.t, t, rtol=0, atol=1e-12 * max(1.0, self.T)))
+            if node.size:
+                return np.array(self.states[:, node[0]])
+            raise ProblemError("state_at between nodes needs a direct collocation solution (its polynomial)")
+        points = np.concatenate([[0.0], self.collocation_points])
+        values = [self.states[:, k], *np.moveaxis(self.collocation_states[:, k], 1, 0)]
+        return sum(lagrange_basis(points, j)(tau) * values[j] for j in range(points.size))
 
     def control_norm(self) -> np.ndarray:
         """(K,) Euclidean norm of the control on each interval."""

@@ -21,13 +21,11 @@ flags a stage residual above NEWTON_TOLERANCE at the solution.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import casadi as ca
 import numpy as np
 
-from ocp.nlp.functions import batch
-from ocp.nlp.transcription import TranscribedNLP
+from ocp.nlp.transcription import TranscribedNLP, per_interval_function
 from ocp.solvers.records import StabilityReport
 
 NEWTON_TOLERANCE = 1e-8  # the largest stage residual |k_i - f(stage i)| counted as converged
@@ -44,15 +42,19 @@ class StabilityCheck:
         self._function: ca.Function | None = None
 
     @property
-    def needed(self) -> bool:
-        return bool(self.nlp.step_inputs)
+    def needed(self) -> bool:  # direct collocation integrates nothing: IPOPT solves its equations
+        return bool(self.nlp.step_inputs) and not self.nlp.layout.stages.size
 
     @property
     def implicit(self) -> bool:
         return not math.isfinite(self.integrator.stability_bound)
 
     def skipped(self) -> StabilityReport:
-        return StabilityReport(self.integrator.name, self.integrator.steps, skipped="no shooting intervals")
+        if self.nlp.layout.stages.size:
+            why = "direct collocation: IPOPT solves the collocation equations (A-stable points), no step to check"
+        else:
+            why = "no shooting intervals"
+        return StabilityReport(self.integrator.name, self.integrator.steps, skipped=why)
 
     def run(self, w_guess: np.ndarray, w_solution: np.ndarray, p: np.ndarray) -> StabilityReport:
         name, steps = self.integrator.name, self.integrator.steps
@@ -82,7 +84,9 @@ class StabilityCheck:
     def _values(self, w: np.ndarray, p: np.ndarray) -> np.ndarray:
         """(K N,) per member and interval, interval k's members at k N ... (k + 1) N - 1."""
         if self._function is None:
-            self._function = self._per_interval(self._newton_residual if self.implicit else self._scaled_jacobian)
+            self._function = per_interval_function(
+                self.nlp, "stability", self._newton_residual if self.implicit else self._scaled_jacobian
+            )
         out = np.asarray(self._function(w, p))
         if self.implicit:
             return out.ravel()
@@ -95,19 +99,6 @@ class StabilityCheck:
     def _newton_residual(self, x, u, p, t, T, d, h) -> ca.SX:
         f = ca.Function("f", [x, u, p, t, T, d], [self.nlp.problem.dynamics])
         return self.integrator.newton_residual(lambda z, tau: f(z, u, p, tau, T, d), x, t, h)
-
-    def _per_interval(self, member_expr: Callable[..., ca.SX]) -> ca.Function:
-        """(w, p) -> (rows, K N): ``member_expr(x, u, p, t, T, d, h)`` of each member on each interval, at
-        the inputs the NLP's steps were called with."""
-        problem, nlp = self.nlp.problem, self.nlp
-        x, u, p, t, T, d = problem.symbols()
-        h = ca.SX.sym("h")
-        names = ["x", "u", "p", "t", "T", "d", "h"]
-        out = ca.densify(member_expr(x, u, p, t, T, d, h))
-        one = ca.Function("per_member", [x, u, p, t, T, d, h], [out], names, ["out"])
-        batched = batch(one, problem.N, nlp.method.parallelization, member_inputs=("x", "d"))
-        blocks = [batched(x_k, u_k, p_k, t_k, nlp.T, d_k, h_k) for x_k, u_k, p_k, t_k, h_k, d_k in nlp.step_inputs]
-        return ca.Function("per_interval", [nlp.w, nlp.p], [ca.horzcat(*blocks)])
 
 
 def step_advice(name: str, steps: int, reached: float, bound: float) -> str:

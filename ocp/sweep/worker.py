@@ -80,11 +80,12 @@ def solve_point(task: PointTask) -> Outcome:
                 return _finished(
                     task, ptype, setup, run, solution, warm=False, built=True, extra=extra, begin=begin, log=buffer
                 )
-            key = build_key(problem, run.method(), run.solver.options())
+            key = build_key(problem, run.discretisation(), run.solver.options())
             parameters = {p.name: p.value for p in problem.parameters}
             # this process's builds (`ocp.dispatch.WORKER_SOLVERS`): the points of a chain share one
             solver, built = WORKER_SOLVERS.get(
-                key, lambda stop_when: OCPSolver(problem, run.method(), run.solver.options(), stop_when=stop_when)
+                key,
+                lambda stop_when: OCPSolver(problem, run.discretisation(), run.solver.options(), stop_when=stop_when),
             )
             solution = None
             if warm and not is_single_solve(run, problem):

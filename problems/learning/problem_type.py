@@ -58,7 +58,7 @@ class LearningProblemType:
             problem, symbols = self.pose(train, settings, run)
         except ValueError as err:
             raise ConfigError(str(err)) from None
-        method = run.method()
+        method = run.discretisation()
         guess = ocp.InitialGuess(controls=random_controls(run.K, problem.nu, settings.init_scale, run.seed))
         summary = {
             **self.regularization_summary(settings),

@@ -127,7 +127,7 @@ def a1_scaling(T_values, out: Path) -> dict:
         run, settings, ptype = read_config(str(HERE / CONFIGS["a1-scaling"]))
         run = replace(run, T=1.0)
         unit = ptype.build(replace(settings, lam=settings.lam / T), run)
-        solver = ocp.OCPSolver(unit.problem, run.method(), run.solver.options())
+        solver = ocp.OCPSolver(unit.problem, run.discretisation(), run.solver.options())
         on_1 = solver.solve(initial_guess=ocp.InitialGuess(controls=T * on_T.controls), first_order_iterations=0)
         difference = float(np.max(np.abs(on_1.controls / T - on_T.controls)) / np.max(np.abs(on_T.controls)))
         rows.append(
@@ -156,7 +156,7 @@ def a1_min_norm(T_values, out: Path) -> dict:
     own start and the start u* / T (the limit's basin; which one won is recorded)."""
     run, settings, ptype = read_config(str(HERE / CONFIGS["a1-min-norm"]))
     setup = ptype.build(settings, run)
-    method, K = run.method(), run.K
+    method, K = run.discretisation(), run.K
     limit_problem, _ = min_norm_interpolant_problem(setup.context.train, settings.dynamics.network(K), settings.output)
     starts = random_starts(None, K, limit_problem.nu, 8, 1.0, run.seed)
     portfolio = SearchSettings(effort="portfolio", strategies=(Initialization("simulate"),), workers=1)
@@ -170,7 +170,7 @@ def a1_min_norm(T_values, out: Path) -> dict:
         at_T = replace(run, T=float(T))
         at_setup = ptype.build(settings, at_T)
         problem = at_setup.problem
-        solver = ocp.OCPSolver(problem, at_T.method(), at_T.solver.options())
+        solver = ocp.OCPSolver(problem, at_T.discretisation(), at_T.solver.options())
         parameters = {p.name: p.value for p in problem.parameters}
         own = solve_run(at_T, at_setup)
         near = solver.solve(parameters=parameters, T=float(T), initial_guess=ocp.InitialGuess(controls=u_star / T))

@@ -45,7 +45,7 @@ class ResNetProblemType:
             "init": settings.init,
             "lambda": settings.lam,
         }
-        return Setup(problem, guess, ResNetContext(train, test, shape, run.method(), settings), summary)
+        return Setup(problem, guess, ResNetContext(train, test, shape, run.discretisation(), settings), summary)
 
     def report(
         self, setup: Setup[ResNetContext], run: RunSettings, solution: ocp.Solution, out_dir: Path

@@ -78,7 +78,7 @@ def report(setup: Setup[ResNetContext], run: RunSettings, solution: ocp.Solution
 def _ipopt_from(setup: Setup[ResNetContext], run: RunSettings, solution: ocp.Solution) -> dict[str, Any]:
     """IPOPT on the same discrete problem, started at the trained weights (states simulated)."""
     options = ocp.SolverOptions(first_order_iterations=0, check_optimality=False, tol=run.solver.tol)
-    solver = ocp.OCPSolver(setup.problem, run.method(), options)
+    solver = ocp.OCPSolver(setup.problem, run.discretisation(), options)
     parameters = {p.name: p.value for p in setup.problem.parameters}
     optimum = solver.solve(parameters=parameters, T=run.T, initial_guess=ocp.InitialGuess(controls=solution.controls))
     log.info(
