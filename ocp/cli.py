@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import get_args
 
@@ -54,7 +54,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         staged = f" (at most; {sizes[0]} to {sizes[-1]} states per interval)"
     print(
         f"[ocp] {ptype.name}: N={problem.N} trajectories, nx={problem.nx}, nu={problem.nu}{staged}, "
-        f"K={run.K}, T={run.T}, integrator={run.integrator}x{run.steps}",
+        f"K={run.K}, T={run.T}, {_discretisation_words(run)}",
         flush=True,
     )
     try:
@@ -97,6 +97,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _discretisation_words(run) -> str:
+    if run.method.kind == "collocation":
+        return f"direct collocation ({run.method.degree} {run.method.scheme} points per interval)"
+    degree = f", degree {run.integrator_degree}" if run.integrator_degree else ""
+    return f"integrator={run.integrator}x{run.steps}{degree}"
+
+
 def _summary(solution, args: argparse.Namespace, ptype, run, setup) -> dict:
     """What summary.json says of a solve (the problem type's report adds its own entries)."""
     return {
@@ -106,12 +113,14 @@ def _summary(solution, args: argparse.Namespace, ptype, run, setup) -> dict:
         "first_order": solution.first_order,
         "optimality": solution.optimality,
         "maximum_principle": solution.maximum_principle,
+        "stability": solution.stability,
         "start": solution.start,
         **({"training": solution.training} if solution.training else {}),
         "T": solution.T,
         "K": run.K,
         "integrator": run.integrator,
         "steps": run.steps,
+        "method": asdict(run.method),
         "seed": run.seed,
         **setup.summary,
     }

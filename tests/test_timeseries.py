@@ -222,3 +222,21 @@ def test_bad_inputs_exit_2_naming_the_field(tmp_path, capsys, changes, message):
         changes["data"]["path"] = str(path)
     assert main(["solve", config(tmp_path, **changes), "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_one_config_key_fits_the_series_by_direct_collocation(tmp_path):
+    """``method: {kind: collocation}``: the same fit as multiple shooting with the implicit method of the same
+    points (the two discretisations have one optimum), at the noise level; a misspelt key is refused."""
+    fits = {}
+    for name, changes in {
+        "collocation": {"method": {"kind": "collocation", "degree": 2}},
+        "shooting": {"integrator": "radau", "integrator_degree": 2, "steps": 1},
+    }.items():
+        out = tmp_path / name
+        assert main(["solve", config(tmp_path, **changes), "--out", str(out)]) == 0
+        fits[name] = json.loads((out / "summary.json").read_text())
+    assert fits["collocation"]["success"] and fits["collocation"]["forecast_rmse"] < 0.02
+    assert fits["collocation"]["objective"] == pytest.approx(fits["shooting"]["objective"], rel=1e-6)
+    assert fits["collocation"]["stability"]["skipped"].startswith("direct collocation")
+    bad = config(tmp_path, method={"kind": "colocation"})
+    assert main(["solve", bad, "--out", str(tmp_path / "bad")]) == 2

@@ -61,23 +61,26 @@ class StabilityCheck:
         at_guess, _, _ = self._largest(w_guess, p)
         at_solution, member, interval = self._largest(w_solution, p)
         if self.implicit:  # a rough guess may need more iterations: only the solution counts
-            stable = bool(at_solution <= NEWTON_TOLERANCE)
+            stable = bool(at_solution <= NEWTON_TOLERANCE)  # False for NaN
             advice = "" if stable else newton_advice(name, self.integrator.newton, at_solution)
             nan = float("nan")
             return StabilityReport(
                 name, steps, nan, nan, nan, member, interval, stable, advice, "", at_guess, at_solution
             )
         bound = self.integrator.stability_bound
-        stable = bool(at_guess <= bound and at_solution <= bound)
-        advice = "" if stable else step_advice(name, steps, max(at_guess, at_solution), bound)
+        stable = bool(at_guess <= bound and at_solution <= bound)  # False for NaN
+        reached = (
+            float(np.max([at_guess, at_solution])) if stable or np.isfinite([at_guess, at_solution]).all() else math.inf
+        )
+        advice = "" if stable else step_advice(name, steps, reached, bound)
         return StabilityReport(name, steps, bound, at_guess, at_solution, member, interval, stable, advice)
 
     def _largest(self, w: np.ndarray, p: np.ndarray) -> tuple[float, int, int]:
         """(the largest value, its member, its interval) at the NLP point w: h rho, or the Newton residual."""
         N = self.nlp.problem.N
         values = self._values(np.asarray(w).ravel(), p)
-        if not np.all(np.isfinite(values)):
-            return float("inf"), -1, -1
+        if not np.all(np.isfinite(values)):  # NaN in the report (None in JSON): not finite, not stable
+            return float("nan"), -1, -1
         at = int(np.argmax(values))
         return float(values[at]), at % N, at // N
 
