@@ -12,7 +12,7 @@ import pytest
 from lqr_reference import sampled_data_cost
 from scipy.integrate import solve_ivp
 from scipy.optimize import minimize_scalar
-from test_known_answers import X0, A, B, Q, R, S, T, bryson_denham, lqr_problem
+from test_known_answers import X0, A, B, Q, R, S, T, bryson_denham, lqr_problem, minimum_time_problem
 
 import ocp
 from ocp.problem.integrators import GaussLegendre, Radau
@@ -118,19 +118,7 @@ def test_the_optimum_converges_in_K_at_the_order_of_the_collocation_points(degre
 
 def test_minimum_time_double_integrator():
     """From (1, 0) to rest with |u| <= 1 in free time: T* = 2, one switch at the middle."""
-    x, u = ca.SX.sym("x", 2), ca.SX.sym("u")
-    horizon = ocp.Horizon.bounded(0.1, 10.0, guess=1.0)
-    problem = ocp.Problem(
-        state=x,
-        control=u,
-        dynamics=ca.vertcat(x[1], u),
-        horizon=horizon,
-        initial_state=[1.0, 0.0],
-        final_constraints=(ocp.Constraint.equal(x, [0.0, 0.0]),),
-        control_bounds=ocp.Bounds(-1.0, 1.0),
-        terminal_costs={"time": horizon.symbol},
-    )
-    sol = ocp.solve(problem, ocp.DirectCollocation(K=20, degree=2))
+    sol = ocp.solve(minimum_time_problem(), ocp.DirectCollocation(K=20, degree=2))
     assert sol.success and sol.T == pytest.approx(2.0, abs=1e-6)
     np.testing.assert_allclose(sol.controls[:10, 0], -1.0, atol=1e-5)
     np.testing.assert_allclose(sol.controls[10:, 0], 1.0, atol=1e-5)

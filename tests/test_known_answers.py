@@ -91,12 +91,11 @@ def test_bryson_denham_state_constraint(integrator):
     assert sol.iterations < 50
 
 
-@pytest.mark.parametrize("integrator", [ocp.Euler(1), ocp.Midpoint(1), ocp.RK4(1)], ids=str)
-def test_minimum_time_double_integrator(integrator):
-    """From (1, 0) to rest with |u| <= 1: bang-bang with one switch, T* = 2 (exact on an even grid)."""
+def minimum_time_problem() -> ocp.Problem:
+    """From (1, 0) to rest with |u| <= 1 in free time: bang-bang with one switch, T* = 2."""
     x, u = ca.SX.sym("x", 2), ca.SX.sym("u")
     horizon = ocp.Horizon.bounded(0.1, 10.0, guess=1.0)
-    problem = ocp.Problem(
+    return ocp.Problem(
         state=x,
         control=u,
         dynamics=ca.vertcat(x[1], u),
@@ -106,7 +105,12 @@ def test_minimum_time_double_integrator(integrator):
         control_bounds=ocp.Bounds(-1.0, 1.0),
         terminal_costs={"time": horizon.symbol},
     )
-    sol = ocp.solve(problem, ocp.MultipleShooting(K=20, integrator=integrator))
+
+
+@pytest.mark.parametrize("integrator", [ocp.Euler(1), ocp.Midpoint(1), ocp.RK4(1)], ids=str)
+def test_minimum_time_double_integrator(integrator):
+    """From (1, 0) to rest with |u| <= 1: bang-bang with one switch, T* = 2 (exact on an even grid)."""
+    sol = ocp.solve(minimum_time_problem(), ocp.MultipleShooting(K=20, integrator=integrator))
     assert sol.success, sol.message
     assert sol.T == pytest.approx(2.0, abs=1e-6)
     assert sol.t[-1] == pytest.approx(sol.T)
