@@ -345,3 +345,18 @@ def test_ctrl_c_stops_an_in_process_sweep_within_seconds_and_a_rerun_finishes_it
     assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
     assert len(list((out / "points").glob("p*.json"))) == 4
     assert json.loads((out / "sweep.json").read_text())["this_run"]["points_solved"] == 4 - len(records)
+
+
+def test_a_collocation_sweep_builds_once_warm_starts_and_runs_on_dask_as_in_process(tmp_path):
+    """``method: {kind: collocation}``: one build for the grid, warm starts along each chain (the stage
+    values included: the same NLP), and a Dask cluster's numbers equal the in-process run's."""
+    pytest.importorskip("dask.distributed", reason="the dask extra is not installed")
+    path = write_config(tmp_path, {"lambda": [1e-3, 1e-2, 3e-2]}, method={"kind": "collocation", "degree": 2})
+    result = run_sweep(load_sweep(path), tmp_path / "serial", workers=1)
+    s = result.summary
+    assert (s["points"], s["finished"], s["failed"], s["builds"], s["warm_started"]) == (3, 3, 0, 1, 2)
+    code = main(["sweep", str(path), "--out", str(tmp_path / "dask"), "--workers", "2", "--executor", "dask"])
+    assert code == 0
+    serial, dask = objectives(tmp_path / "serial"), objectives(tmp_path / "dask")
+    for k in serial:
+        assert dask[k] == pytest.approx(serial[k], rel=1e-8)
