@@ -23,12 +23,13 @@ from ocp.nlp.jacobian import block_jacobian
 from ocp.nlp.layout import Layout, put, take
 from ocp.nlp.parameters import data_parameters, sample_parameters
 from ocp.nlp.simulation import parameter_values, parameter_vector, simulate
-from ocp.nlp.transcription import TranscribedNLP, per_interval_function, transcribe
+from ocp.nlp.transcription import TranscribedNLP, transcribe
 from ocp.options import at_least, check_fields, positive
 from ocp.problem.guess import InitialGuess, interpolate
 from ocp.problem.method import MultipleShooting
 from ocp.problem.problem import Problem
 from ocp.solvers.allocator import retained_heap
+from ocp.solvers.collocation_start import StageStart
 from ocp.solvers.first_order import Descent, FirstOrderPhase, inapplicable_reason
 from ocp.solvers.ipopt_options import check_ipopt_options
 from ocp.solvers.maximum_principle import MaximumPrincipleCheck, costates
@@ -187,7 +188,7 @@ class OCPSolver:
         self._optimality: OptimalityCheck | None = None
         self._maximum_principle: MaximumPrincipleCheck | None = None
         self._stability = StabilityCheck(self.nlp)
-        self._stage_guess: ca.Function | None = None  # direct collocation's start at its points
+        self._stage_start = StageStart(self.nlp, self.method)  # direct collocation's start at its points
         self._warned_unstable = False  # the warning is said once per build, not at every solve of a search
         if self.options.check_optimality:
             self._optimality_check()
@@ -239,32 +240,8 @@ class OCPSolver:
         return self._with_simulated_states(w0, parameters, T, initial_state, data)
 
     def _with_stage_values(self, w: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """Direct collocation: each collocation point's value from its interval's node state and control, by
-        the implicit method of the same points (the collocation equations then hold at the start, as the
-        gaps do after a simulation; a line between the node states made IPOPT take thousands of iterations
-        from a simulated start on a learning problem); w itself for multiple shooting."""
-        layout = self.nlp.layout
-        if not layout.stages.size:
-            return w
-        if self._stage_guess is None:
-            problem, integrator = self.problem, self.method.integrator
-            f = ca.Function("f", list(problem.symbols()), [problem.dynamics])
-
-            def stages(x, u, p, t, T, d, h):
-                return integrator.stage_states(lambda z, tau: f(z, u, p, tau, T, d), x, t, h)
-
-            self._stage_guess = per_interval_function(self.nlp, "stage_guess", stages)
-        K, s, N, nx = layout.stages.shape
-        # column k N + b holds member b's s stacked stage states on interval k
-        stacked = np.asarray(self._stage_guess(w, p))  # (s nx, K N)
-        per_stage = stacked.reshape(s, nx, K, N).transpose(2, 0, 3, 1)  # (K, s, N, nx)
-        if np.all(np.isfinite(per_stage)):
-            put(w, layout.stages, per_stage)
-        else:  # a simulation that blew up: the line between the node states
-            states = take(w, layout.states)
-            points = self.method.points()[None, :, None, None]
-            put(w, layout.stages, states[:-1, None] + points * (states[1:, None] - states[:-1, None]))
-        return w
+        """w with direct collocation's values at its points filled in (`collocation_start.py`)."""
+        return self._stage_start.fill(w, p)
 
     def _horizon(self, w: np.ndarray, T: float | None) -> float:
         if self.problem.horizon.free:
