@@ -165,3 +165,34 @@ def test_config_names_the_implicit_integrators_and_refuses_a_degree_for_an_expli
     assert RunSettings(problem="l2", integrator="gauss_legendre").discretisation().integrator == GaussLegendre(degree=3)
     with pytest.raises(ConfigError, match="integrator_degree"):
         RunSettings(problem="l2", integrator="rk4", integrator_degree=2)
+
+
+def test_a_stiff_van_der_pol_ocp_is_solved_by_radau_and_collocation_where_rk4_is_unstable():
+    """Van der Pol with mu = 100 (x1' = x2, x2' = mu (1 - x1^2) x2 - x1 + u), K = 20 on [0, 1]: RK4 at one step
+    per interval leaves its stability region (the check says so, and IPOPT fails); Radau IIA with 3 points at
+    one step, and collocation with 3 points, agree with RK4 converged at 40 and 80 steps per interval."""
+    mu = 100.0
+    x, u = ca.SX.sym("x", 2), ca.SX.sym("u")
+    problem = ocp.Problem(
+        state=x,
+        control=u,
+        dynamics=ca.vertcat(x[1], mu * (1 - x[0] ** 2) * x[1] - x[0] + u),
+        horizon=ocp.Horizon.fixed(1.0),
+        initial_state=[[2.0, 0.0]],
+        running_costs={"track": (x[0] - 1) ** 2 + 1e-3 * u**2},
+        terminal_costs={"end": (x[0] - 1) ** 2},
+    )
+    options = ocp.SolverOptions(check_optimality=False)
+
+    def solve_by(method):
+        return ocp.OCPSolver(problem, method, options).solve()
+
+    coarse = solve_by(ocp.MultipleShooting(K=20, integrator=ocp.RK4(1)))
+    assert coarse.stability.stable is False and coarse.stability.solution > ocp.RK4.stability_bound
+    references = [solve_by(ocp.MultipleShooting(K=20, integrator=ocp.RK4(n))).objective for n in (40, 80)]
+    assert references[0] == pytest.approx(references[1], rel=1e-9)  # converged in the steps
+    radau = solve_by(ocp.MultipleShooting(K=20, integrator=Radau(steps=1, degree=3)))
+    assert radau.success and radau.stability.stable is True
+    assert radau.objective == pytest.approx(references[1], rel=1e-6)
+    collocation = solve_by(ocp.DirectCollocation(K=20, degree=3))
+    assert collocation.success and collocation.objective == pytest.approx(references[1], rel=1e-6)
