@@ -171,8 +171,5 @@ class WorkerSolvers:
     def __contains__(self, key: str) -> bool:
         return key in self._built
 
-    def clear(self) -> None:
-        self._built.clear()
-
 
 WORKER_SOLVERS = WorkerSolvers(size=4)  # one per process: in a worker, or here for an in-process run

@@ -193,18 +193,9 @@ def test_exact_l1_costs_and_known_per_interval_inputs_with_sampled_costs():
     multiple shooting); a driven linear system with each member's own per-interval inputs, observed at
     uneven times, gives back A and B (5 Radau points: order 9 at the nodes)."""
     from test_known_inputs import A_TRUE, B_TRUE, _inputs_problem, _records
+    from test_l1_costs import minimum_fuel_problem
 
-    x, u = ca.SX.sym("x"), ca.SX.sym("u")
-    fuel = ocp.Problem(
-        state=x,
-        control=u,
-        dynamics=u,
-        horizon=ocp.Horizon.fixed(3.0),
-        initial_state=[0.0],
-        final_constraints=(ocp.Constraint.equal(x, 1.0),),
-        control_bounds=ocp.Bounds(-1.0, 1.0),
-        l1_costs={"fuel": u},
-    )
+    fuel = minimum_fuel_problem()
     sol = ocp.solve(fuel, ocp.DirectCollocation(K=10, degree=2), ocp.SolverOptions(tol=1e-10))
     assert sol.success and sol.objective == pytest.approx(1.0, rel=1e-7)
     rng = np.random.default_rng(0)

@@ -70,10 +70,10 @@ def test_weight_as_a_parameter_and_a_bound_on_the_norm():
         assert sol.costs["fit"] == pytest.approx(0.5 * (1.5**2 + 0.5**2 + 1.5**2), rel=1e-7)  # bound met to ~1e-8
 
 
-def test_minimum_fuel_transfer_costs_exactly_the_distance():
+def minimum_fuel_problem() -> ocp.Problem:
     """x' = u, x(0) = 0, x(T) = 1, |u| <= 1: min int |u| dt = 1 (a smoothed |u| would not give 1 exactly)."""
     x, u = ca.SX.sym("x"), ca.SX.sym("u")
-    problem = ocp.Problem(
+    return ocp.Problem(
         state=x,
         control=u,
         dynamics=u,
@@ -83,6 +83,11 @@ def test_minimum_fuel_transfer_costs_exactly_the_distance():
         control_bounds=ocp.Bounds(-1.0, 1.0),
         l1_costs={"fuel": u},
     )
+
+
+def test_minimum_fuel_transfer_costs_exactly_the_distance():
+    """The minimum-fuel transfer costs exactly the distance, 1."""
+    problem = minimum_fuel_problem()
     sol = ocp.solve(problem, ocp.MultipleShooting(K=10, integrator=ocp.Euler()), ocp.SolverOptions(tol=1e-10))
     assert sol.success, sol.message
     assert sol.objective == pytest.approx(1.0, rel=1e-7)  # IPOPT's constraint tolerance allows ~3e-8 less

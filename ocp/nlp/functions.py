@@ -43,6 +43,11 @@ def _function(problem: Problem, name: str, exprs: list[ca.SX]) -> ca.Function:
     return ca.Function(name, problem.symbols(), [out], ["x", "u", "p", "t", "T", "d"], ["out"])
 
 
+def dynamics_function(problem: Problem) -> ca.Function:
+    """f(x, u, p, t, T, d) -> the problem's dynamics, for one member."""
+    return _function(problem, "dynamics", [problem.dynamics])
+
+
 def aggregate_weight(problem: Problem) -> float:
     """The weight of each member's value in a per-member cost: 1/N for a mean, 1 for a sum."""
     return 1.0 / problem.N if problem.aggregate == "mean" else 1.0

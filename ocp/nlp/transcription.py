@@ -368,9 +368,10 @@ def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables,
             x_k, u_j = pad.state(k, v.X[k]), pad.control(j, v.U[j])
             g.add(node.stacked(problem, x_k, u_j, at.interval_params[j], at.times[k], at.T, at.data_on(k)), lb, ub)
         if kind == "path_constraints" and v.Z and method.path_at_collocation_points:
+            points = method.points()
             for k, stage in enumerate(v.Z):  # also between the nodes: at every collocation point
                 h_k = at.times[k + 1] - at.times[k]
-                for z, c_i in zip(stage, method.points(), strict=True):
+                for z, c_i in zip(stage, points, strict=True):
                     t_ki = at.times[k] + c_i * h_k
                     g.add(node.stacked(problem, z, v.U[k], at.interval_params[k], t_ki, at.T, at.data_on(k)), lb, ub)
 

@@ -179,15 +179,21 @@ class ImplicitCollocation:
     def _step(self, rhs: Rhs, x: ca.SX, t: ca.SX, dt: ca.SX, a, b, c) -> tuple[ca.SX, ca.SX, list[ca.SX]]:
         s, n = self.degree, x.numel()
         z, tau = ca.SX.sym("z", n), ca.SX.sym("tau")
-        slope_at, jacobian_at = rhs(z, tau), ca.jacobian(rhs(z, tau), z)
+        slope_at = rhs(z, tau)
+        jacobian_at = ca.jacobian(slope_at, z)
 
-        def at_stages(k, expr):
-            states = [x + dt * sum(a[i, j] * k[j] for j in range(s)) for i in range(s)]
-            return [ca.substitute(expr, ca.vertcat(z, tau), ca.vertcat(states[i], t + c[i] * dt)) for i in range(s)]
+        def stage_states(k):
+            return [x + dt * sum(a[i, j] * k[j] for j in range(s)) for i in range(s)]
+
+        def at_stages(states, exprs):
+            """``exprs`` at every stage: one substitution per stage, so the graph holds each stage state once."""
+            return [
+                ca.substitute(exprs, [ca.vertcat(z, tau)], [ca.vertcat(states[i], t + c[i] * dt)]) for i in range(s)
+            ]
 
         k = [rhs(x, t)] * s  # explicit Euler's slope at every stage
         for _ in range(self.newton):
-            f, J = at_stages(k, slope_at), at_stages(k, jacobian_at)
+            f, J = zip(*at_stages(stage_states(k), [slope_at, jacobian_at]), strict=True)
             # the residual k_i - f_i and its Jacobian in k: the block (i, j) is delta_ij I - dt a_ij J_i
             residual = ca.vertcat(*[k[i] - f[i] for i in range(s)])
             matrix = ca.blockcat(
@@ -195,8 +201,8 @@ class ImplicitCollocation:
             )
             update = ca.solve(matrix, residual)
             k = [k[i] - update[i * n : (i + 1) * n] for i in range(s)]
-        left = ca.vertcat(*[k[i] - f_i for i, f_i in enumerate(at_stages(k, slope_at))])
-        states = [x + dt * sum(a[i, j] * k[j] for j in range(s)) for i in range(s)]
+        states = stage_states(k)
+        left = ca.vertcat(*[k[i] - f_i for i, (f_i,) in enumerate(at_stages(states, [slope_at]))])
         return x + dt * sum(b[j] * k[j] for j in range(s)), ca.mmax(ca.fabs(left)), states
 
 

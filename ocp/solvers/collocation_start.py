@@ -14,6 +14,7 @@ from __future__ import annotations
 import casadi as ca
 import numpy as np
 
+from ocp.nlp.functions import dynamics_function
 from ocp.nlp.layout import put, take
 from ocp.nlp.transcription import TranscribedNLP, per_interval_function
 from ocp.problem.method import MultipleShooting
@@ -44,8 +45,7 @@ class StageStart:
     def _stage_states(self) -> ca.Function:
         """(w, p) -> (s nx, K N): the implicit method's stage states from each node state and control."""
         if self._function is None:
-            problem, integrator = self.nlp.problem, self.method.integrator
-            f = ca.Function("f", list(problem.symbols()), [problem.dynamics])
+            integrator, f = self.method.integrator, dynamics_function(self.nlp.problem)
 
             def stages(x, u, p, t, T, d, h):
                 return integrator.stage_states(lambda z, tau: f(z, u, p, tau, T, d), x, t, h)

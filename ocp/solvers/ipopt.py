@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import casadi as ca
@@ -236,12 +236,15 @@ class OCPSolver:
         put(w0, layout.controls, controls)
         if guess.states is not None:
             put(w0, layout.states, guess.states_array(K, problem.N, problem.nx).transpose(1, 0, 2))
-            return self._with_stage_values(w0, self._nlp_parameters(parameters, T, data))
+            return self._with_stage_values(w0, parameters, T, data)
         return self._with_simulated_states(w0, parameters, T, initial_state, data)
 
-    def _with_stage_values(self, w: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """w with direct collocation's values at its points filled in (`collocation_start.py`)."""
-        return self._stage_start.fill(w, p)
+    def _with_stage_values(self, w: np.ndarray, parameters, T, data) -> np.ndarray:
+        """w with direct collocation's values at its points filled in (`collocation_start.py`); multiple
+        shooting has none, and skips packing the NLP parameters for them."""
+        if not self.nlp.layout.stages.size:
+            return w
+        return self._stage_start.fill(w, self._nlp_parameters(parameters, T, data))
 
     def _horizon(self, w: np.ndarray, T: float | None) -> float:
         if self.problem.horizon.free:
@@ -268,7 +271,7 @@ class OCPSolver:
             states = np.broadcast_to(np.asarray(problem.state_guess, float), states.shape)
         w = w0.copy()
         put(w, layout.states, states.transpose(1, 0, 2))
-        return self._with_stage_values(w, self._nlp_parameters(parameters, T, data))
+        return self._with_stage_values(w, parameters, T, data)
 
     def warm_starts_from(self, solution: Solution) -> bool:
         """Whether ``solution`` came from this NLP (equal `nlp_key`): its primal point and multipliers
@@ -351,8 +354,9 @@ class OCPSolver:
             optimality = self._optimality_check().run(w, args["lbx"], args["ubx"], p)
             certificate = self._certificate(w, p, np.asarray(result["lam_g"]).ravel())
         stability = self._stability_of(args["x0"], np.asarray(result["x"]).ravel(), p)
-        solution = self._solution(result, args, solver.stats(), p, solve_time, first_order, optimality, certificate)
-        return replace(solution, stability=stability)
+        return self._solution(
+            result, args, solver.stats(), p, solve_time, first_order, optimality, certificate, stability
+        )
 
     def _stability_of(self, w_guess: np.ndarray, w: np.ndarray, p: np.ndarray) -> StabilityReport:
         """The explicit integrator's stability at the guess and the answer (`stability.py`), warned once."""
@@ -405,6 +409,7 @@ class OCPSolver:
         first_order: FirstOrderReport,
         optimality: OptimalityReport,
         certificate: MaximumPrincipleReport,
+        stability: StabilityReport,
     ) -> Solution:
         problem, layout = self.problem, self.nlp.layout
         w = np.asarray(result["x"]).ravel()
@@ -444,6 +449,7 @@ class OCPSolver:
             first_order=first_order,
             optimality=optimality,
             maximum_principle=certificate,
+            stability=stability,
             nlp_key=self.nlp_key,
             collocation_states=take(w, layout.stages).transpose(2, 0, 1, 3) if layout.stages.size else np.zeros(0),
             collocation_points=self.method.points() if layout.stages.size else np.zeros(0),

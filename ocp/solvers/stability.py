@@ -25,6 +25,7 @@ import math
 import casadi as ca
 import numpy as np
 
+from ocp.nlp.functions import dynamics_function
 from ocp.nlp.transcription import TranscribedNLP, per_interval_function
 from ocp.solvers.records import StabilityReport
 
@@ -100,7 +101,7 @@ class StabilityCheck:
         return ca.vec(ca.jacobian(self.nlp.problem.dynamics, x)) * (h / self.integrator.steps)
 
     def _newton_residual(self, x, u, p, t, T, d, h) -> ca.SX:
-        f = ca.Function("f", [x, u, p, t, T, d], [self.nlp.problem.dynamics])
+        f = dynamics_function(self.nlp.problem)
         return self.integrator.newton_residual(lambda z, tau: f(z, u, p, tau, T, d), x, t, h)
 
 
