@@ -77,6 +77,29 @@ def test_a_state_that_splits_halfway_matches_the_least_squares_answer():
     assert sol.parameters["c"].shape == (K, 1)
 
 
+@pytest.mark.parametrize("scheme", ["radau", "legendre"])
+def test_direct_collocation_takes_the_split_with_the_same_answer(scheme):
+    """The dynamics x' = u are constant on each interval, so collocation is exact: the least-squares
+    answer to 1e-8 again. Stage values exist only for the interval's entries (x_2 is 0 at the points
+    before the split), lie on the line through the node states, and multiple shooting's solution warm
+    starts the collocation NLP, which then needs no more than a couple of iterations."""
+    problem = split_problem()
+    method = ocp.DirectCollocation(K, degree=2, scheme=scheme)
+    sol = ocp.OCPSolver(problem, method).solve()
+    best, z = least_squares_answer()
+    assert sol.success, sol.message
+    assert sol.objective == pytest.approx(best, rel=1e-8)
+    assert sol.collocation_states.shape == (2, K, 2, 2)
+    assert np.all(sol.collocation_states[:, :2, :, 1] == 0.0)
+    c = sol.collocation_points
+    line = sol.states[:, :-1, None, :] + c[None, None, :, None] * (sol.controls[None, :, None, :] * H)
+    np.testing.assert_allclose(sol.collocation_states, line, atol=1e-8)
+    shooting = ocp.OCPSolver(problem, ocp.MultipleShooting(K=K)).solve()
+    warm = ocp.OCPSolver(problem, method).solve(initial_guess=shooting)
+    assert warm.success and warm.iterations <= 2
+    assert warm.objective == pytest.approx(best, rel=1e-8)
+
+
 def test_the_gradient_flow_trains_the_staged_problem_towards_the_same_optimum():
     """Full-batch gradient descent on the condensed staged cost converges to the least-squares optimum."""
     flow = ocp.GradientFlow(split_problem(), ocp.MultipleShooting(K=K), ocp.GradientFlowOptions(iterations=3000))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import casadi as ca
 
-from ocp.errors import ProblemError
 from ocp.nlp.functions import NodeFunctions, aggregate_weight, member_function, merge, quadrature_function, split
 from ocp.problem.method import DirectCollocation
 from ocp.problem.problem import Problem
@@ -22,10 +21,10 @@ def collocation_intervals(problem: Problem, method: DirectCollocation, v, at):
     continuity X_{k+1} = sum_j D[j] X_{k,j} (the gaps: first in g, their multipliers the costates as in
     multiple shooting), and the running costs by the quadrature h_k sum_i B[i] L(Z_{k,i}). Returns (gaps,
     the collocation equations, the running costs, their names, each interval's inputs as `_shooting` gives
-    them: the stage values' guess is computed from them). ``v`` and ``at`` are the transcription's
-    variables and inputs (`transcription._Variables`, `_Inputs`)."""
-    if problem.interval_sizes is not None:
-        raise ProblemError("direct collocation does not take interval sizes yet; use MultipleShooting")
+    them: the stage values' guess is computed from them). With `Problem.interval_sizes` the values at
+    the points hold interval k's entries, the equations are written for those, and M_k carries the end
+    of the polynomial to node k + 1 (X_{k+1} = M_k sum_j D[j] X_{k,j}). ``v`` and ``at`` are the
+    transcription's variables and inputs (`transcription._Variables`, `_Inputs`)."""
     K, s = method.K, method.degree
     C, D, B = method.polynomial()
     c = method.points()
@@ -38,19 +37,22 @@ def collocation_intervals(problem: Problem, method: DirectCollocation, v, at):
     gaps, equations, step_inputs = [], [], []
     member_running = ca.MX.zeros(len(run_split.member), 1)
     shared_running = ca.MX.zeros(len(run_split.shared), 1)
-    times, X, Z = at.times, v.X, v.Z
+    times, pad = at.times, v.pad
     for k in range(K):
-        h_k, u_k, params_k, data_k = times[k + 1] - times[k], v.U[k], at.interval_params[k], at.data_on(k)
-        step_inputs.append((X[k], u_k, params_k, times[k], h_k, data_k))
-        points = [X[k], *Z[k]]
+        h_k, u_k = times[k + 1] - times[k], pad.control(k, v.U[k])
+        params_k, data_k = at.interval_params[k], at.data_on(k)
+        # padded to the problem's symbols: the entries that do not exist on interval k are 0 (`Padding`)
+        points = [pad.state(k, v.X[k]), *[pad.state(k, z) for z in v.Z[k]]]
+        step_inputs.append((points[0], u_k, params_k, times[k], h_k, data_k))
         for i in range(s):
             t_ki = times[k] + c[i] * h_k
             slope = sum(C[j, i] * points[j] for j in range(s + 1))
-            f_ki = rhs(Z[k][i], u_k, params_k, t_ki, at.T, data_k)
-            equations.append(ca.vec(slope - h_k * f_ki))
+            f_ki = rhs(points[i + 1], u_k, params_k, t_ki, at.T, data_k)
+            equations.append(ca.vec(pad.interval_entries(k, slope - h_k * f_ki)))  # for the existing entries
             if run_split.member:
-                member_running += h_k * B[i] * ca.sum2(cost.member(Z[k][i], u_k, params_k, t_ki, at.T, data_k))
-        gaps.append(ca.vec(X[k + 1] - sum(D[j] * points[j] for j in range(s + 1) if D[j] != 0.0)))
+                member_running += h_k * B[i] * ca.sum2(cost.member(points[i + 1], u_k, params_k, t_ki, at.T, data_k))
+        end = sum(D[j] * points[j] for j in range(s + 1) if D[j] != 0.0)
+        gaps.append(ca.vec(v.X[k + 1] - pad.next_state(k, end)))  # carried by M_k with interval sizes
         if run_split.shared:
             shared_running += shared_q(u_k, params_k, times[k], h_k, at.T)
     running = merge(run_split, aggregate_weight(problem) * member_running, shared_running, len(run_names))

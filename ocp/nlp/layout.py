@@ -34,7 +34,8 @@ class Layout:
     # minus that node's costate, `ocp/solvers/maximum_principle.py`); -1 at node 0 and in the condensed form
     gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), dtype=int))
     # (K, s, N, nx): direct collocation's state values at the s collocation points of each interval, after
-    # every other block of w (so the blocks above sit where they do in multiple shooting); (0, 0, 0, 0) else
+    # every other block of w (so the blocks above sit where they do in multiple shooting), -1 for an entry
+    # that does not exist on the interval; (0, 0, 0, 0) else
     stages: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0, 0), dtype=int))
 
     def member_variables(self) -> np.ndarray:
@@ -42,7 +43,8 @@ class Layout:
         exists = self.states[:, 0, :] >= 0  # (nodes, nx): the same entries for every member
         own = self.states.transpose(1, 0, 2)[:, exists]
         if self.stages.size:
-            own = np.concatenate([own, self.stages.transpose(2, 0, 1, 3).reshape(own.shape[0], -1)], axis=1)
+            stages = self.stages.transpose(2, 0, 1, 3)  # (N, K, s, nx)
+            own = np.concatenate([own, stages[:, stages[0] >= 0]], axis=1)
         return own
 
 
@@ -81,6 +83,10 @@ class Padding:
 
     def control(self, k: int, U: ca.MX) -> ca.MX:
         return U if self.sizes is None else ca.mtimes(select_entries(self.sizes.controls[k], self.nu).T, U)
+
+    def interval_entries(self, k: int, padded: ca.MX) -> ca.MX:
+        """The rows of a padded (nx, N) expression that exist on interval k (all rows without sizes)."""
+        return padded if self.sizes is None else ca.mtimes(select_entries(self.sizes.states[k], self.nx), padded)
 
     def next_state(self, k: int, end: ca.MX) -> ca.MX:
         """Node k + 1's existing entries from the padded state at the end of interval k."""
@@ -129,9 +135,11 @@ def layout_of(
             offset += m_k
             slacks[k] = offset + np.arange(ns)
             offset += ns
-    stage_index = np.zeros((K if stages else 0, stages, N if stages else 0, pad.nx), dtype=int)
+    stage_index = np.full((K if stages else 0, stages, N if stages else 0, pad.nx), -1, dtype=int)
     for k in range(stage_index.shape[0]):
-        for i in range(stages):  # Z_{k,i} is (nx, N), vec'd column-major: member b's nx entries together
-            stage_index[k, i] = offset + np.arange(pad.nx * N).reshape(N, pad.nx)
-            offset += pad.nx * N
+        n_k = pad.state_size(k)  # interval k's entries, as at node k
+        entries = slice(None) if sizes is None else sizes.states[k]
+        for i in range(stages):  # Z_{k,i} is (n_k, N), vec'd column-major: member b's n_k entries together
+            stage_index[k, i][:, entries] = offset + np.arange(n_k * N).reshape(N, n_k)
+            offset += n_k * N
     return Layout(free, horizon, states, controls, offset, slacks, gaps, stage_index)

@@ -90,6 +90,9 @@ class TranscribedNLP:
     # the rows of g that are the dynamics, first in g: the gaps, and with direct collocation the ODE at the
     # collocation points (the Lagrangian of these alone gives dH/dU, `maximum_principle.py`)
     n_dynamics: int = 0
+    # (K ns,): the L1 costs' expressions e on each interval, in the order of the slacks (`Layout.slacks`),
+    # whose start S = |e| makes a start feasible for their constraints; empty without slacks
+    l1_residuals: ca.MX = field(default_factory=lambda: ca.MX(0, 1))
 
     @property
     def N(self) -> int:
@@ -139,7 +142,7 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
     g.add(ca.vertcat(*gaps), 0.0, 0.0, n_gaps)  # first in g: the gaps, whose multipliers are the costates
     g.add(collocation_eqs, 0.0, 0.0, collocation_eqs.numel())  # then the ODE at the collocation points
     _node_constraints(problem, method, v, at, g)
-    l1 = _l1_costs(problem, method, v, at, l1_slacks, g)
+    l1, l1_residuals = _l1_costs(problem, method, v, at, l1_slacks, g)
     terms = ca.vertcat(running, terminal, sampled, l1)
     layout = layout_of(
         v.n_free,
@@ -167,6 +170,7 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
         step_inputs=() if condensed else tuple(step_inputs),
         T=at.T,
         n_dynamics=n_gaps + collocation_eqs.numel(),
+        l1_residuals=l1_residuals,
     )
 
 
@@ -209,7 +213,7 @@ class _Variables:
             blocks.append(ca.vec(X[K]))
         Z = []
         if isinstance(method, DirectCollocation) and not condensed:  # after every other block (`layout_of`)
-            Z = [[ca.MX.sym(f"Z_{k}_{i}", problem.nx, N) for i in range(method.degree)] for k in range(K)]
+            Z = [[ca.MX.sym(f"Z_{k}_{i}", pad.state_size(k), N) for i in range(method.degree)] for k in range(K)]
             blocks += [ca.vec(z) for stage in Z for z in stage]
         w = ca.vertcat(*blocks)
         return cls(pad, n_free, free_params, T_free, X, U, S, w, l1_names, l1_sizes, n_slacks, Z)
@@ -371,17 +375,19 @@ def _node_constraints(problem: Problem, method: MultipleShooting, v: _Variables,
             points = method.points()
             for k, stage in enumerate(v.Z):  # also between the nodes: at every collocation point
                 h_k = at.times[k + 1] - at.times[k]
-                for z, c_i in zip(stage, points, strict=True):
+                x_ki, u_k = [pad.state(k, z) for z in stage], pad.control(k, v.U[k])
+                for z, c_i in zip(x_ki, points, strict=True):
                     t_ki = at.times[k] + c_i * h_k
-                    g.add(node.stacked(problem, z, v.U[k], at.interval_params[k], t_ki, at.T, at.data_on(k)), lb, ub)
+                    g.add(node.stacked(problem, z, u_k, at.interval_params[k], t_ki, at.T, at.data_on(k)), lb, ub)
 
 
 def _l1_costs(problem: Problem, method: MultipleShooting, v: _Variables, at: _Inputs, l1_slacks: bool, g: _Constraints):
     """The L1 costs weight x int ||e||_1 dt: through slacks S_k >= |e(U_k)| (constraints appended to
-    ``g``), or as sums of |e| without slacks."""
-    l1 = ca.MX.zeros(len(v.l1_names), 1)
+    ``g``), or as sums of |e| without slacks. Returns (the costs, the expressions e per interval stacked
+    when there are slacks)."""
+    l1, residuals = ca.MX.zeros(len(v.l1_names), 1), []
     if not v.l1_names:
-        return l1
+        return l1, ca.MX(0, 1)
     l1_terms = [problem.l1_costs[n] for n in v.l1_names]
     node = NodeFunctions.build(problem, "l1_costs", [ca.vec(c.expr) for c in l1_terms], "serial")
     weights = NodeFunctions.build(problem, "l1_weights", [c.weight for c in l1_terms], "serial")
@@ -397,8 +403,9 @@ def _l1_costs(problem: Problem, method: MultipleShooting, v: _Variables, at: _In
             l1 += (times[k + 1] - times[k]) * w_k * ca.mtimes(pick, ca.fabs(e))
             continue
         g.add(ca.vertcat(v.S[k] - e, v.S[k] + e), 0.0, np.inf, 2 * len(owner))  # both >= 0: S_k >= |e(U_k)|
+        residuals.append(e)
         norms = ca.mtimes(pick, v.S[k])  # >= ||e_j(U_k)||_1, equal at the optimum
         if bounded:  # sum of the slacks <= bound implies ||e||_1 <= bound
             g.add(norms[bounded], -np.inf, np.array([l1_terms[i].bound for i in bounded], dtype=float), len(bounded))
         l1 += (times[k + 1] - times[k]) * w_k * norms
-    return l1
+    return l1, ca.vertcat(*residuals) if residuals else ca.MX(0, 1)
