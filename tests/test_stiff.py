@@ -196,3 +196,53 @@ def test_a_stiff_van_der_pol_ocp_is_solved_by_radau_and_collocation_where_rk4_is
     assert radau.objective == pytest.approx(references[1], rel=1e-6)
     collocation = solve_by(ocp.DirectCollocation(K=20, degree=3))
     assert collocation.success and collocation.objective == pytest.approx(references[1], rel=1e-6)
+
+
+def test_van_der_pol_at_mu_1000_implicit_methods_converge_to_the_rk4_optimum_where_rk4_at_one_step_is_unstable():
+    """Van der Pol with mu = 1000, x1' = x2, x2' = mu (1 - x1^2) x2 - x1 + u, driven by u = mu w with w' = v and
+    v the piecewise-constant control (K = 20 on [0, 1]); track x1 -> 1.5 from x(0) = (2, -2 / (3 mu), 0), on the
+    slow manifold. df/dx has an eigenvalue near -mu (x1^2 - 1) = -3000 at x1 = 2: h rho = 150 at one step per
+    interval. RK4 there is unstable (the check says so); Radau IIA and collocation at the Radau points solve
+    it, and agree with RK4 at 100 and 200 steps per interval (h rho <= 1.5; the two agree to 1e-10), the gap
+    falling with the degree: measured 3.6e-5, 3.2e-7, 1.1e-11 (relative) at 2, 3, 4 points.
+
+    Why u is integrated from the control rather than the control itself: a piecewise-constant u jumps at
+    every node, and each jump starts a layer in x2 of width 1 / 3000 that no fixed number of points resolves
+    at h = 0.05. Measured with u itself the piecewise-constant control (x(0) = (2, 0), weight 1e-7 on u^2,
+    against RK4 at 400 steps): collocation at 3, 4, 5 points off by +2.6e-7, -4.8e-7, +3.1e-7 (relative),
+    Radau at 1, 2, 4, 8 steps by +2.6e-7, -6.1e-8, -7.0e-8, -4.4e-8: no convergence at this precision.
+    Radau inside multiple shooting starts from collocation's 2-point optimum: from the default start its
+    Newton iterations (8, from explicit-Euler slopes) diverge at h rho = 150 and the check flags the
+    residual (measured: 6e3 after 60 IPOPT iterations)."""
+    mu = 1000.0
+    x, v = ca.SX.sym("x", 3), ca.SX.sym("v")
+    problem = ocp.Problem(
+        state=x,
+        control=v,
+        dynamics=ca.vertcat(x[1], mu * (1 - x[0] ** 2) * x[1] - x[0] + mu * x[2], v),
+        horizon=ocp.Horizon.fixed(1.0),
+        initial_state=[[2.0, -2.0 / (3 * mu), 0.0]],
+        running_costs={"track": (x[0] - 1.5) ** 2 + 1e-4 * v**2},
+        terminal_costs={"end": (x[0] - 1.5) ** 2},
+    )
+    options = ocp.SolverOptions(check_optimality=False, tol=1e-12)
+
+    def solve_by(method, start=None, options=options):
+        return ocp.OCPSolver(problem, method, options).solve(initial_guess=start)
+
+    # RK4 at one step: unstable from the first node on (x1 = 2 there); IPOPT is stopped early, it is not the point
+    coarse = solve_by(ocp.MultipleShooting(K=20, integrator=ocp.RK4(1)), None, ocp.SolverOptions(max_iter=50))
+    assert coarse.stability.stable is False and coarse.stability.solution > 50 * ocp.RK4.stability_bound
+    collocation = {d: solve_by(ocp.DirectCollocation(K=20, degree=d)) for d in (2, 3, 4)}
+    assert all(solution.success for solution in collocation.values())
+    radau = solve_by(ocp.MultipleShooting(K=20, integrator=Radau(steps=1, degree=3, newton=6)), collocation[2])
+    assert radau.success and radau.stability.stable is True  # the Newton iterations converged (<= 1e-8)
+    references = [solve_by(ocp.MultipleShooting(K=20, integrator=ocp.RK4(n)), collocation[2]) for n in (100, 200)]
+    assert all(r.success and r.stability.stable for r in references)
+    reference = references[1].objective
+    assert references[0].objective == pytest.approx(reference, rel=1e-10)  # converged in the steps
+    # Radau at one step is collocation at its 3 points, eliminated by Newton: one optimum
+    assert radau.objective == pytest.approx(collocation[3].objective, rel=1e-10)
+    gaps = [abs(collocation[d].objective / reference - 1) for d in (2, 3, 4)]
+    assert gaps[0] > 10 * gaps[1] > 100 * gaps[2]
+    assert gaps[1] < 1e-6 and gaps[2] < 1e-9
