@@ -59,10 +59,10 @@ def test_costates_are_the_gradient_of_the_riccati_value_function_of_the_collocat
 
 def test_collocation_is_multiple_shooting_with_the_implicit_method_of_its_points():
     """The same optimum and controls: the stage values are eliminated by Newton inside multiple shooting,
-    by IPOPT in collocation."""
-    for scheme, kind in (("radau", Radau), ("legendre", GaussLegendre)):
-        dc = ocp.solve(lqr_problem(), ocp.DirectCollocation(K=8, degree=3, scheme=scheme))
-        ms = ocp.solve(lqr_problem(), ocp.MultipleShooting(K=8, integrator=kind(degree=3, newton=8)))
+    by IPOPT in collocation; with 3 elements per interval, against 3 implicit steps per interval."""
+    for scheme, kind, steps in (("radau", Radau, 1), ("legendre", GaussLegendre, 1), ("legendre", GaussLegendre, 3)):
+        dc = ocp.solve(lqr_problem(), ocp.DirectCollocation(K=8, degree=3, scheme=scheme, steps=steps))
+        ms = ocp.solve(lqr_problem(), ocp.MultipleShooting(K=8, integrator=kind(steps, degree=3, newton=8)))
         assert dc.objective == pytest.approx(ms.objective, rel=1e-10)
         np.testing.assert_allclose(dc.controls, ms.controls, atol=1e-8)
 
@@ -274,3 +274,43 @@ def test_shipped_learning_configs_reach_the_multiple_shooting_optimum_as_K_grows
     # at least second order (5 once h is small), unless both sit at the solvers' floor (IPOPT tol 1e-8)
     assert difference[1] < max(difference[0] / 4, 1e-6), difference
     assert difference[1] < 1e-3, difference
+
+
+def test_the_resolution_check_reports_the_node_state_error_of_an_under_resolved_grid(caplog):
+    """x' = -a x + u with u fixed at 0, x(0) = 1: collocation with one Radau point is implicit Euler, whose
+    node states (1 + a h)^-k are known, as is the ODE's e^(-a h k). The check's re-simulated difference is
+    their largest gap (to the RK4 reference's 1e-6), flagged with a warning above the tolerance; with 3
+    points per interval on a fine grid the gap is below it and nothing is said."""
+    a, K = 5.0, 2
+    x, u = ca.SX.sym("x"), ca.SX.sym("u")
+    problem = ocp.Problem(
+        state=x,
+        control=u,
+        dynamics=-a * x + u,
+        horizon=ocp.Horizon.fixed(1.0),
+        initial_state=[1.0],
+        control_bounds=ocp.Bounds(0.0, 0.0),
+        running_costs={"x": x**2},
+    )
+    coarse = ocp.solve(problem, ocp.DirectCollocation(K=K, degree=1))
+    h = 1.0 / K
+    k = np.arange(K + 1)
+    expected = np.max(np.abs((1 + a * h) ** -k - np.exp(-a * h * k)))
+    report = coarse.stability
+    assert report.resimulated_difference == pytest.approx(expected, abs=1e-6)
+    assert report.stable is False and report.solution == pytest.approx(a * h, rel=1e-12)
+    assert "does not resolve the dynamics" in report.advice
+    assert any("does not resolve the dynamics" in r.message for r in caplog.records)
+    assert coarse.summary()["stability"]["resimulated_difference"] == pytest.approx(expected, abs=1e-6)
+    fine = ocp.solve(problem, ocp.DirectCollocation(K=20, degree=3))
+    assert fine.stability.stable is True and fine.stability.resimulated_difference < 1e-5
+    # M elements per interval under the same K controls: implicit Euler on h / M, nodes every M elements
+    M = 4
+    split = ocp.solve(problem, ocp.DirectCollocation(K=K, degree=1, steps=M))
+    j = np.arange(K * M + 1)
+    euler, exact = (1 + a * h / M) ** -j, np.exp(-a * h / M * j)
+    assert split.stability.resimulated_difference == pytest.approx(np.max(np.abs(euler - exact)[::M]), abs=1e-6)
+    np.testing.assert_allclose(split.collocation_states[0, :, :, 0].ravel(), euler[1:], rtol=1e-9)
+    np.testing.assert_allclose(split.collocation_points, (np.arange(M) + 1.0) / M)
+    assert split.state_at(0.375)[0, 0] == pytest.approx(euler[3], rel=1e-9)  # an element's end
+    assert split.state_at(0.3)[0, 0] == pytest.approx(euler[2] + 0.4 * (euler[3] - euler[2]), rel=1e-9)

@@ -229,14 +229,17 @@ def test_one_config_key_fits_the_series_by_direct_collocation(tmp_path):
     points (the two discretisations have one optimum), at the noise level; a misspelt key is refused."""
     fits = {}
     for name, changes in {
-        "collocation": {"method": {"kind": "collocation", "degree": 2}},
-        "shooting": {"integrator": "radau", "integrator_degree": 2, "steps": 1},
+        "collocation": {"method": {"kind": "collocation", "degree": 3}, "steps": 1},
+        "shooting": {"integrator": "radau", "integrator_degree": 3, "steps": 1},
     }.items():
         out = tmp_path / name
         assert main(["solve", config(tmp_path, **changes), "--out", str(out)]) == 0
         fits[name] = json.loads((out / "summary.json").read_text())
     assert fits["collocation"]["success"] and fits["collocation"]["forecast_rmse"] < 0.02
     assert fits["collocation"]["objective"] == pytest.approx(fits["shooting"]["objective"], rel=1e-6)
-    assert fits["collocation"]["stability"]["skipped"].startswith("direct collocation")
+    # the polynomials against an RK4 re-simulation (2 points: 2.4e-3, flagged; 3 points: below 1e-3)
+    resolution = fits["collocation"]["stability"]
+    assert resolution["reference"].startswith("rk4 x") and resolution["stable"] is True
+    assert resolution["resimulated_difference"] < 1e-3
     bad = config(tmp_path, method={"kind": "colocation"})
     assert main(["solve", bad, "--out", str(tmp_path / "bad")]) == 2

@@ -25,9 +25,9 @@ def collocation_intervals(problem: Problem, method: DirectCollocation, v, at):
     the points hold interval k's entries, the equations are written for those, and M_k carries the end
     of the polynomial to node k + 1 (X_{k+1} = M_k sum_j D[j] X_{k,j}). ``v`` and ``at`` are the
     transcription's variables and inputs (`transcription._Variables`, `_Inputs`)."""
-    K, s = method.K, method.degree
+    K, s, M = method.K, method.degree, method.steps
     C, D, B = method.polynomial()
-    c = method.points()
+    c = method.element_points()
     run_names = list(problem.running_costs)
     run_exprs = [problem.running_costs[n] for n in run_names]
     run_split = split(problem, run_exprs)
@@ -42,16 +42,20 @@ def collocation_intervals(problem: Problem, method: DirectCollocation, v, at):
         h_k, u_k = times[k + 1] - times[k], pad.control(k, v.U[k])
         params_k, data_k = at.interval_params[k], at.data_on(k)
         # padded to the problem's symbols: the entries that do not exist on interval k are 0 (`Padding`)
-        points = [pad.state(k, v.X[k]), *[pad.state(k, z) for z in v.Z[k]]]
-        step_inputs.append((points[0], u_k, params_k, times[k], h_k, data_k))
-        for i in range(s):
-            t_ki = times[k] + c[i] * h_k
-            slope = sum(C[j, i] * points[j] for j in range(s + 1))
-            f_ki = rhs(points[i + 1], u_k, params_k, t_ki, at.T, data_k)
-            equations.append(ca.vec(pad.interval_entries(k, slope - h_k * f_ki)))  # for the existing entries
-            if run_split.member:
-                member_running += h_k * B[i] * ca.sum2(cost.member(points[i + 1], u_k, params_k, t_ki, at.T, data_k))
-        end = sum(D[j] * points[j] for j in range(s + 1) if D[j] != 0.0)
+        end = pad.state(k, v.X[k])
+        step_inputs.append((end, u_k, params_k, times[k], h_k, data_k))
+        h_e = h_k / M
+        for m in range(M):  # element m starts where element m - 1's polynomial ends
+            points = [end, *[pad.state(k, z) for z in v.Z[k][m * s : (m + 1) * s]]]
+            for i in range(s):
+                t_ki = times[k] + (m + c[i]) * h_e
+                slope = sum(C[j, i] * points[j] for j in range(s + 1))
+                f_ki = rhs(points[i + 1], u_k, params_k, t_ki, at.T, data_k)
+                equations.append(ca.vec(pad.interval_entries(k, slope - h_e * f_ki)))  # the existing entries
+                if run_split.member:
+                    running_ki = cost.member(points[i + 1], u_k, params_k, t_ki, at.T, data_k)
+                    member_running += h_e * B[i] * ca.sum2(running_ki)
+            end = sum(D[j] * points[j] for j in range(s + 1) if D[j] != 0.0)
         gaps.append(ca.vec(v.X[k + 1] - pad.next_state(k, end)))  # carried by M_k with interval sizes
         if run_split.shared:
             shared_running += shared_q(u_k, params_k, times[k], h_k, at.T)

@@ -68,12 +68,15 @@ def simulate(
     parameters: Mapping[str, object] | None = None,
     data: np.ndarray | None = None,
     step: ca.Function | None = None,
+    substeps: int = 1,
 ) -> np.ndarray:
     """States (N, K+1, nx) from initial states (N, nx) under controls (K, nu).
 
     Defaults come from the problem (its initial states, horizon, parameter
     values, ensemble data). Any number N of members may be simulated, e.g.
-    new points to classify. ``step`` reuses a built one-member step function.
+    new points to classify. ``step`` reuses a built one-member step function;
+    ``substeps`` calls it that many times per interval, on equal pieces (a
+    finer integration without a larger expression graph).
     """
     x0 = problem.initial_states() if initial_states is None else np.atleast_2d(np.asarray(initial_states, float))
     if x0 is None:
@@ -97,6 +100,8 @@ def simulate(
     for k in range(method.K):
         p = problem.parameters_on_interval(fixed, free, k)
         data_k = data[:, min(k, data.shape[1] - 1)].T
-        end = np.asarray(step(out[k], controls[k], p, times[k], times[k + 1] - times[k], T, data_k)[0])
+        end, h = out[k], (times[k + 1] - times[k]) / substeps
+        for piece in range(substeps):
+            end = np.asarray(step(end, controls[k], p, times[k] + piece * h, h, T, data_k)[0])
         out[k + 1] = end if sizes is None else sizes.next_state(k, end)
     return out.transpose(2, 0, 1)

@@ -152,7 +152,7 @@ def transcribe(problem: Problem, method: MultipleShooting | SingleShooting) -> T
         v.pad,
         state_nodes=1 if condensed else method.K + 1,
         ns=v.n_slacks,
-        stages=method.degree if collocation else 0,
+        stages=method.degree * method.steps if collocation else 0,
     )
     return TranscribedNLP(
         problem=problem,
@@ -213,7 +213,8 @@ class _Variables:
             blocks.append(ca.vec(X[K]))
         Z = []
         if isinstance(method, DirectCollocation) and not condensed:  # after every other block (`layout_of`)
-            Z = [[ca.MX.sym(f"Z_{k}_{i}", pad.state_size(k), N) for i in range(method.degree)] for k in range(K)]
+            points = method.degree * method.steps  # every element's, in order
+            Z = [[ca.MX.sym(f"Z_{k}_{i}", pad.state_size(k), N) for i in range(points)] for k in range(K)]
             blocks += [ca.vec(z) for stage in Z for z in stage]
         w = ca.vertcat(*blocks)
         return cls(pad, n_free, free_params, T_free, X, U, S, w, l1_names, l1_sizes, n_slacks, Z)

@@ -161,12 +161,14 @@ class ImplicitCollocation:
         return self._integrate(rhs, x, t0, h)[1]
 
     def stage_states(self, rhs: Rhs, x: ca.SX, t0: ca.SX, h: ca.SX) -> ca.SX:
-        """The states at the s collocation points of one step over h (``steps`` must be 1), stacked: what a
-        direct collocation starts from where a simulation gives its node states."""
-        if self.steps != 1:
-            raise ValueError("stage_states is for one step per interval")
+        """The states at the s collocation points of each of the ``steps`` sub-steps over h, stacked in
+        order: what a direct collocation starts from where a simulation gives its node states."""
         a, b, c = self.tableau()
-        return ca.vertcat(*self._step(rhs, x, t0, h, a, b, c)[2])
+        dt, out = h / self.steps, []
+        for i in range(self.steps):
+            x, _, states = self._step(rhs, x, t0 + i * dt, dt, a, b, c)
+            out += states
+        return ca.vertcat(*out)
 
     def _integrate(self, rhs: Rhs, x: ca.SX, t0: ca.SX, h: ca.SX) -> tuple[ca.SX, ca.SX]:
         a, b, c = self.tableau()

@@ -116,11 +116,15 @@ class DirectCollocation(MultipleShooting):
     the same optimum, which is also this method's ``integrator`` (it simulates guesses and serves the
     condensed objective of the first-order start).
 
-    degree : collocation points per interval (the stages s): order 2 s - 1 (radau) or 2 s (legendre) at
-    the nodes. scheme : "radau" (the last point is the interval's end; L-stable) or "legendre".
+    degree : collocation points per element (the stages s): order 2 s - 1 (radau) or 2 s (legendre) at
+    the nodes. scheme : "radau" (the last point is the element's end; L-stable) or "legendre".
+    steps : collocation elements per control interval (M), each with its own polynomial, joined
+    continuously, under the interval's one control: a finer integration that leaves the controls, and
+    so a learning problem's depth, as they are (multiple shooting's ``steps`` likewise).
     """
 
     degree: int = field(default=3, kw_only=True)
+    steps: int = field(default=1, kw_only=True)
     scheme: CollocationScheme = field(default="radau", kw_only=True)
     path_at_collocation_points: bool = field(default=False, kw_only=True)
 
@@ -128,18 +132,26 @@ class DirectCollocation(MultipleShooting):
         super().__post_init__()
         if not isinstance(self.degree, int | np.integer) or not 1 <= self.degree <= 9:
             raise ProblemError(f"collocation degree must be an integer from 1 to 9, got {self.degree!r}")
+        if not isinstance(self.steps, int | np.integer) or self.steps < 1:
+            raise ProblemError(f"collocation steps (elements per interval) must be an integer >= 1, got {self.steps!r}")
         if self.scheme not in get_args(CollocationScheme):
             raise ProblemError(f"collocation scheme must be one of {get_args(CollocationScheme)}, got {self.scheme!r}")
         kind = Radau if self.scheme == "radau" else GaussLegendre
-        object.__setattr__(self, "integrator", kind(steps=1, degree=int(self.degree), newton=COLLOCATION_NEWTON))
+        integrator = kind(steps=int(self.steps), degree=int(self.degree), newton=COLLOCATION_NEWTON)
+        object.__setattr__(self, "integrator", integrator)
 
-    def points(self) -> np.ndarray:
-        """(s,) the collocation points on (0, 1]."""
+    def element_points(self) -> np.ndarray:
+        """(s,) the collocation points of one element, on (0, 1]."""
         return self.integrator.tableau()[2]
 
+    def points(self) -> np.ndarray:
+        """(M s,) every collocation point of an interval, on (0, 1]: element m's at (m + c_i) / M."""
+        c = self.element_points()
+        return np.concatenate([(m + c) / self.steps for m in range(self.steps)])
+
     def polynomial(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The Lagrange basis on tau = [0, c_1 .. c_s]: (C (s + 1, s): basis j's derivative at c_i, D (s + 1,):
-        its value at 1 (the interval's end), B (s,): the quadrature weights of c_1 .. c_s)."""
+        """The Lagrange basis on one element, tau = [0, c_1 .. c_s]: (C (s + 1, s): basis j's derivative at
+        c_i, D (s + 1,): its value at 1 (the element's end), B (s,): the quadrature weights of c_1 .. c_s)."""
         a, b, c = self.integrator.tableau()
         tau = np.concatenate([[0.0], c])
         C, D = np.zeros((self.degree + 1, self.degree)), np.zeros(self.degree + 1)

@@ -167,6 +167,10 @@ class RunSettings:
         if self.method.kind == "collocation":
             m = self.method
             return DirectCollocation(
-                **grid, degree=m.degree, scheme=m.scheme, path_at_collocation_points=m.path_at_collocation_points
+                **grid,
+                degree=m.degree,
+                scheme=m.scheme,
+                steps=self.steps,  # elements per interval, as multiple shooting's integrator steps
+                path_at_collocation_points=m.path_at_collocation_points,
             )
         return MultipleShooting(**grid, integrator=integrator(self.integrator, self.steps, self.integrator_degree))

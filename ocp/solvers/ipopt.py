@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import casadi as ca
@@ -35,6 +35,7 @@ from ocp.solvers.ipopt_options import check_ipopt_options
 from ocp.solvers.maximum_principle import MaximumPrincipleCheck, costates
 from ocp.solvers.optimality import OptimalityCheck
 from ocp.solvers.records import FirstOrderReport, MaximumPrincipleReport, OptimalityReport, StabilityReport
+from ocp.solvers.resolution import resolution_check
 from ocp.solvers.slack_start import SlackStart
 from ocp.solvers.solution import Solution
 from ocp.solvers.stability import StabilityCheck
@@ -367,20 +368,21 @@ class OCPSolver:
             else:
                 optimality = self._optimality_check().run(w, args["lbx"], args["ubx"], p)
             certificate = self._certificate(w, p, np.asarray(result["lam_g"]).ravel())
-        stability = self._stability_of(args["x0"], np.asarray(result["x"]).ravel(), p)
-        return self._solution(
+        w_end = np.asarray(result["x"]).ravel()
+        stability = self._stability.run(args["x0"], w_end, p) if self._stability.needed else self._stability.skipped()
+        solution = self._solution(
             result, args, solver.stats(), p, solve_time, first_order, optimality, certificate, stability
         )
+        if isinstance(self.method, DirectCollocation):
+            solution = replace(solution, stability=resolution_check(self.problem, self.method, solution, data))
+        self._warn_once(solution.stability)
+        return solution
 
-    def _stability_of(self, w_guess: np.ndarray, w: np.ndarray, p: np.ndarray) -> StabilityReport:
-        """The explicit integrator's stability at the guess and the answer (`stability.py`), warned once."""
-        if not self._stability.needed:
-            return self._stability.skipped()
-        report = self._stability.run(np.asarray(w_guess).ravel(), w, p)
-        if not report.stable and not self._warned_unstable:
+    def _warn_once(self, report: StabilityReport) -> None:
+        """The integrator check's advice (`stability.py`, `resolution.py`), said once per build."""
+        if report.stable is False and not self._warned_unstable:
             self._warned_unstable = True
             log.warning(report.advice)
-        return report
 
     def check(
         self, solution: Solution, *, initial_state: np.ndarray | None = None, data: np.ndarray | None = None
@@ -467,6 +469,7 @@ class OCPSolver:
             nlp_key=self.nlp_key,
             collocation_states=take(w, layout.stages).transpose(2, 0, 1, 3) if layout.stages.size else np.zeros(0),
             collocation_points=self.method.points() if layout.stages.size else np.zeros(0),
+            collocation_elements=self.method.steps if layout.stages.size else 1,
         )
 
 

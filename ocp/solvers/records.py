@@ -143,7 +143,7 @@ class MaximumPrincipleReport(Record):
 
 @dataclass(frozen=True)
 class StabilityReport(Record):
-    """Is the explicit integrator inside its stability region (`stability.py`)?
+    """Does the integrator integrate the ODE (`stability.py`, `resolution.py`)?
 
     integrator, steps : the method and its sub-steps per interval. bound : the largest h |lambda| it keeps
     stable on the negative real axis. guess, solution : the largest h x (spectral radius of df/dx) over
@@ -151,7 +151,10 @@ class StabilityReport(Record):
     interval : where the latter is largest. stable : both within the bound. advice : what to change when
     not. For an implicit integrator (A-stable: no bound), newton_residual_guess and newton_residual are the
     largest stage residuals its Newton iterations leave, and stable says they converged at the solution.
-    skipped : why there is no check.
+    For direct collocation (`resolution.py`), guess and solution are h x the spectral radius over one
+    element, resimulated_difference the largest difference of its node states from an RK4 re-simulation
+    of its controls (``reference`` names it, or says why there is none), relative to the largest state,
+    and stable says it is within the tolerance (None: not measured). skipped : why there is no check.
     """
 
     integrator: str = ""
@@ -166,3 +169,5 @@ class StabilityReport(Record):
     skipped: str = ""
     newton_residual_guess: float = float("nan")
     newton_residual: float = float("nan")
+    resimulated_difference: float = float("nan")
+    reference: str = ""

@@ -76,9 +76,9 @@ class Solution:
         their cost terms (``snapshots`` holds the controls at those iterations); None for IPOPT.
     stability : `StabilityReport`, an explicit integrator's h x spectral radius of df/dx against its
         stability bound, at the guess and at the solution (`stability.py`).
-    collocation_states : (N, K, s, nx), a direct collocation's state values at the s collocation points of
-        each interval (``collocation_points`` on (0, 1]); empty for multiple shooting. `state_at` evaluates
-        the state polynomial through them anywhere.
+    collocation_states : (N, K, M s, nx), a direct collocation's state values at the M s collocation points
+        of each interval (``collocation_points`` on (0, 1], element by element; ``collocation_elements``
+        M); empty for multiple shooting. `state_at` evaluates the state polynomials through them anywhere.
     nlp_key : the NLP that produced ``primal`` and the multipliers (`fingerprint.nlp_key`; '' where none
         did): an `OCPSolver` warm-starts from a solution with its own key and interpolates any other.
     """
@@ -115,6 +115,7 @@ class Solution:
     stability: StabilityReport = field(default_factory=lambda: StabilityReport(skipped="not checked"))
     collocation_states: np.ndarray = field(default_factory=lambda: np.zeros(0))
     collocation_points: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    collocation_elements: int = 1
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:
@@ -158,9 +159,16 @@ class Solution:
             if node.size:
                 return np.array(self.states[:, node[0]])
             raise ProblemError("state_at between nodes needs a direct collocation solution (its polynomial)")
-        points = np.concatenate([[0.0], self.collocation_points])
-        values = [self.states[:, k], *np.moveaxis(self.collocation_states[:, k], 1, 0)]
-        return sum(lagrange_basis(points, j)(tau) * values[j] for j in range(points.size))
+        M = self.collocation_elements
+        s = self.collocation_points.size // M
+        element = np.concatenate([[0.0], self.collocation_points[:s] * M])  # one element's [0, c_1 .. c_s]
+        basis = [lagrange_basis(element, j) for j in range(s + 1)]
+        start, m = self.states[:, k], int(min(tau * M, M - 1))
+        for e in range(m + 1):  # each element starts where the one before ends
+            values = [start, *np.moveaxis(self.collocation_states[:, k, e * s : (e + 1) * s], 1, 0)]
+            local = tau * M - e if e == m else 1.0
+            start = sum(basis[j](local) * values[j] for j in range(s + 1))
+        return start
 
     def control_norm(self) -> np.ndarray:
         """(K,) Euclidean norm of the control on each interval."""

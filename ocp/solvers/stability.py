@@ -11,6 +11,8 @@ interval is [-bound, 0] (2 for Euler and the midpoint rule, 2.785 for RK4); eige
 imaginary part can be unstable sooner (Euler on a pure rotation, at any step). It costs one evaluation
 of df/dx per member and interval and their eigenvalues (nx <= 64; power iterations beyond).
 
+Direct collocation gets h rho here, over whole intervals, and a re-simulation in `resolution.py`.
+
 The implicit integrators (`Radau`, `GaussLegendre`) are A-stable, so no bound applies; what can go wrong
 there is the fixed number of Newton iterations that solve their stage equations inside the NLP.
 Unconverged, they are another map, and IPOPT exploits it (measured: a stiff cubic problem at h = 0.5,
@@ -43,24 +45,29 @@ class StabilityCheck:
         self._function: ca.Function | None = None
 
     @property
-    def needed(self) -> bool:  # direct collocation integrates nothing: IPOPT solves its equations
-        return bool(self.nlp.step_inputs) and not self.nlp.layout.stages.size
+    def needed(self) -> bool:
+        return bool(self.nlp.step_inputs)
 
     @property
-    def implicit(self) -> bool:
-        return not math.isfinite(self.integrator.stability_bound)
+    def collocation(self) -> bool:
+        return bool(self.nlp.layout.stages.size)
+
+    @property
+    def implicit(self) -> bool:  # and solved by Newton inside the NLP's functions (not collocation's)
+        return not math.isfinite(self.integrator.stability_bound) and not self.collocation
 
     def skipped(self) -> StabilityReport:
-        if self.nlp.layout.stages.size:
-            why = "direct collocation: IPOPT solves the collocation equations (A-stable points), no step to check"
-        else:
-            why = "no shooting intervals"
-        return StabilityReport(self.integrator.name, self.integrator.steps, skipped=why)
+        return StabilityReport(self.integrator.name, self.integrator.steps, skipped="no shooting intervals")
 
     def run(self, w_guess: np.ndarray, w_solution: np.ndarray, p: np.ndarray) -> StabilityReport:
+        """The report; for direct collocation only h rho, which `resolution.py` completes (stable None)."""
         name, steps = self.integrator.name, self.integrator.steps
         at_guess, _, _ = self._largest(w_guess, p)
         at_solution, member, interval = self._largest(w_solution, p)
+        if self.collocation:
+            method = self.nlp.method
+            name = f"collocation {method.degree} {method.scheme}"
+            return StabilityReport(name, 1, float("nan"), at_guess, at_solution, member, interval, None)
         if self.implicit:  # a rough guess may need more iterations: only the solution counts
             stable = bool(at_solution <= NEWTON_TOLERANCE)  # False for NaN
             advice = "" if stable else newton_advice(name, self.integrator.newton, at_solution)
