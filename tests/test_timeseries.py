@@ -69,6 +69,16 @@ def test_a_csv_file_with_uneven_members_is_read_and_fitted(tmp_path):
     assert summary["train_rmse"] < 1e-4  # noise-free data of a linear system, a linear model
 
 
+def test_every_member_is_drawn_on_pages_that_name_them(tmp_path):
+    """6 members: fit_and_forecast.png draws members 0-3 and fit_and_forecast_2.png members 4-5; the summary
+    lists the pages."""
+    out = tmp_path / "out"
+    assert main(["solve", config(tmp_path, data={"members": 6, "samples": 20}), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["fit_and_forecast_pages"] == ["fit_and_forecast.png", "fit_and_forecast_2.png"]
+    assert all((out / name).stat().st_size > 0 for name in summary["fit_and_forecast_pages"])
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

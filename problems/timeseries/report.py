@@ -20,7 +20,8 @@ from ocp.run.registry import Setup
 
 from .model import TimeSeriesContext
 
-MAX_PLOTTED_MEMBERS = 4
+MEMBERS_PER_PAGE = 4  # rows of fit_and_forecast*.png
+MAX_PAGES = 8  # pages for the first 32 members; a larger record's page 1 says how many are drawn
 
 
 def fitted_field(ctx: TimeSeriesContext, theta: np.ndarray, member: int | None = None):
@@ -108,15 +109,31 @@ def field_error(ctx: TimeSeriesContext, solution: ocp.Solution) -> float | None:
     return float(np.sqrt(np.mean((learned - true) ** 2)) / np.sqrt(np.mean(true**2)))
 
 
-def plot_fit(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path) -> Path:
-    """Data (training and held-out) and the fitted model's free run, one row per plotted member."""
-    members = ctx.series.trajectories[:MAX_PLOTTED_MEMBERS]
-    fig, axes = subplots(len(members), 1, figsize=(8, 2.3 * len(members)), squeeze=False)
+def plot_fit(ctx: TimeSeriesContext, solution: ocp.Solution, out_dir: Path) -> list[str]:
+    """Data (training and held-out) and the fitted model's free run, one row per member, MEMBERS_PER_PAGE
+    members a page: fit_and_forecast.png, then fit_and_forecast_2.png, ..., for the first MAX_PAGES pages
+    (each page's title names its members and their number). Returns the files' names."""
+    total = len(ctx.series.trajectories)
+    members = ctx.series.trajectories[: MEMBERS_PER_PAGE * MAX_PAGES]
     start, end = ctx.series.span
     dense = np.linspace(start, end, 600)
     runs = free_runs(ctx, solution, [dense] * len(members))
+    names = []
+    for first in range(0, len(members), MEMBERS_PER_PAGE):
+        page = range(first, min(first + MEMBERS_PER_PAGE, len(members)))
+        name = "fit_and_forecast.png" if first == 0 else f"fit_and_forecast_{first // MEMBERS_PER_PAGE + 1}.png"
+        shown = f"members {page[0]}-{page[-1]} of {total}" if len(page) > 1 else f"member {page[0]} of {total}"
+        if len(members) < total and first == 0:
+            shown += f" (pages for the first {len(members)})"
+        _plot_page(ctx, [members[b] for b in page], [runs[b] for b in page], page, dense, shown, out_dir / name)
+        names.append(name)
+    return names
+
+
+def _plot_page(ctx: TimeSeriesContext, members, runs, numbers, dense, shown: str, path: Path) -> Path:
+    fig, axes = subplots(len(members), 1, figsize=(8, 2.3 * len(members)), squeeze=False)
     colours = [f"C{i}" for i in range(ctx.series.nx)]
-    for b, (ax, tr, run) in enumerate(zip(axes[:, 0], members, runs, strict=True)):
+    for ax, tr, run, b in zip(axes[:, 0], members, runs, numbers, strict=True):
         inside = tr.t <= ctx.train_until
         for i, name in enumerate(ctx.series.names):
             ax.plot(tr.t[inside], tr.x[inside, i], "o", ms=2.5, color=colours[i], alpha=0.6)
@@ -125,7 +142,7 @@ def plot_fit(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path) -> Path
         ax.axvline(ctx.train_until, color="0.3", ls="--", lw=1)
         ax.set_ylabel(f"member {b}")
     axes[0, 0].legend(loc="upper right", fontsize=8, ncol=ctx.series.nx)
-    axes[0, 0].set_title("dots: training samples, crosses: held out, lines: the fitted model run freely")
+    axes[0, 0].set_title(f"{shown}\ndots: training samples, crosses: held out, lines: the fitted model run freely")
     axes[-1, 0].set_xlabel("t (dashed: end of the training window)")
     return save_figure(fig, path)
 
@@ -146,11 +163,13 @@ def plot_vector_field(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path
     v = np.array([ctx.scaling.std * f(0.0, ctx.scaling.to_model(p)) for p in points])
     fig, ax = subplots(figsize=(5.5, 5))
     ax.streamplot(g1, g2, v[:, 0].reshape(g1.shape), v[:, 1].reshape(g1.shape), color="0.6", density=1.2)
-    for b, tr in enumerate(ctx.series.trajectories[: 2 * MAX_PLOTTED_MEMBERS]):
+    for b, tr in enumerate(ctx.series.trajectories[: 2 * MEMBERS_PER_PAGE]):
         ax.plot(tr.x[:, 0], tr.x[:, 1], ".", ms=2.5, color=f"C{b % 10}")
     ax.set_xlabel(ctx.series.names[0])
     ax.set_ylabel(ctx.series.names[1])
-    ax.set_title("learned vector field (streamlines) and the samples")
+    drawn = min(len(ctx.series.trajectories), 2 * MEMBERS_PER_PAGE)
+    of = "" if drawn == len(ctx.series.trajectories) else f" of the first {drawn} members"
+    ax.set_title(f"learned vector field (streamlines) and the samples{of}")
     return save_figure(fig, path)
 
 
@@ -161,6 +180,6 @@ def report(setup: Setup[TimeSeriesContext], solution: ocp.Solution, out_dir: Pat
     relative = field_error(ctx, solution)
     if relative is not None:
         result["vector_field_error_relative"] = relative
-    plot_fit(ctx, solution, out_dir / "fit_and_forecast.png")
+    result["fit_and_forecast_pages"] = plot_fit(ctx, solution, out_dir)
     plot_vector_field(ctx, solution, out_dir / "vector_field.png")
     return result
