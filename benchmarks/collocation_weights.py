@@ -41,8 +41,9 @@ def measure(widths: list[int], kind: str, iterations: int, queue) -> None:
 
     data = yaml.safe_load(CONFIG.read_text())
     data["model"]["widths"] = widths
-    if kind == "collocation":
+    if kind == "collocation":  # one element of 3 Radau points per interval (the config's steps are RK4's)
         data["method"] = {"kind": "collocation", "degree": 3}
+        data["steps"] = 1
     run, settings, ptype = parse_config(data)
     setup = ptype.build(settings, run)
     log = Path(tempfile.mkdtemp()) / "ipopt.txt"
