@@ -32,6 +32,7 @@ from ocp.solvers.solution import Solution
 
 REFERENCE_H_RHO = 0.1  # h rho of one RK4 step of the reference
 MAX_REFERENCE_STEPS = 2000  # per interval; stiffer systems get no explicit reference
+STEPS_PER_CALL = 20  # fewer Python calls on a stiff system, a small graph on a mild one
 RESOLUTION_TOLERANCE = 1e-3  # the largest node-state difference, relative, that counts as resolved
 
 
@@ -44,15 +45,18 @@ def resolution_check(problem: Problem, method: DirectCollocation, solution: Solu
     if steps > MAX_REFERENCE_STEPS:
         why = f"no explicit reference: RK4 would need {steps} steps per interval (h rho = {report.solution:.3g})"
         return replace(report, reference=why)
+    per_call = min(steps, STEPS_PER_CALL)  # RK4 steps inside one call of the step function
+    calls = math.ceil(steps / per_call)
+    steps = per_call * calls
     reference = simulate(
         problem,
-        MultipleShooting(method.K, RK4(1), method.grid, method.parallelization),
+        MultipleShooting(method.K, RK4(per_call), method.grid, method.parallelization),
         solution.controls,
         initial_states=solution.states[:, 0],
         T=solution.T,
         parameters={**solution.parameters, **solution.free_parameters},
         data=data,
-        substeps=steps,
+        substeps=calls,
     )
     scale = max(1.0, float(np.max(np.abs(solution.states))))
     with np.errstate(invalid="ignore"):
