@@ -142,9 +142,10 @@ def test_generated_linear_data_follow_the_true_matrix():
     assert np.max(np.abs(tr.x - expected)) < 1e-9
 
 
-def _driven_records(tmp_path, members: int = 3, samples: int = 41, t_end: float = 8.0):
+def _driven_records(tmp_path, members: int = 3, samples: int = 41, t_end: float = 8.0, irregular: bool = False):
     """x' = A x + B u with a known random input held between samples, sampled exactly (the matrix
-    exponential of [A B; 0 0] over each sampling interval), written as CSV with the input column u."""
+    exponential of [A B; 0 0] over each sampling interval), written as CSV with the input column u;
+    ``irregular``: each member at its own sorted uniform random times in [0, t_end] (the first at 0)."""
     import scipy.linalg
 
     from problems.timeseries.series import Series, Trajectory
@@ -153,9 +154,11 @@ def _driven_records(tmp_path, members: int = 3, samples: int = 41, t_end: float 
     B = np.array([0.0, 1.0])
     M = np.zeros((3, 3))
     M[:2, :2], M[:2, 2] = LINEAR_A, B
-    t = np.linspace(0.0, t_end, samples)
     trajectories = []
     for _ in range(members):
+        t = np.linspace(0.0, t_end, samples)
+        if irregular:
+            t = np.concatenate([[0.0], np.sort(rng.uniform(0.0, t_end, samples - 1))])
         u = rng.uniform(-1.0, 1.0, size=(samples, 1))
         x = [rng.uniform(-1.0, 1.0, size=2)]
         for k in range(samples - 1):
@@ -181,6 +184,27 @@ def test_known_inputs_from_a_file_are_fitted_and_forecast_exactly(tmp_path):
     as_state = tmp_path / "as_state"
     assert main(["solve", config(tmp_path, data={"source": "file", "path": str(path)}), "--out", str(as_state)]) == 0
     assert json.loads((as_state / "summary.json").read_text())["train_rmse"] > 1e-2
+
+
+def test_members_with_their_own_sample_times_get_their_own_nodes(tmp_path):
+    """4 members of the driven system, each at 25 random times of its own, noise-free: on per-member grids
+    (each member in its own time, x' = h f) every member has 25 nodes, not the union's 100, and the linear
+    model fits and forecasts to 1e-4 as on the union grid, whose objective it matches to 1e-8 (RK4 at 16
+    steps per interval: the longest gap, about 1.2, then takes steps of 0.08; at 4 steps per interval the
+    per-member fit's train RMSE was 2.4e-3, RK4's error on the long gaps)."""
+    path = _driven_records(tmp_path, members=4, samples=25, irregular=True)
+    summaries = {}
+    for grid in ("member", "union"):
+        data = {"source": "file", "path": str(path), "inputs": ["u"], "grid": grid}
+        out = tmp_path / grid
+        assert main(["solve", config(tmp_path, data=data, steps=16), "--out", str(out)]) == 0
+        summaries[grid] = json.loads((out / "summary.json").read_text())
+    own, union = summaries["member"], summaries["union"]
+    assert own["grid"].startswith("per member") and union["grid"] == "shared"
+    train_samples = own["samples_train"] // 4
+    assert own["nodes_per_member"] <= train_samples + 1 < union["nodes_per_member"]
+    assert own["train_rmse"] < 1e-4 and own["forecast_rmse"] < 1e-4
+    assert own["objective"] == pytest.approx(union["objective"], abs=1e-8)
 
 
 def test_a_network_kind_of_the_learning_problems_is_recovered_as_a_constant_weight_model(tmp_path):

@@ -48,7 +48,7 @@ class TimeSeriesProblemType:
         train = series.window(start, until)
         if any(tr.t.size == 0 for tr in train.trajectories):
             raise ConfigError("'data.train_until': a member has no sample in the training window")
-        grid = node_grid(train)
+        grid = node_grid(train, union=settings.data.grid == "union", max_gap=settings.data.max_gap)
         scaling = Scaling.of(train, settings.normalize)
         state, inputs = ca.SX.sym("x", series.nx), ca.SX.sym("u", series.nu)
         m = settings.model
@@ -62,13 +62,15 @@ class TimeSeriesProblemType:
             states=_state_guess(train, grid, scaling),
             free_parameters={"theta": model.initial_weights(settings.model.init_scale, run.seed)},
         )
-        completed = replace(run, T=grid.T, K=grid.times.size - 1, grid=grid.tau)
+        completed = replace(run, T=grid.T, K=grid.K, grid=grid.tau)
         context = TimeSeriesContext(series, train, until, grid, scaling, model, state, inputs, true_field, settings)
         summary = {
             "members": len(series.trajectories),
             "nx": series.nx,
             "inputs": series.nu,
             "samples_train": train.samples(),
+            "nodes_per_member": grid.K + 1,
+            "grid": "per member (each in its own time)" if grid.rescaled else "shared",
             "samples_held_out": series.samples() - train.samples(),
             "train_until": until,
             "parameters": model.size,

@@ -1,7 +1,7 @@
 """Problem ``timeseries``: a time-invariant vector field x' = f_theta(x) fitted to observed trajectories.
 
-The fit is posed as one multiple-shooting OCP with no controls: the nodes sit at the observation times (the
-union over the members of the samples in the training window, `steps` integrator sub-steps per interval),
+The fit is posed as one multiple-shooting OCP with no controls: the nodes sit at the observation times
+(each member's own samples in the training window, `NodeGrid`; `steps` integrator sub-steps per interval),
 each observed trajectory is one member of the ensemble, and the weights theta are free parameters shared
 by all. The cost is the mean squared error between the node states and the samples (an `ocp.SampledCost`;
 missing entries are masked) plus lambda ||theta||^2. The initial states are free ("free", the first sample
@@ -51,6 +51,10 @@ class SeriesData:
     mu: float = 1.0  # the Van der Pol oscillator's damping
     train_until: float | None = None
     inputs: tuple[str, ...] = ()  # a file's columns that are known inputs u(t), not states
+    # member: each member's nodes at its own sample times; union: every member on all members' times
+    grid: Literal["member", "union"] = "member"
+    # per-member grids: a gap longer than this gets extra nodes (equal pieces); null: twice the median gap
+    max_gap: float | None = positive(None)
 
     def __post_init__(self) -> None:
         if self.inputs and self.source != "file":
@@ -139,35 +143,99 @@ class Scaling:
 
 @dataclass(frozen=True)
 class NodeGrid:
-    """The shooting nodes: the observation times of the training window, as T and fractions of it."""
+    """The shooting nodes: each member's own observation times in the training window.
 
-    times: np.ndarray  # (K + 1,)
+    ``member_times`` (N, K + 1): member b's sample times, padded after its last sample by repeating it
+    (an interval of length 0, on which its state stays put and no sample is counted). Where every member
+    has the same times (generated records), they are one grid in real time: T is its length and the
+    nodes sit at its fractions ``tau``. Otherwise (``rescaled``) each member runs in its own time
+    s in [0, K], one unit per interval, with x' = h_bk f(x) on interval k, h_bk = its length in real
+    time: the same ODE, and the nodes grow with each member's samples, not with the union of all
+    members' times (plus extra nodes that split long gaps, `node_grid`). ``data.grid: union`` puts every
+    member on that union instead (NaN where it has no sample), as before.
+    """
+
+    member_times: np.ndarray  # (N, K + 1)
+    rescaled: bool = False
+
+    @property
+    def K(self) -> int:
+        return self.member_times.shape[1] - 1
+
+    @property
+    def times(self) -> np.ndarray:
+        """(K + 1,) the shared real times of the nodes (not defined when rescaled)."""
+        if self.rescaled:
+            raise ValueError("a rescaled grid has no shared real times: use member_times")
+        return self.member_times[0]
 
     @property
     def T(self) -> float:
-        return float(self.times[-1] - self.times[0])
+        return float(self.K) if self.rescaled else float(self.times[-1] - self.times[0])
 
     @property
     def tau(self) -> tuple[float, ...]:
+        if self.rescaled:
+            return tuple(np.linspace(0.0, 1.0, self.K + 1))
         return tuple((self.times - self.times[0]) / self.T)
+
+    def lengths(self) -> np.ndarray:
+        """(N, K) each member's interval lengths in real time (0 on its padding)."""
+        return np.diff(self.member_times, axis=1)
+
+    def start(self, member: int) -> float:
+        return float(self.member_times[member, 0])
+
+    def nodes_of(self, member: int, t: np.ndarray) -> np.ndarray:
+        """The node indices of a member's sample times ``t`` (their first node, before any padding)."""
+        return np.searchsorted(self.member_times[member], t)
 
     def inputs(self, series: Series, scaling: Scaling) -> np.ndarray:
         """(N, K, nu) scaled known inputs on each interval: each member's input held at the interval's start."""
-        return np.stack([scaling.inputs_to_model(tr.inputs_at(self.times[:-1])) for tr in series.trajectories])
+        return np.stack(
+            [
+                scaling.inputs_to_model(tr.inputs_at(self.member_times[b, :-1]))
+                for b, tr in enumerate(series.trajectories)
+            ]
+        )
 
     def samples(self, series: Series, scaling: Scaling) -> np.ndarray:
         """(N, K + 1, nx) scaled samples at the nodes, NaN where a member has none."""
-        out = np.full((len(series.trajectories), self.times.size, series.nx), np.nan)
+        out = np.full((len(series.trajectories), self.K + 1, series.nx), np.nan)
         for b, tr in enumerate(series.trajectories):
-            out[b, np.searchsorted(self.times, tr.t)] = scaling.to_model(tr.x)
+            out[b, self.nodes_of(b, tr.t)] = scaling.to_model(tr.x)
         return out
 
 
-def node_grid(train: Series) -> NodeGrid:
-    times = np.unique(np.concatenate([tr.t for tr in train.trajectories]))
-    if times.size < 2:
-        raise ConfigError("'data': the training window holds fewer than 2 sample times")
-    return NodeGrid(times)
+def node_grid(train: Series, union: bool = False, max_gap: float | None = None) -> NodeGrid:
+    """Each member's own sample times (`NodeGrid`), or the union of all members' times with ``union``.
+
+    On per-member grids a gap longer than ``max_gap`` (default: twice the median gap over all members)
+    is split into equal pieces by extra nodes without samples: every interval gets the same integrator
+    steps, so one long gap would otherwise set the accuracy of the whole fit."""
+    own = [np.unique(tr.t) for tr in train.trajectories]
+    shared = all(t.shape == own[0].shape and np.array_equal(t, own[0]) for t in own)
+    if union or shared:
+        times = np.unique(np.concatenate(own))
+        if times.size < 2:
+            raise ConfigError("'data': the training window holds fewer than 2 sample times")
+        return NodeGrid(np.broadcast_to(times, (len(own), times.size)).copy())
+    if any(t.size < 2 for t in own):
+        raise ConfigError(
+            "'data': a member has fewer than 2 sample times in the training window (data.grid: union fits it)"
+        )
+    if max_gap is None:
+        max_gap = 2.0 * float(np.median(np.concatenate([np.diff(t) for t in own])))
+    own = [_split_long_gaps(t, max_gap) for t in own]
+    K = max(t.size for t in own) - 1
+    padded = np.stack([np.concatenate([t, np.full(K + 1 - t.size, t[-1])]) for t in own])
+    return NodeGrid(padded, rescaled=True)
+
+
+def _split_long_gaps(t: np.ndarray, max_gap: float) -> np.ndarray:
+    """``t`` with each gap longer than ``max_gap`` cut into equal pieces no longer than it."""
+    pieces = [np.linspace(a, b, int(np.ceil((b - a) / max_gap)) + 1)[:-1] for a, b in zip(t[:-1], t[1:], strict=True)]
+    return np.concatenate([*pieces, t[-1:]])
 
 
 @dataclass(frozen=True)
@@ -201,33 +269,43 @@ def timeseries_problem(
     weights = observed.any(axis=2).astype(float) / max(1, int(observed.sum()))  # the mean over observed entries
     y, mask = ca.SX.sym("y", train.nx), ca.SX.sym("mask", train.nx)
     sample = ca.vertcat(y, mask)
-    values = np.concatenate([np.where(observed, samples, 0.0), observed.astype(float)], axis=2)
+    values_of_samples = np.concatenate([np.where(observed, samples, 0.0), observed.astype(float)], axis=2)
     x0 = None
     if initial_states == "observed":
         if not observed[:, 0].all():
             raise ConfigError("'initial_states': observed needs every member's every state observed at the first time")
         x0 = samples[:, 0]
     theta = model.theta
+    field_, data = model.field, None
+    if train.nu:
+        data = ocp.EnsembleData(inputs, grid.inputs(train, scaling), per_interval=True)
+    if grid.rescaled:  # each member in its own time, one unit per interval: x' = h_bk f(x) (`NodeGrid`)
+        h = ca.SX.sym("h")
+        values = grid.lengths()[:, :, None]
+        if train.nu:
+            values = np.concatenate([grid.inputs(train, scaling), values], axis=2)
+        data = ocp.EnsembleData(ca.vertcat(inputs, h), values, per_interval=True)
+        field_ = h * model.field
     return ocp.Problem(
         state=state,
         control=ca.SX.sym("u", 0),
-        dynamics=model.field,
+        dynamics=field_,
         horizon=ocp.Horizon.fixed(grid.T),
         free_parameters=(ocp.FreeParameter(theta),),
-        sampled_costs={FIT: ocp.SampledCost(ca.sumsqr(mask * (state - y)), sample, values, weights)},
+        sampled_costs={FIT: ocp.SampledCost(ca.sumsqr(mask * (state - y)), sample, values_of_samples, weights)},
         terminal_costs={REGULARIZATION: lam * ca.sumsqr(theta)},
         initial_state=x0,
-        ensemble_data=ocp.EnsembleData(inputs, grid.inputs(train, scaling), per_interval=True) if train.nu else None,
+        ensemble_data=data,
         aggregate="sum",
     )
 
 
 def _state_guess(train: Series, grid: NodeGrid, scaling: Scaling) -> np.ndarray:
     """(N, K + 1, nx): each member's samples interpolated onto the nodes (held constant outside them)."""
-    guess = np.zeros((len(train.trajectories), grid.times.size, train.nx))
+    guess = np.zeros((len(train.trajectories), grid.K + 1, train.nx))
     for b, tr in enumerate(train.trajectories):
         z = scaling.to_model(tr.x)
         for i in range(train.nx):
             seen = np.isfinite(z[:, i])
-            guess[b, :, i] = np.interp(grid.times, tr.t[seen], z[seen, i]) if seen.any() else 0.0
+            guess[b, :, i] = np.interp(grid.member_times[b], tr.t[seen], z[seen, i]) if seen.any() else 0.0
     return guess

@@ -43,8 +43,9 @@ def fitted_field(ctx: TimeSeriesContext, theta: np.ndarray, member: int | None =
 def free_runs(ctx: TimeSeriesContext, solution: ocp.Solution, times: list[np.ndarray]) -> list[np.ndarray]:
     """Each member's free run from its fitted initial state at the first node, at ``times[b]`` (data units)."""
     theta = np.asarray(solution.free_parameters["theta"])
-    t0, runs = ctx.grid.times[0], []
+    runs = []
     for b, t in enumerate(times):
+        t0 = ctx.grid.start(b)
         f = fitted_field(ctx, theta, b)
         solved = solve_ivp(f, (t0, max(t0, t.max())), solution.states[b, 0], t_eval=t, rtol=1e-9, atol=1e-11)
         z = solved.y.T if solved.success else np.full((t.size, ctx.series.nx), np.nan)
@@ -83,7 +84,7 @@ def errors(ctx: TimeSeriesContext, solution: ocp.Solution) -> dict[str, float]:
         train.append((run[inside], tr.x[inside]))
         held_out.append((run[~inside], tr.x[~inside]))
         last_value.append((np.broadcast_to(_last_observed(tr.x[inside]), tr.x[~inside].shape), tr.x[~inside]))
-        at_nodes = ctx.scaling.to_data(solution.states[b, np.searchsorted(ctx.grid.times, tr.t[inside])])
+        at_nodes = ctx.scaling.to_data(solution.states[b, ctx.grid.nodes_of(b, tr.t[inside])])
         nodes.append((at_nodes, tr.x[inside]))
     spread = float(np.nanstd(np.vstack([tr.x for tr in trajectories])))
     forecast = _rmse([p for p in held_out if p[1].size])
