@@ -78,7 +78,7 @@ def measure(widths: list[int], kind: str, iterations: int, queue) -> None:
 
 def row(widths: list[int], kind: str, iterations: int) -> dict:
     queue = mp.get_context("spawn").Queue()
-    process = mp.get_context("spawn").Process(target=measure, args=(widths, kind, iterations, queue))
+    process = mp.get_context("spawn").Process(target=measure, args=(widths, kind, iterations, queue), daemon=True)
     process.start()
     process.join(LIMIT_S)
     if process.is_alive():
