@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import re
 import resource
 import sys
@@ -31,6 +30,10 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from isolated import in_child  # noqa: E402
+
 CONFIG = HERE.parent / "configs" / "timeseries_van_der_pol.yaml"
 LIMIT_S = 900.0
 
@@ -77,16 +80,7 @@ def measure(widths: list[int], kind: str, iterations: int, queue) -> None:
 
 
 def row(widths: list[int], kind: str, iterations: int) -> dict:
-    queue = mp.get_context("spawn").Queue()
-    process = mp.get_context("spawn").Process(target=measure, args=(widths, kind, iterations, queue), daemon=True)
-    process.start()
-    process.join(LIMIT_S)
-    if process.is_alive():
-        process.kill()
-        return {"widths": widths, "kind": kind, "failed": f"over {LIMIT_S:.0f} s"}
-    if queue.empty():
-        return {"widths": widths, "kind": kind, "failed": f"exit code {process.exitcode}"}
-    return {"widths": widths, **queue.get()}
+    return {"widths": widths, "kind": kind, **in_child(measure, (widths, kind, iterations), LIMIT_S)}
 
 
 def main() -> None:

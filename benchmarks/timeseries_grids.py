@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -25,6 +24,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from isolated import in_child  # noqa: E402
+
 LIMIT_S = 900.0
 STEPS = 8  # RK4 steps per interval (--steps)
 T_END, NOISE = 8.0, 0.01
@@ -84,15 +87,7 @@ def fit(path: str, grid: str, model: str, steps: int, queue) -> None:
 
 
 def run_fit(path: Path, grid: str, model: str, steps: int) -> dict:
-    context = mp.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=fit, args=(str(path), grid, model, steps, queue), daemon=True)
-    process.start()
-    process.join(LIMIT_S)
-    if process.is_alive():
-        process.kill()
-        return {"grid": grid, "failed": f"over {LIMIT_S:.0f} s"}
-    return queue.get() if not queue.empty() else {"grid": grid, "failed": f"exit code {process.exitcode}"}
+    return {"grid": grid, **in_child(fit, (str(path), grid, model, steps), LIMIT_S)}
 
 
 def main() -> None:

@@ -361,15 +361,14 @@ class OCPSolver:
         solve_time = time.perf_counter() - start
         optimality = OptimalityReport(skipped="turned off (check_optimality = false)")
         certificate = MaximumPrincipleReport(skipped="turned off (check_optimality = false)")
+        w = np.asarray(result["x"]).ravel()
         if self.options.check_optimality if check_optimality is None else check_optimality:
-            w = np.asarray(result["x"]).ravel()
             if isinstance(self.method, DirectCollocation):
                 optimality = OptimalityReport(skipped=COLLOCATION_CHECK)
             else:
                 optimality = self._optimality_check().run(w, args["lbx"], args["ubx"], p)
             certificate = self._certificate(w, p, np.asarray(result["lam_g"]).ravel())
-        w_end = np.asarray(result["x"]).ravel()
-        stability = self._stability.run(args["x0"], w_end, p) if self._stability.needed else self._stability.skipped()
+        stability = self._stability.run(args["x0"], w, p) if self._stability.needed else self._stability.skipped()
         solution = self._solution(
             result, args, solver.stats(), p, solve_time, first_order, optimality, certificate, stability
         )

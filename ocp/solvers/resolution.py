@@ -7,12 +7,12 @@ as it exploits an unstable explicit step. Measured: on the L1 learning config at
 interval per unit of time, 3 Radau points, started from the multiple-shooting optimum, ended 23 % away
 from it (benchmarks/README.md, `collocation_configs.py`).
 
-The check integrates the solution's controls from its initial states with RK4 at `reference_steps` per
-interval, chosen from h rho so that each RK4 step has h rho <= REFERENCE_H_RHO (error per step of order
-1e-6 relative), and reports the largest difference from the collocation node states, relative to the
-largest state (at least 1). It assumes the dynamics do not amplify small differences much over [0, T]:
-on a chaotic or unstable system the re-simulation departs from any discretisation. Above
-RESOLUTION_TOLERANCE the toolkit warns. Where RK4 would need more than MAX_REFERENCE_STEPS per interval
+The check integrates the solution's controls from its initial states with RK4 at enough steps per
+interval that each has h rho <= REFERENCE_H_RHO (error per step of order 1e-6 relative), and reports
+the largest difference from the collocation node states, relative to the largest state (at least 1).
+It assumes the dynamics do not amplify small differences much over [0, T]: on a chaotic or unstable
+system the re-simulation departs from any discretisation. Above RESOLUTION_TOLERANCE the toolkit
+warns. Where RK4 would need more than MAX_REFERENCE_STEPS per interval
 (a stiff system), the re-simulation is left out and the report says so.
 """
 

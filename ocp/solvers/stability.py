@@ -11,7 +11,7 @@ interval is [-bound, 0] (2 for Euler and the midpoint rule, 2.785 for RK4); eige
 imaginary part can be unstable sooner (Euler on a pure rotation, at any step). It costs one evaluation
 of df/dx per member and interval and their eigenvalues (nx <= 64; power iterations beyond).
 
-Direct collocation gets h rho here, over whole intervals, and a re-simulation in `resolution.py`.
+Direct collocation gets h rho here, over one element, and a re-simulation in `resolution.py`.
 
 The implicit integrators (`Radau`, `GaussLegendre`) are A-stable, so no bound applies; what can go wrong
 there is the fixed number of Newton iterations that solve their stage equations inside the NLP.
