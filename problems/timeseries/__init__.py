@@ -19,6 +19,7 @@ from ocp.run.registry import Setup
 from ocp.run.settings import RunSettings
 
 from . import report
+from .hybrid import hybrid_field, known_parameters
 from .model import (
     TRAIN_FRACTION,
     Scaling,
@@ -52,15 +53,20 @@ class TimeSeriesProblemType:
         scaling = Scaling.of(train, settings.normalize)
         state, inputs = ca.SX.sym("x", series.nx), ca.SX.sym("u", series.nu)
         m = settings.model
-        if series.nu and m.kind not in ("mlp", "linear"):
-            raise ConfigError(f"'model.kind': {m.kind} takes no inputs; with 'data.inputs' use mlp or linear")
+        if series.nu and m.kind not in ("mlp", "linear", "none"):
+            raise ConfigError(f"'model.kind': {m.kind} takes no inputs; with 'data.inputs' use mlp, linear or none")
         model = vector_field(state, m.kind, m.widths, m.activation, inputs)
+        if m.known:
+            parameters = known_parameters(m.parameters)
+            model = hybrid_field(
+                model, m.known, parameters, (series.names, series.input_names), (state, inputs), scaling
+            )
         problem = timeseries_problem(
             train, grid, scaling, model, (state, inputs), settings.lam, settings.initial_states
         )
         guess = ocp.InitialGuess(
             states=_state_guess(train, grid, scaling),
-            free_parameters={"theta": model.initial_weights(settings.model.init_scale, run.seed)},
+            free_parameters={"theta": model.initial_weights(m.init_scale, run.seed)} if model.theta.numel() else {},
         )
         completed = replace(run, T=grid.T, K=grid.K, grid=grid.tau)
         context = TimeSeriesContext(series, train, until, grid, scaling, model, state, inputs, true_field, settings)
@@ -77,6 +83,8 @@ class TimeSeriesProblemType:
             "model": settings.model.kind,
             "lambda": settings.lam,
         }
+        if m.known:
+            summary["known"] = [str(text) for text in m.known]
         return Setup(problem, guess, context, summary, run=completed)
 
     def report(

@@ -3,8 +3,9 @@
 The fit is posed as one multiple-shooting OCP with no controls: the nodes sit at the observation times
 (each member's own samples in the training window, `NodeGrid`; `steps` integrator sub-steps per interval),
 each observed trajectory is one member of the ensemble, and the weights theta are free parameters shared
-by all. The cost is the mean squared error between the node states and the samples (an `ocp.SampledCost`;
-missing entries are masked) plus lambda ||theta||^2. The initial states are free ("free", the first sample
+by all (and a hybrid model's fitted known parameters, `hybrid.py`, not penalised). The cost is the mean
+squared error between the node states and the samples (an `ocp.SampledCost`; missing entries are masked)
+plus lambda ||theta||^2. The initial states are free ("free", the first sample
 is noisy too: it enters the fit like every other) or fixed to the first samples ("observed").
 
 States are standardised (each entry minus its mean, over its standard deviation, over the training
@@ -36,7 +37,7 @@ TRAIN_FRACTION = 0.75  # of the time span, when data.train_until is not given
 
 @dataclass(frozen=True)
 class SeriesData:
-    """``data:``. A generated system (``source`` van_der_pol, lotka_volterra or linear: ``members``
+    """``data:``. A generated system (``source`` van_der_pol, lotka_volterra, linear or pendulum: ``members``
     trajectories from seeded initial states, ``samples`` each on [0, ``t_end``], N(0, ``noise``^2) added), a
     real record shipped with the package (``lynx_hare``, `problems/timeseries/data`), or a ``file`` (CSV or .npz,
     `series.py`). Samples after ``train_until`` (default: the first 75 % of the
@@ -88,13 +89,23 @@ class SeriesData:
 class ModelSettings:
     """``model:``: an ``mlp`` with hidden ``widths`` and ``activation``, ``linear`` (x' = A x + b), or one of
     the learning problems' network dynamics with constant weights (``inside``, ``outside``, ``bottleneck``:
-    `vector_fields.py`; ``widths`` unused). With known inputs the mlp reads [x; u] and the linear model is
-    A x + B u + b."""
+    `vector_fields.py`; ``widths`` unused), or ``none``. With known inputs the mlp reads [x; u] and the linear
+    model is A x + B u + b. ``known``: a hybrid model, x' = known(x, u, p) + the network (`hybrid.py`), one
+    formula per state in the data's units, with the ``parameters`` p fixed (a number) or fitted
+    (``{value: v, fit: true}``); with ``kind: none`` the known part is the whole model."""
 
     kind: ModelKind = "mlp"
     widths: tuple[int, ...] = (32, 32)
     activation: ActivationName = "tanh"
     init_scale: float = at_least(0.0, 1.0)  # x Glorot-normal weights (seeded)
+    known: tuple[str | float, ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind == "none" and not self.known:
+            raise ConfigError("'model.kind': none (no network) needs a known model in 'model.known'")
+        if self.parameters and not self.known:
+            raise ConfigError("'model.parameters' are the parameters of 'model.known', which is not given")
 
 
 @dataclass(frozen=True)
@@ -276,6 +287,9 @@ def timeseries_problem(
             raise ConfigError("'initial_states': observed needs every member's every state observed at the first time")
         x0 = samples[:, 0]
     theta = model.theta
+    free = (ocp.FreeParameter(theta),) if theta.numel() else ()  # kind none has no weights
+    if model.known.numel():  # started at the config's values (unless a guess names them)
+        free += (ocp.FreeParameter(model.known, guess=np.array(model.known_start)),)
     field_, data = model.field, None
     if train.nu:
         data = ocp.EnsembleData(inputs, grid.inputs(train, scaling), per_interval=True)
@@ -291,7 +305,7 @@ def timeseries_problem(
         control=ca.SX.sym("u", 0),
         dynamics=field_,
         horizon=ocp.Horizon.fixed(grid.T),
-        free_parameters=(ocp.FreeParameter(theta),),
+        free_parameters=free,
         sampled_costs={FIT: ocp.SampledCost(ca.sumsqr(mask * (state - y)), sample, values_of_samples, weights)},
         terminal_costs={REGULARIZATION: lam * ca.sumsqr(theta)},
         initial_state=x0,

@@ -1,12 +1,14 @@
 """What a fitted time-series model shows: errors on the training window and beyond it, and figures.
 
-Every error is measured on a free run of the fitted model: x' = f_theta(x) integrated by scipy (rtol 1e-9)
-from each member's fitted initial state over the whole observed span, compared with the samples, in the
-data's units. "train" is the training window, "forecast" the held-out samples after it.
+Every error is measured on a free run of the fitted model: x' = f_theta(x) (with a hybrid model's known part
+at its fitted parameters) integrated by scipy (rtol 1e-9) from each member's fitted initial state over the
+whole observed span, compared with the samples, in the data's units. "train" is the training window,
+"forecast" the held-out samples after it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +26,30 @@ MEMBERS_PER_PAGE = 4  # rows of fit_and_forecast*.png
 MAX_PAGES = 8  # pages for the first 32 members; a larger record's page 1 says how many are drawn
 
 
-def fitted_field(ctx: TimeSeriesContext, theta: np.ndarray, member: int | None = None):
-    """f(t, z) of the fitted model in the model's (scaled) coordinates, for numpy; with known inputs, under
-    ``member``'s inputs (held from each sample to the next, over the whole record)."""
-    f = ca.Function("f", [ctx.state, ctx.inputs, ctx.model.theta], [ctx.model.field])
+def fitted_field(ctx: TimeSeriesContext, fitted: Mapping[str, np.ndarray], member: int | None = None):
+    """f(t, z) of the fitted model in the model's (scaled) coordinates, for numpy, at the ``fitted`` free
+    parameters (the solution's: the weights ``theta`` and a hybrid model's ``known``, where there are);
+    with known inputs, under ``member``'s inputs (held from each sample to the next, over the whole record)."""
+    model, none = ctx.model, np.zeros(0)
+    f = ca.Function("f", [ctx.state, ctx.inputs, model.theta, model.known], [model.field])
+    theta, known = (np.asarray(fitted.get(name, none)) for name in ("theta", "known"))
     if not ctx.series.nu:
-        none = np.zeros(0)
-        return lambda t, z: np.asarray(f(z, none, theta)).ravel()
+        return lambda t, z: np.asarray(f(z, none, theta, known)).ravel()
     trajectory = ctx.series.trajectories[member]
 
     def field(t, z):
         u = ctx.scaling.inputs_to_model(trajectory.inputs_at(np.array([t]))[0])
-        return np.asarray(f(z, u, theta)).ravel()
+        return np.asarray(f(z, u, theta, known)).ravel()
 
     return field
 
 
 def free_runs(ctx: TimeSeriesContext, solution: ocp.Solution, times: list[np.ndarray]) -> list[np.ndarray]:
     """Each member's free run from its fitted initial state at the first node, at ``times[b]`` (data units)."""
-    theta = np.asarray(solution.free_parameters["theta"])
     runs = []
     for b, t in enumerate(times):
         t0 = ctx.grid.start(b)
-        f = fitted_field(ctx, theta, b)
+        f = fitted_field(ctx, solution.free_parameters, b)
         solved = solve_ivp(f, (t0, max(t0, t.max())), solution.states[b, 0], t_eval=t, rtol=1e-9, atol=1e-11)
         z = solved.y.T if solved.success else np.full((t.size, ctx.series.nx), np.nan)
         if z.shape[0] < t.size:  # the run blew up before the end: the rest is unknown
@@ -102,7 +105,7 @@ def field_error(ctx: TimeSeriesContext, solution: ocp.Solution) -> float | None:
     training samples, over the RMS of the true one (data units)."""
     if ctx.true_field is None or ctx.series.nu:
         return None
-    f = fitted_field(ctx, np.asarray(solution.free_parameters["theta"]))
+    f = fitted_field(ctx, solution.free_parameters)
     x = np.vstack([tr.x for tr in ctx.train.trajectories])
     x = x[np.all(np.isfinite(x), axis=1)]
     learned = np.array([ctx.scaling.std * f(0.0, ctx.scaling.to_model(p)) for p in x])
@@ -159,7 +162,7 @@ def plot_vector_field(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path
     g1, g2 = np.meshgrid(
         np.linspace(lo[0] - pad[0], hi[0] + pad[0], 30), np.linspace(lo[1] - pad[1], hi[1] + pad[1], 30)
     )
-    f = fitted_field(ctx, np.asarray(solution.free_parameters["theta"]))
+    f = fitted_field(ctx, solution.free_parameters)
     points = np.column_stack([g1.ravel(), g2.ravel()])
     v = np.array([ctx.scaling.std * f(0.0, ctx.scaling.to_model(p)) for p in points])
     fig, ax = subplots(figsize=(5.5, 5))
@@ -178,6 +181,9 @@ def report(setup: Setup[TimeSeriesContext], solution: ocp.Solution, out_dir: Pat
     ctx = setup.context
     result: dict[str, Any] = {name: value for name, value in solution.costs.items()}
     result |= errors(ctx, solution)
+    if ctx.model.known_names:
+        fitted = np.asarray(solution.free_parameters["known"]).ravel()
+        result["fitted_parameters"] = dict(zip(ctx.model.known_names, map(float, fitted), strict=True))
     relative = field_error(ctx, solution)
     if relative is not None:
         result["vector_field_error_relative"] = relative

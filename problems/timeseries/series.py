@@ -1,7 +1,7 @@
 """Observed trajectories for the time-series problem (`timeseries.py`): generated, or read from a file.
 
 A `Series` holds one `Trajectory` per member: its sample times and observed states (NaN where an entry was
-not observed). Generated systems (Van der Pol, Lotka-Volterra, a linear oscillator) are integrated by
+not observed). Generated systems (Van der Pol, Lotka-Volterra, a linear oscillator, a damped pendulum) are integrated by
 scipy to 1e-10 and observed with seeded Gaussian noise; files are CSV (a header row naming the columns)
 or .npz, with columns/arrays ``time``, optionally ``member`` (one trajectory per value; none: one
 trajectory), the known inputs if any (the columns named as inputs, held from each sample to the next),
@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 from scipy.integrate import solve_ivp
 
-SeriesSource = Literal["van_der_pol", "lotka_volterra", "linear", "lynx_hare", "file"]
+SeriesSource = Literal["van_der_pol", "lotka_volterra", "linear", "pendulum", "lynx_hare", "file"]
 SHIPPED = {"lynx_hare": "lynx_hare.csv"}  # real records in problems/timeseries/data (README.md there says where from)
 
 
@@ -83,6 +83,14 @@ def damped_oscillator(A: np.ndarray):
 
 LINEAR_A = np.array([[-0.1, 2.0], [-2.0, -0.1]])
 
+PENDULUM_G_OVER_L = 9.81  # 1/s^2: g = 9.81 m/s^2 on a 1 m rod (small swings: period 2.0 s)
+PENDULUM_FRICTION = 0.2  # 1/s: the swing's amplitude decays as exp(-0.1 t)
+
+
+def pendulum(g_over_l: float = PENDULUM_G_OVER_L, c: float = PENDULUM_FRICTION):
+    """The damped pendulum theta'' = -(g/L) sin(theta) - c theta', as x = (theta, omega = theta')."""
+    return lambda t, x: [x[1], -g_over_l * np.sin(x[0]) - c * x[1]]
+
 
 def generate(
     source: str, *, members: int, samples: int, t_end: float, noise: float, seed: int, mu: float = 1.0
@@ -96,6 +104,8 @@ def generate(
         field, x0 = lotka_volterra(), rng.uniform(0.5, 1.5, size=(members, 2))
     elif source == "linear":
         field, x0 = damped_oscillator(LINEAR_A), rng.uniform(-1.0, 1.0, size=(members, 2))
+    elif source == "pendulum":  # swings up to 2 rad (115 degrees), where sin(theta) is far from theta
+        field, x0 = pendulum(), np.column_stack([rng.uniform(-2.0, 2.0, members), rng.uniform(-1.0, 1.0, members)])
     else:
         raise ValueError(f"unknown source {source!r}")
     t = np.linspace(0.0, t_end, samples)
@@ -104,7 +114,7 @@ def generate(
         solved = solve_ivp(field, (0.0, t_end), start, t_eval=t, rtol=1e-10, atol=1e-12, method="DOP853")
         x = solved.y.T + noise * rng.normal(size=solved.y.T.shape)
         trajectories.append(Trajectory(t.copy(), x))
-    return Series(tuple(trajectories), ("x1", "x2")), field
+    return Series(tuple(trajectories), ("theta", "omega") if source == "pendulum" else ("x1", "x2")), field
 
 
 # --- real records shipped with the package ------------------------------------------------------------------
