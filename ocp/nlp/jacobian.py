@@ -31,7 +31,7 @@ def block_jacobian(nlp: TranscribedNLP) -> ca.Function | None:
     if n_free == 0 or not nlp.step_inputs or problem.interval_sizes is not None or nlp.layout.stages.size:
         return None
     N, nx, K = problem.N, problem.nx, nlp.method.K
-    derivatives = batch(_step_derivatives(nlp, n_free), N, nlp.method.parallelization, member_inputs=("x0", "d"))
+    derivatives = batch(step_derivatives(nlp, n_free), N, nlp.method.parallelization, member_inputs=("x0", "d"))
     tau = nlp.method.normalised_grid()
     values, rows, cols = [], [], []
     member_rows = np.arange(N)[:, None] * nx + np.arange(nx)[None, :]  # (N, nx): rows of one interval's gaps
@@ -78,7 +78,7 @@ def block_jacobian(nlp: TranscribedNLP) -> ca.Function | None:
     )
 
 
-def _step_derivatives(nlp: TranscribedNLP, n_free: int) -> ca.Function:
+def step_derivatives(nlp: TranscribedNLP, n_free: int) -> ca.Function:
     """For one member: the step's end state differentiated by the start state, the control, the free
     parameters (the last n_free entries of the parameter input) and (t0, h, T), each dense and vec'd."""
     step = nlp.step

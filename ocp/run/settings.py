@@ -19,14 +19,15 @@ from ocp.search.tasks import Hops
 from ocp.solvers.gradient_flow import GradientFlowOptions
 from ocp.solvers.ipopt import SolverOptions
 
-SolverName = Literal["ipopt", "gradient_flow"]
+SolverName = Literal["ipopt", "gradient_flow", "gauss_newton"]
 
 
 @dataclass(frozen=True)
 class SolverSettings(SolverOptions):
     """The ``solver:`` section: `SolverOptions`' fields (declared and checked there, once) and the solver
     that runs: ``name: gradient_flow`` (or ``solver: gradient_flow``) trains by gradient descent instead,
-    with the ``gradient_flow:`` section (`GradientFlowOptions`)."""
+    with the ``gradient_flow:`` section (`GradientFlowOptions`); ``name: gauss_newton`` fits a least-squares
+    problem by lifted Gauss-Newton (`ocp/solvers/gauss_newton.py`) with this section's max_iter, tol and verbose."""
 
     name: SolverName = "ipopt"
 

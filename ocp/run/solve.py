@@ -24,6 +24,7 @@ from ocp.search.multistart import multistart
 from ocp.search.settings import SearchSettings
 from ocp.search.strategies import effective_strategies, first_start_strategies, solve_with
 from ocp.search.tasks import Role
+from ocp.solvers.gauss_newton import GaussNewton
 from ocp.solvers.gradient_flow import GradientFlow
 from ocp.solvers.ipopt import OCPSolver
 from ocp.solvers.solution import Solution
@@ -196,6 +197,20 @@ def _gradient_flow(
     return trainer.solve(parameters=parameters, T=run.T, initial_guess=setup.initial_guess, callback=progress)
 
 
+def _gauss_newton(
+    run: RunSettings, setup: registry.Setup, solver: OCPSolver | None = None, warm: Solution | None = None
+) -> Solution:
+    """``solver: gauss_newton``: the lifted Gauss-Newton fit (`ocp/solvers/gauss_newton.py`) from the problem's
+    start (start 0; no multi-start), with the solver section's max_iter, tol and verbose."""
+    fitter = GaussNewton(setup.problem, run.discretisation(), run.solver.options())
+    log.info(f"built the lifted Gauss-Newton fit in {fitter.build_time_s:.2f} s; solving ...")
+    parameters = {p.name: p.value for p in setup.problem.parameters}
+    solution = fitter.solve(parameters=parameters, T=run.T, initial_guess=warm or setup.initial_guess)
+    if solution.status == Status.USER_REQUESTED_STOP:
+        raise Interrupted(solution)  # Ctrl-C: the last accepted point, written like IPOPT's last iterate
+    return solution
+
+
 @dataclass(frozen=True)
 class SolverChoice:
     """A value of ``solver.name``: how a config runs with it, and whether a sweep's worker keeps its build
@@ -208,6 +223,7 @@ class SolverChoice:
 SOLVERS: dict[str, SolverChoice] = {
     "ipopt": SolverChoice(_ipopt, reuses_builds=True),
     "gradient_flow": SolverChoice(_gradient_flow, reuses_builds=False),
+    "gauss_newton": SolverChoice(_gauss_newton, reuses_builds=False),
 }
 if tuple(SOLVERS) != get_args(SolverName):  # the config validator reads SolverName
     raise RuntimeError("SolverName and SOLVERS must name the same solvers")
