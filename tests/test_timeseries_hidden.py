@@ -3,11 +3,13 @@
 
 import json
 
+import casadi as ca
 import numpy as np
 import pytest
 import yaml
 
 from ocp.cli import main
+from problems.timeseries.observation import Observation, linear_observation
 from problems.timeseries.series import LINEAR_A
 
 SINGLE_SOLVE = {
@@ -91,6 +93,20 @@ def test_the_shipped_predator_prey_config_forecasts_the_prey_and_recovers_the_pr
     assert summary["forecast_rmse"] < 1.2 * noise and summary["forecast_rmse_last_value"] > 10 * noise
     assert summary["hidden_r2_x2"] > 0.9 and summary["hidden_r2_x2_forecast"] > 0.9
     assert summary["hidden_r2_x2_cubic"] > 0.99
+
+
+def test_an_observation_is_any_casadi_expression_and_a_start_reproduces_the_samples():
+    """`Observation` (the Python API's h(z)) evaluated row by row, its linearisation at 0; a start built by
+    `states_from` gives h(z) = y exactly for a linear C, with the hidden part in C's null space."""
+    z = ca.SX.sym("z", 2)
+    bent = Observation(z, z[0] + 0.5 * z[1] ** 2)
+    assert np.array_equal(bent(np.array([[1.0, 2.0], [-1.0, 0.0]])), [[3.0], [-1.0]])
+    assert not bent.linear and not bent.is_identity and np.array_equal(bent.matrix, [[1.0, 0.0]])
+    assert linear_observation(z, 2, None).is_identity and not linear_observation(z, 1, None).is_identity
+    mixed = linear_observation(z, 1, ((1.0, 1.0),))
+    start = mixed.states_from(np.array([[2.0], [-1.0]]), np.array([[0.5], [0.0]]))
+    assert np.allclose(mixed(start), [[2.0], [-1.0]], atol=1e-14)
+    assert np.allclose(np.abs(start @ [1.0, -1.0]) / np.sqrt(2), [0.5, 0.0], atol=1e-14)
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ The model's state may be larger than the observed columns (``model.states``): th
 compared with y = C z (``model.observation``, `observation.py`), and the hidden node states start at
 `hidden_guess`. States are standardised (each observed entry minus its mean, over its standard deviation,
 over the training samples; hidden ones are in the model's own units) unless ``normalize: false``; the
-reports are in the data's units. The node states start at the
-data (interpolated where a member has no sample): the start that makes multiple shooting robust where
-single shooting, which starts from one simulated trajectory, meets many local minima.
+reports are in the data's units. The node states start at the data (interpolated where a member has no
+sample): the start that makes multiple shooting robust where single shooting, which starts from one
+simulated trajectory, meets many local minima.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from .vector_fields import ModelKind, VectorField
 FIT, REGULARIZATION = "fit", "regularization"
 TRAIN_FRACTION = 0.75  # of the time span, when data.train_until is not given
 MAX_DERIVATIVE = 3  # the highest derivative of the data that starts a hidden state (`hidden_guess`)
-MAX_STATES = 1000  # model.states: the weights x states Hessian block is dense (docs/timeseries.md)
+MAX_STATES = 1000  # a larger model.states is refused before the build, which would take hours or fail
 
 
 @dataclass(frozen=True)
