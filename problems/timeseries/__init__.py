@@ -29,6 +29,7 @@ from .model import (
     node_grid,
     timeseries_problem,
 )
+from .observation import linear_observation
 from .vector_fields import vector_field
 
 
@@ -51,8 +52,12 @@ class TimeSeriesProblemType:
             raise ConfigError("'data.train_until': a member has no sample in the training window")
         grid = node_grid(train, union=settings.data.grid == "union", max_gap=settings.data.max_gap)
         scaling = Scaling.of(train, settings.normalize)
-        state, inputs = ca.SX.sym("x", series.nx), ca.SX.sym("u", series.nu)
         m = settings.model
+        n = series.nx if m.states is None else m.states
+        if n < series.nx:
+            raise ConfigError(f"'model.states' ({n}) must be at least the number of observed columns ({series.nx})")
+        state, inputs = ca.SX.sym("x", n), ca.SX.sym("u", series.nu)
+        observation = linear_observation(state, series.nx, m.observation)
         if series.nu and m.kind not in ("mlp", "linear", "none"):
             raise ConfigError(f"'model.kind': {m.kind} takes no inputs; with 'data.inputs' use mlp, linear or none")
         model = vector_field(state, m.kind, m.widths, m.activation, inputs)
@@ -62,17 +67,21 @@ class TimeSeriesProblemType:
                 model, m.known, parameters, (series.names, series.input_names), (state, inputs), scaling
             )
         problem = timeseries_problem(
-            train, grid, scaling, model, (state, inputs), settings.lam, settings.initial_states
+            train, grid, scaling, model, (state, inputs), settings.lam, settings.initial_states, observation
         )
         guess = ocp.InitialGuess(
-            states=_state_guess(train, grid, scaling),
+            states=_state_guess(train, grid, scaling, observation),
             free_parameters={"theta": model.initial_weights(m.init_scale, run.seed)} if model.theta.numel() else {},
         )
         completed = replace(run, T=grid.T, K=grid.K, grid=grid.tau)
-        context = TimeSeriesContext(series, train, until, grid, scaling, model, state, inputs, true_field, settings)
+        truth = settings.data.truth(run.seed)
+        context = TimeSeriesContext(
+            series, train, until, grid, scaling, model, state, inputs, true_field, settings, observation, truth
+        )
         summary = {
             "members": len(series.trajectories),
             "nx": series.nx,
+            "states": n,  # the model's; those beyond nx are hidden
             "inputs": series.nu,
             "samples_train": train.samples(),
             "nodes_per_member": grid.K + 1,

@@ -8,10 +8,13 @@ squared error between the node states and the samples (an `ocp.SampledCost`; mis
 plus lambda ||theta||^2. The initial states are free ("free", the first sample
 is noisy too: it enters the fit like every other) or fixed to the first samples ("observed").
 
-States are standardised (each entry minus its mean, over its standard deviation, over the training
-samples) unless ``normalize: false``; the reports are in the data's units. The node states start at the
-data (interpolated where a member has no sample): the start that makes multiple shooting robust where
-single shooting, which starts from one simulated trajectory, meets many local minima.
+The model's state may be larger than the observed columns (``model.states``): the samples are then
+compared with y = C z (``model.observation``, `observation.py`), and the hidden node states start at
+`hidden_guess`. States are standardised (each observed entry minus its mean, over its standard deviation,
+over the training samples; hidden ones are in the model's own units) unless ``normalize: false``; the
+reports are in the data's units. The node states start at the data (interpolated where a member has no
+sample): the start that makes multiple shooting robust where single shooting, which starts from one
+simulated trajectory, meets many local minima.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ from ocp.errors import ConfigError
 from ocp.options import at_least, positive
 
 from ..learning.activations import ActivationName
-from .series import SHIPPED, Series, SeriesSource, generate, load, shipped
+from .observation import Observation
+from .series import GENERATED, SHIPPED, Series, SeriesSource, generate, load, shipped
 from .vector_fields import ModelKind, VectorField
 
 FIT, REGULARIZATION = "fit", "regularization"
 TRAIN_FRACTION = 0.75  # of the time span, when data.train_until is not given
+MAX_DERIVATIVE = 3  # the highest derivative of the data that starts a hidden state (`hidden_guess`)
+MAX_STATES = 1000  # a larger model.states is refused before the build, which would take hours or fail
 
 
 @dataclass(frozen=True)
@@ -57,12 +63,35 @@ class SeriesData:
     # per-member grids: a gap longer than this gets extra nodes (equal pieces); null: twice the median gap
     max_gap: float | None = positive(None)
 
+    # the state columns the fit sees (generated: x1, x2); null: all. The others are dropped (hidden states)
+    observed: tuple[str, ...] | None = None
+
     def __post_init__(self) -> None:
         if self.inputs and self.source != "file":
             raise ConfigError("'data.inputs' names columns of a data file: it needs 'data.source: file'")
+        if self.observed is not None and (not self.observed or len(set(self.observed)) < len(self.observed)):
+            raise ConfigError(f"'data.observed' must name distinct columns, got {list(self.observed)}")
 
     def load(self, seed: int) -> tuple[Series, Any]:
-        """(the series, its true vector field or None for a file); a bad file is a ConfigError."""
+        """(the series of the observed columns, its true vector field or None for a file); a bad file or an
+        unknown observed column is a ConfigError."""
+        series, true_field = self._record(seed)
+        if self.observed is None:
+            return series, true_field
+        try:
+            return series.columns(self.observed), true_field
+        except ValueError as err:
+            raise ConfigError(f"'data.observed': {err}") from None
+
+    def truth(self, seed: int) -> Series | None:
+        """A generated system's every state, observed or not, without noise at the sample times (the same
+        seeded initial states as `load`'s): what hidden states should recover; None for recorded data."""
+        if self.source not in GENERATED:
+            return None
+        kept = dict(members=self.members, samples=self.samples, t_end=self.t_end, seed=seed, mu=self.mu)
+        return generate(self.source, noise=0.0, **kept)[0]
+
+    def _record(self, seed: int) -> tuple[Series, Any]:
         if self.source in SHIPPED:
             return shipped(self.source), None
         if self.source != "file":
@@ -101,7 +130,17 @@ class ModelSettings:
     known: tuple[str | float, ...] = ()
     parameters: dict[str, Any] = field(default_factory=dict)
 
+    states: int | None = at_least(1, None)  # the model's state size; null: the observed columns' number
+    observation: tuple[tuple[float, ...], ...] | None = None  # C of y = C z (rows); null: [I 0]
+
     def __post_init__(self) -> None:
+        if self.states is not None and self.states > MAX_STATES:
+            raise ConfigError(f"'model.states' must be at most {MAX_STATES}, got {self.states}")
+        if self.known and (self.states is not None or self.observation is not None):
+            raise ConfigError(
+                "'model.known' writes the dynamics of the observed columns: it does not combine with "
+                "'model.states' or 'model.observation' (hidden states)"
+            )
         if self.kind == "none" and not self.known:
             raise ConfigError("'model.kind': none (no network) needs a known model in 'model.known'")
         if self.parameters and not self.known:
@@ -261,6 +300,12 @@ class TimeSeriesContext:
     inputs: ca.SX  # the known inputs' symbol (nu may be 0)
     true_field: Any  # the generated system's f(t, x), or None
     settings: TimeSeriesSettings
+    observation: Observation | None = None  # y = h(state); None: y = state
+    truth: Series | None = None  # a generated system's every state, noise-free (`SeriesData.truth`)
+
+    def __post_init__(self) -> None:
+        if self.observation is None:
+            object.__setattr__(self, "observation", Observation(self.state, self.state))
 
 
 def timeseries_problem(
@@ -271,10 +316,13 @@ def timeseries_problem(
     symbols: tuple[ca.SX, ca.SX],
     lam: float,
     initial_states: str,
+    observation: Observation | None = None,
 ) -> ocp.Problem:
     """The fitting OCP (module docstring): one member per trajectory, nodes at ``grid``; ``symbols`` are
-    the state's and the known inputs' (the inputs held on each interval are per-interval member data)."""
+    the state's and the known inputs' (the inputs held on each interval are per-interval member data). The
+    samples are compared with ``observation``'s h(state) (None: the state itself)."""
     state, inputs = symbols
+    seen = state if observation is None else observation.output
     samples = grid.samples(train, scaling)
     observed = np.isfinite(samples)
     weights = observed.any(axis=2).astype(float) / max(1, int(observed.sum()))  # the mean over observed entries
@@ -283,6 +331,11 @@ def timeseries_problem(
     values_of_samples = np.concatenate([np.where(observed, samples, 0.0), observed.astype(float)], axis=2)
     x0 = None
     if initial_states == "observed":
+        if observation is not None and not observation.is_identity:
+            raise ConfigError(
+                "'initial_states': observed fixes the whole initial state, but the model's state is not the"
+                " observed columns (model.states or model.observation): use free"
+            )
         if not observed[:, 0].all():
             raise ConfigError("'initial_states': observed needs every member's every state observed at the first time")
         x0 = samples[:, 0]
@@ -306,7 +359,7 @@ def timeseries_problem(
         dynamics=field_,
         horizon=ocp.Horizon.fixed(grid.T),
         free_parameters=free,
-        sampled_costs={FIT: ocp.SampledCost(ca.sumsqr(mask * (state - y)), sample, values_of_samples, weights)},
+        sampled_costs={FIT: ocp.SampledCost(ca.sumsqr(mask * (seen - y)), sample, values_of_samples, weights)},
         terminal_costs={REGULARIZATION: lam * ca.sumsqr(theta)},
         initial_state=x0,
         ensemble_data=data,
@@ -314,12 +367,48 @@ def timeseries_problem(
     )
 
 
-def _state_guess(train: Series, grid: NodeGrid, scaling: Scaling) -> np.ndarray:
-    """(N, K + 1, nx): each member's samples interpolated onto the nodes (held constant outside them)."""
+def _state_guess(train: Series, grid: NodeGrid, scaling: Scaling, observation: Observation | None = None):
+    """(N, K + 1, n): each member's samples interpolated onto the nodes (held constant outside them); with
+    hidden states, z with h(z) = those and the hidden directions started at `hidden_guess`."""
     guess = np.zeros((len(train.trajectories), grid.K + 1, train.nx))
     for b, tr in enumerate(train.trajectories):
         z = scaling.to_model(tr.x)
         for i in range(train.nx):
             seen = np.isfinite(z[:, i])
             guess[b, :, i] = np.interp(grid.member_times[b], tr.t[seen], z[seen, i]) if seen.any() else 0.0
-    return guess
+    if observation is None or observation.n_states == train.nx:
+        return guess
+    return observation.states_from(guess, hidden_guess(guess, grid, observation.n_states - train.nx))
+
+
+def hidden_guess(observed: np.ndarray, grid: NodeGrid, count: int) -> np.ndarray:
+    """(N, K + 1, count) the start of the hidden states: time derivatives of the observed columns at the
+    nodes (hidden j: derivative 1 + j // nx of column j % nx, `_local_slope`), each scaled to standard
+    deviation 1; 0 beyond the MAX_DERIVATIVE-th (mostly noise). A delay embedding's idea: a system seen
+    through one coordinate that determines its state has that coordinate and its derivatives as coordinates
+    (x'' = F(x, x') for two states). Measured against zeros in docs/timeseries.md, "Hidden states"."""
+    nx = observed.shape[2]
+    out = np.zeros((*observed.shape[:2], count))
+    for b in range(observed.shape[0]):
+        times, first = np.unique(grid.member_times[b], return_index=True)  # padding repeats the last time
+        back = np.searchsorted(times, grid.member_times[b])
+        derivatives = [observed[b, first]]
+        for j in range(min(count, MAX_DERIVATIVE * nx)):
+            order, column = 1 + j // nx, j % nx
+            while len(derivatives) <= order:
+                derivatives.append(_local_slope(derivatives[-1], times))
+            out[b, :, j] = derivatives[order][back, column]
+    std = out.reshape(-1, count).std(axis=0)
+    return out / np.where(std > 0, std, 1.0)
+
+
+def _local_slope(y: np.ndarray, t: np.ndarray, half: int = 2) -> np.ndarray:
+    """(m, nx) the least-squares slope of ``y`` over each time's 2 ``half`` + 1 nearest nodes (fewer at the
+    ends; 0 for a single node): a derivative that averages the noise that central differences amplify."""
+    slope = np.zeros_like(y)
+    for k in range(t.size):
+        near = slice(max(0, k - half), min(t.size, k + half + 1))
+        dt = t[near] - t[near].mean()
+        if dt @ dt > 0:
+            slope[k] = dt @ (y[near] - y[near].mean(axis=0)) / (dt @ dt)
+    return slope

@@ -20,6 +20,7 @@ import ocp
 from ocp.plotting import save_figure, subplots
 from ocp.run.registry import Setup
 
+from . import hidden_states
 from .model import TimeSeriesContext
 
 MEMBERS_PER_PAGE = 4  # rows of fit_and_forecast*.png
@@ -44,18 +45,25 @@ def fitted_field(ctx: TimeSeriesContext, fitted: Mapping[str, np.ndarray], membe
     return field
 
 
-def free_runs(ctx: TimeSeriesContext, solution: ocp.Solution, times: list[np.ndarray]) -> list[np.ndarray]:
-    """Each member's free run from its fitted initial state at the first node, at ``times[b]`` (data units)."""
+def free_states(ctx: TimeSeriesContext, solution: ocp.Solution, times: list[np.ndarray]) -> list[np.ndarray]:
+    """Each member's free run from its fitted initial state at the first node, at ``times[b]``: the model's
+    whole state (hidden entries included) in its scaled coordinates, NaN after a blow-up."""
+    n = solution.states.shape[2]
     runs = []
     for b, t in enumerate(times):
         t0 = ctx.grid.start(b)
         f = fitted_field(ctx, solution.free_parameters, b)
         solved = solve_ivp(f, (t0, max(t0, t.max())), solution.states[b, 0], t_eval=t, rtol=1e-9, atol=1e-11)
-        z = solved.y.T if solved.success else np.full((t.size, ctx.series.nx), np.nan)
+        z = solved.y.T if solved.success else np.full((t.size, n), np.nan)
         if z.shape[0] < t.size:  # the run blew up before the end: the rest is unknown
-            z = np.vstack([z, np.full((t.size - z.shape[0], ctx.series.nx), np.nan)])
-        runs.append(ctx.scaling.to_data(z))
+            z = np.vstack([z, np.full((t.size - z.shape[0], n), np.nan)])
+        runs.append(z)
     return runs
+
+
+def free_runs(ctx: TimeSeriesContext, solution: ocp.Solution, times: list[np.ndarray]) -> list[np.ndarray]:
+    """Each member's free run (`free_states`) as the data see it, y = h(z), in the data's units."""
+    return [ctx.scaling.to_data(ctx.observation(z)) for z in free_states(ctx, solution, times)]
 
 
 def _rmse(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
@@ -87,7 +95,7 @@ def errors(ctx: TimeSeriesContext, solution: ocp.Solution) -> dict[str, float]:
         train.append((run[inside], tr.x[inside]))
         held_out.append((run[~inside], tr.x[~inside]))
         last_value.append((np.broadcast_to(_last_observed(tr.x[inside]), tr.x[~inside].shape), tr.x[~inside]))
-        at_nodes = ctx.scaling.to_data(solution.states[b, ctx.grid.nodes_of(b, tr.t[inside])])
+        at_nodes = ctx.scaling.to_data(ctx.observation(solution.states[b, ctx.grid.nodes_of(b, tr.t[inside])]))
         nodes.append((at_nodes, tr.x[inside]))
     spread = float(np.nanstd(np.vstack([tr.x for tr in trajectories])))
     forecast = _rmse([p for p in held_out if p[1].size])
@@ -102,8 +110,11 @@ def errors(ctx: TimeSeriesContext, solution: ocp.Solution) -> dict[str, float]:
 
 def field_error(ctx: TimeSeriesContext, solution: ocp.Solution) -> float | None:
     """For generated data: the RMS difference between the learned and the true vector field at the
-    training samples, over the RMS of the true one (data units)."""
-    if ctx.true_field is None or ctx.series.nu:
+    training samples, over the RMS of the true one (data units); only where the model's state is the
+    generating system's (nothing hidden, y = z)."""
+    if ctx.true_field is None or ctx.series.nu or not ctx.observation.is_identity:
+        return None
+    if ctx.truth is not None and ctx.truth.names != ctx.series.names:
         return None
     f = fitted_field(ctx, solution.free_parameters)
     x = np.vstack([tr.x for tr in ctx.train.trajectories])
@@ -153,8 +164,8 @@ def _plot_page(ctx: TimeSeriesContext, members, runs, numbers, dense, shown: str
 
 def plot_vector_field(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path) -> Path | None:
     """The learned vector field (streamlines) over the data, in the plane of a 2-state system without inputs
-    (with inputs the field is not one picture)."""
-    if ctx.series.nx != 2 or ctx.series.nu:
+    (with inputs the field is not one picture) whose state is the data's (y = z)."""
+    if ctx.series.nx != 2 or ctx.series.nu or not ctx.observation.is_identity:
         return None
     x = np.vstack([tr.x for tr in ctx.series.trajectories])
     lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
@@ -189,4 +200,5 @@ def report(setup: Setup[TimeSeriesContext], solution: ocp.Solution, out_dir: Pat
         result["vector_field_error_relative"] = relative
     result["fit_and_forecast_pages"] = plot_fit(ctx, solution, out_dir)
     plot_vector_field(ctx, solution, out_dir / "vector_field.png")
+    result |= hidden_states.report(ctx, free_states(ctx, solution, [tr.t for tr in ctx.series.trajectories]), out_dir)
     return result

@@ -11,7 +11,7 @@ and the states (every other column, or the array ``x``).
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import as_file
 from pathlib import Path
 from typing import Literal
@@ -20,6 +20,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 SeriesSource = Literal["van_der_pol", "lotka_volterra", "linear", "pendulum", "lynx_hare", "file"]
+GENERATED = ("van_der_pol", "lotka_volterra", "linear", "pendulum")
 SHIPPED = {"lynx_hare": "lynx_hare.csv"}  # real records in problems/timeseries/data (README.md there says where from)
 
 
@@ -60,6 +61,14 @@ class Series:
 
     def window(self, start: float, end: float) -> Series:
         return Series(tuple(tr.window(start, end) for tr in self.trajectories), self.names, self.input_names)
+
+    def columns(self, names: tuple[str, ...]) -> Series:
+        """The same records with only the named state columns, in that order (ValueError names an unknown one)."""
+        unknown = [name for name in names if name not in self.names]
+        if unknown:
+            raise ValueError(f"no column {unknown[0]!r} (columns: {', '.join(self.names)})")
+        index = [self.names.index(name) for name in names]
+        return Series(tuple(replace(tr, x=tr.x[:, index]) for tr in self.trajectories), names, self.input_names)
 
     def samples(self) -> int:
         """Observed entries in all."""
