@@ -87,6 +87,7 @@ def test_every_member_is_drawn_on_pages_that_name_them(tmp_path):
         ({"data": {"train_until": -1.0}}, "'data.train_until' (-1.0) must lie after the first sample time"),
         ({"model": {"kind": "mlp", "widths": [0]}}, "'model.widths' must be positive integers"),
         ({"model": {"kind": "cubic"}}, "'model.kind' must be one of 'mlp', 'linear'"),
+        ({"bands": {"level": 1.5}}, "'bands.level' must be < 1.0, got 1.5"),
     ],
 )
 def test_bad_input_exits_2_naming_the_field(tmp_path, capsys, changes, message):

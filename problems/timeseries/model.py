@@ -28,7 +28,7 @@ import numpy as np
 
 import ocp
 from ocp.errors import ConfigError
-from ocp.options import at_least, positive
+from ocp.options import at_least, open_interval, positive
 
 from ..learning.activations import ActivationName
 from .observation import Observation
@@ -148,6 +148,13 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
+class BandSettings:
+    """``bands:``: prediction bands at ``level`` around the free runs (`bands.py`); ``level: null`` for none."""
+
+    level: float | None = open_interval(0.0, 1.0, 0.95)
+
+
+@dataclass(frozen=True)
 class TimeSeriesSettings:
     """Config keys of ``problem: timeseries`` beside `RunSettings` (whose T, K and grid come from the data)."""
 
@@ -156,6 +163,7 @@ class TimeSeriesSettings:
     lam: float = field(default=1e-4, metadata={"key": "lambda", "ge": 0.0})
     initial_states: Literal["free", "observed"] = "free"
     normalize: bool = True
+    bands: BandSettings = field(default_factory=BandSettings)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ whole observed span, compared with the samples, in the data's units. "train" is 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from ocp.plotting import save_figure, subplots
 from ocp.run.registry import Setup
 
 from . import hidden_states
+from .bands import MemberBand, coverage, laplace, member_runs
 from .model import TimeSeriesContext
 
 MEMBERS_PER_PAGE = 4  # rows of fit_and_forecast*.png
@@ -124,14 +127,26 @@ def field_error(ctx: TimeSeriesContext, solution: ocp.Solution) -> float | None:
     return float(np.sqrt(np.mean((learned - true) ** 2)) / np.sqrt(np.mean(true**2)))
 
 
-def plot_fit(ctx: TimeSeriesContext, solution: ocp.Solution, out_dir: Path) -> list[str]:
+def dense_times(ctx: TimeSeriesContext) -> np.ndarray:
+    """The times at which plot_fit draws the free runs."""
+    start, end = ctx.series.span
+    return np.linspace(start, end, 600)
+
+
+def drawn_members(ctx: TimeSeriesContext) -> int:
+    return min(len(ctx.series.trajectories), MEMBERS_PER_PAGE * MAX_PAGES)
+
+
+def plot_fit(
+    ctx: TimeSeriesContext, solution: ocp.Solution, out_dir: Path, bands: list[MemberBand] | None = None
+) -> list[str]:
     """Data (training and held-out) and the fitted model's free run, one row per member, MEMBERS_PER_PAGE
     members a page: fit_and_forecast.png, then fit_and_forecast_2.png, ..., for the first MAX_PAGES pages
-    (each page's title names its members and their number). Returns the files' names."""
+    (each page's title names its members and their number), with the prediction ``bands`` shaded if given.
+    Returns the files' names."""
     total = len(ctx.series.trajectories)
-    members = ctx.series.trajectories[: MEMBERS_PER_PAGE * MAX_PAGES]
-    start, end = ctx.series.span
-    dense = np.linspace(start, end, 600)
+    members = ctx.series.trajectories[: drawn_members(ctx)]
+    dense = dense_times(ctx)
     runs = free_runs(ctx, solution, [dense] * len(members))
     names = []
     for first in range(0, len(members), MEMBERS_PER_PAGE):
@@ -140,26 +155,77 @@ def plot_fit(ctx: TimeSeriesContext, solution: ocp.Solution, out_dir: Path) -> l
         shown = f"members {page[0]}-{page[-1]} of {total}" if len(page) > 1 else f"member {page[0]} of {total}"
         if len(members) < total and first == 0:
             shown += f" (pages for the first {len(members)})"
-        _plot_page(ctx, [members[b] for b in page], [runs[b] for b in page], page, dense, shown, out_dir / name)
+        shaded = [bands[b] for b in page] if bands else None
+        _plot_page(ctx, [members[b] for b in page], [runs[b] for b in page], page, dense, shown, out_dir / name, shaded)
         names.append(name)
     return names
 
 
-def _plot_page(ctx: TimeSeriesContext, members, runs, numbers, dense, shown: str, path: Path) -> Path:
+def _plot_page(ctx: TimeSeriesContext, members, runs, numbers, dense, shown: str, path: Path, bands=None) -> Path:
     fig, axes = subplots(len(members), 1, figsize=(8, 2.3 * len(members)), squeeze=False)
     colours = [f"C{i}" for i in range(ctx.series.nx)]
-    for ax, tr, run, b in zip(axes[:, 0], members, runs, numbers, strict=True):
+    for row, (ax, tr, run, b) in enumerate(zip(axes[:, 0], members, runs, numbers, strict=True)):
         inside = tr.t <= ctx.train_until
         for i, name in enumerate(ctx.series.names):
+            if bands:
+                _shade(ax, bands[row], dense, i, colours[i])
             ax.plot(tr.t[inside], tr.x[inside, i], "o", ms=2.5, color=colours[i], alpha=0.6)
             ax.plot(tr.t[~inside], tr.x[~inside, i], "x", ms=3.5, color=colours[i], alpha=0.8)
             ax.plot(dense, run[:, i], "-", lw=1.2, color=colours[i], label=name)
         ax.axvline(ctx.train_until, color="0.3", ls="--", lw=1)
         ax.set_ylabel(f"member {b}")
     axes[0, 0].legend(loc="upper right", fontsize=8, ncol=ctx.series.nx)
-    axes[0, 0].set_title(f"{shown}\ndots: training samples, crosses: held out, lines: the fitted model run freely")
+    title = f"{shown}\ndots: training samples, crosses: held out, lines: the fitted model run freely"
+    if bands:
+        level = f"{100 * ctx.settings.bands.level:g} %"
+        title += f"\nshaded {level} bands (linearised Laplace): dark, the noise-free run; light, a new sample"
+    axes[0, 0].set_title(title)
     axes[-1, 0].set_xlabel("t (dashed: end of the training window)")
     return save_figure(fig, path)
+
+
+def _shade(ax, band: MemberBand, dense: np.ndarray, i: int, colour: str) -> None:
+    """Both bands of state ``i`` at the plotted times (from the member's first node on)."""
+    at = np.searchsorted(band.t, dense[dense >= band.t[0]])
+    t, centre = band.t[at], band.centre[at, i]
+    for half, alpha in ((band.observation, 0.1), (band.mean, 0.25)):
+        ax.fill_between(t, centre - half[at, i], centre + half[at, i], color=colour, alpha=alpha, lw=0)
+
+
+def prediction_bands(ctx: TimeSeriesContext, solution: ocp.Solution, seed: int):
+    """(summary.json's ``bands``, each member's `MemberBand` for the figures or None): the level, the noise
+    estimate per state (data units), the effective parameters, and how often the bands cover the samples
+    (the observation band) and, for generated data, the noise-free trajectory (the mean band)."""
+    level = ctx.settings.bands.level
+    if not ctx.observation.is_identity or ctx.model.known.numel() or not ctx.model.theta.numel():
+        # bands.py linearises the observed state's run in the network's weights alone
+        return {
+            "level": level,
+            "skipped": "computed for a network without hidden states or fitted known parameters",
+        }, None
+    begin = time.perf_counter()
+    theta = np.asarray(solution.free_parameters["theta"]).ravel()
+    extra = [dense_times(ctx)] * drawn_members(ctx)
+    runs = member_runs(ctx, theta, solution.states[:, 0], extra)
+    bands = laplace(ctx, theta, runs, level)
+    if isinstance(bands, str):
+        return {"level": level, "skipped": bands}, None
+    members = bands.member_bands(ctx, runs)
+    until = ctx.train_until
+    summary = {
+        "level": level,
+        "drawn": "the noise-free run's band (mean) and a new sample's (observation), linearised Laplace",
+        "sigma": (bands.sigma * ctx.scaling.std).tolist(),
+        "effective_parameters": bands.effective_parameters,
+        "degrees_of_freedom": bands.degrees_of_freedom,
+        "train_coverage_observation": coverage(members, "observation", ctx.series, -np.inf, until),
+        "held_out_coverage_observation": coverage(members, "observation", ctx.series, until),
+    }
+    if ctx.true_field is not None:  # generated: the same seed without noise is the true trajectory
+        clean = replace(ctx.settings.data, noise=0.0).load(seed)[0]
+        summary["held_out_coverage_noise_free_mean"] = coverage(members, "mean", clean, until)
+    summary["time_s"] = time.perf_counter() - begin
+    return summary, members
 
 
 def plot_vector_field(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path) -> Path | None:
@@ -198,7 +264,10 @@ def report(setup: Setup[TimeSeriesContext], solution: ocp.Solution, out_dir: Pat
     relative = field_error(ctx, solution)
     if relative is not None:
         result["vector_field_error_relative"] = relative
-    result["fit_and_forecast_pages"] = plot_fit(ctx, solution, out_dir)
+    members = None
+    if ctx.settings.bands.level is not None:
+        result["bands"], members = prediction_bands(ctx, solution, setup.run.seed)
+    result["fit_and_forecast_pages"] = plot_fit(ctx, solution, out_dir, members)
     plot_vector_field(ctx, solution, out_dir / "vector_field.png")
     result |= hidden_states.report(ctx, free_states(ctx, solution, [tr.t for tr in ctx.series.trajectories]), out_dir)
     return result
