@@ -109,7 +109,7 @@ class GaussNewton:
         self._terms = ca.Function("gn_terms", [nlp.w, nlp.p], [nlp.terms])
         n_free = layout.free_parameters.size
         self._derivatives = batch(
-            step_derivatives(nlp, n_free), problem.N, method.parallelization, member_inputs=("x0", "d")
+            _row_major_derivatives(nlp, n_free), problem.N, method.parallelization, member_inputs=("x0", "d")
         )
         flat = [value for inputs in nlp.step_inputs for value in inputs] + [nlp.T]
         self._step_inputs = ca.Function("gn_step_inputs", [nlp.w, nlp.p], flat)
@@ -207,7 +207,7 @@ class GaussNewton:
                 actual = merit - (f_trial + nu * float(np.sum(np.abs(np.asarray(self._gaps(trial, p))))))
                 if np.isfinite(actual) and predicted > 0 and actual >= ACCEPT * predicted:
                     if alpha == 1.0:
-                        mu *= max(1.0 / 3.0, 1.0 - (2.0 * actual / predicted - 1.0) ** 3)  # Nielsen's update
+                        mu /= 3.0
                     else:
                         mu *= 2.0
                     return trial, f_trial, mu
@@ -299,15 +299,31 @@ class GaussNewton:
         N, nx, n_free = problem.N, problem.nx, layout.free_parameters.size
         values = self._step_inputs(w, p)
         T = values[-1]
-        A, B = np.empty((N, K, nx, nx)), np.empty((N, K, nx, n_free))
+        # The batched function writes each member's Jacobians (row-major) straight into these arrays through
+        # CasADi's buffer interface: converting its outputs to numpy took longer than computing them.
+        d_x, d_free = np.empty((K, N, nx, nx)), np.empty((K, N, nx, n_free))
+        buffer, evaluate = self._derivatives.buffer()
         for k in range(K):
             x_k, u_k, params_k, t_k, h_k, data_k = values[6 * k : 6 * k + 6]
-            d_x, _, d_free, _ = self._derivatives(x_k, u_k, params_k, t_k, h_k, T, data_k)
-            # column b holds member b's Jacobian, vec'd column-major: entry (i, j) at j nx + i
-            A[:, k] = np.asarray(d_x).T.reshape(N, nx, nx).transpose(0, 2, 1)
-            B[:, k] = np.asarray(d_free).T.reshape(N, n_free, nx).transpose(0, 2, 1)
+            arguments = [self._buffered(i, value) for i, value in enumerate((x_k, u_k, params_k, t_k, h_k, T, data_k))]
+            for i, value in enumerate(arguments):
+                buffer.set_arg(i, memoryview(value))
+            buffer.set_res(0, memoryview(d_x[k]))
+            buffer.set_res(1, memoryview(d_free[k]))
+            evaluate()
+        A = d_x.transpose(1, 0, 2, 3)  # (N, K, nx, nx): views whose slices [:, k] are contiguous
+        B = d_free.transpose(1, 0, 2, 3)  # (N, K, nx, p)
         gaps = np.asarray(self._gaps(w, p)).ravel()
         return A, B, gaps[layout.gaps[1:].transpose(1, 0, 2)]
+
+    def _buffered(self, i: int, value: ca.DM) -> np.ndarray:
+        """Input ``i`` of the batched derivatives as its buffer wants it: every column (``Function.map`` repeats
+        a shared input per member), column-major."""
+        rows, columns = self._derivatives.sparsity_in(i).shape
+        if rows * columns == 0:
+            return np.zeros(0)
+        array = np.asarray(ca.DM(value).full(), dtype=float).reshape(rows, -1)
+        return np.ascontiguousarray(np.broadcast_to(array, (rows, columns)).T)
 
     def _start(self, guess, parameters, T, x0, data, p) -> np.ndarray:
         """The guess's node states and free parameters; nodes it does not give are simulated."""
@@ -375,3 +391,14 @@ class GaussNewton:
             ),
             training=training,
         )
+
+
+def _row_major_derivatives(nlp, n_free: int) -> ca.Function:
+    """One member's step Jacobians by its start state and by θ (`jacobian.step_derivatives`), each vec'd row by
+    row: batched over the members, interval k's output is then a C-ordered (N, nx, n) array."""
+    derivatives = step_derivatives(nlp, n_free)
+    inputs = [ca.SX.sym(derivatives.name_in(i), derivatives.sparsity_in(i)) for i in range(derivatives.n_in())]
+    d_x, _, d_free, _ = derivatives(*inputs)
+    nx = nlp.problem.nx
+    rows = [ca.vec(ca.reshape(d_x, nx, nx).T), ca.vec(ca.reshape(d_free, nx, n_free).T)]
+    return ca.Function("gn_step_derivatives", inputs, rows, derivatives.name_in(), ["d_x", "d_free"])

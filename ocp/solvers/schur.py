@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
+
+ROWS_PER_PRODUCT = 4096  # rows of (R S) gathered before one product into the p x p Schur block
 
 
 @dataclass(frozen=True)
@@ -82,20 +83,34 @@ class Condensed:
         self.Qtt = lin.H_theta.copy()
         self.q0 = np.zeros((N, nx))
         self.qt = lin.grad_theta.copy()
+        # H = R' R per node block: sum S' H S = (R S)' (R S), one product over many nodes' rows at a time
+        # (one per node is as many passes over a p x p matrix as there are nodes: memory-bound, 10x slower)
+        values, vectors = np.linalg.eigh(lin.H_x)
+        roots = np.sqrt(np.clip(values, 0.0, None))[..., :, None] * np.swapaxes(vectors, -1, -2)
+        rows: list[np.ndarray] = []
         for k in range(K1):
-            H = lin.H_x[:, k]
-            HP, HS = H @ P, H @ S
+            H, R = lin.H_x[:, k], roots[:, k]
             linear = lin.grad_x[:, k] + np.einsum("bij,bj->bi", H, a)
-            self.Q00 += np.einsum("bji,bjk->bik", P, HP)
+            self.Q00 += np.einsum("bji,bjk->bik", P, H @ P)
             self.q0 += np.einsum("bji,bj->bi", P, linear)
-            if k > 0:  # S_0 = 0
-                self.Q0t += np.einsum("bji,bjp->bip", P, HS)
-                self.Qtt += S.reshape(-1, p).T @ HS.reshape(-1, p)
+            if k > 0 and np.any(H):  # S_0 = 0; a node without samples adds nothing
+                RS = R @ S
+                self.Q0t += np.einsum("bji,bjp->bip", R @ P, RS)
                 self.qt += np.einsum("bjp,bj->p", S, linear)
+                rows.append(RS.reshape(-1, p))
+                if sum(r.shape[0] for r in rows) >= ROWS_PER_PRODUCT:
+                    self._add_products(rows)
             if k < K1 - 1:
                 A = lin.A[:, k]
                 P, S, a = A @ P, A @ S + lin.B[:, k], np.einsum("bij,bj->bi", A, a) - lin.gaps[:, k]
+        self._add_products(rows)
         self.scale = float(max(np.max(np.abs(np.diagonal(self.Qtt)), initial=0.0), np.max(np.abs(self.Q00))))
+
+    def _add_products(self, rows: list[np.ndarray]) -> None:
+        if rows:
+            stacked = np.concatenate(rows)
+            self.Qtt += stacked.T @ stacked
+            rows.clear()
 
     def step(self, mu: float) -> Step:
         lin = self.lin
@@ -110,7 +125,11 @@ class Condensed:
             m = np.linalg.solve(L, self.q0[..., None])[..., 0]
             Z -= M.reshape(-1, p).T @ M.reshape(-1, p)
             rhs += np.einsum("bip,bi->p", M, m)
-        dtheta = scipy.linalg.cho_solve(scipy.linalg.cho_factor(Z, check_finite=False), rhs, check_finite=False)
+        # LU, not Cholesky: the OpenBLAS LAPACK measured here factorises 4482 x 4482 in 1.9 s by LU and 7 s by
+        # Cholesky (and 36 s by the symmetric indefinite routine)
+        dtheta = np.linalg.solve(Z, rhs)
+        if not np.all(np.isfinite(dtheta)):
+            raise np.linalg.LinAlgError("the damped Schur complement is singular")
         dx = np.zeros_like(lin.grad_x)
         if lin.free_start:
             y = -(m + M @ dtheta)
