@@ -27,6 +27,7 @@ from .bands import MemberBand, coverage, laplace, member_runs
 from .model import TimeSeriesContext
 
 MEMBERS_PER_PAGE = 4  # rows of fit_and_forecast*.png
+MAX_BAND_PARAMETERS = 2000  # weights + free initial states; bands.py decomposes their covariance in one piece
 MAX_PAGES = 8  # pages for the first 32 members; a larger record's page 1 says how many are drawn
 
 
@@ -205,6 +206,10 @@ def prediction_bands(ctx: TimeSeriesContext, solution: ocp.Solution, seed: int):
         }, None
     begin = time.perf_counter()
     theta = np.asarray(solution.free_parameters["theta"]).ravel()
+    size = theta.size + solution.states.shape[0] * solution.states.shape[2]
+    if size > MAX_BAND_PARAMETERS:
+        reason = f"{size} parameters: above {MAX_BAND_PARAMETERS}, the dense covariance and sensitivities take minutes"
+        return {"level": level, "skipped": reason}, None
     extra = [dense_times(ctx)] * drawn_members(ctx)
     runs = member_runs(ctx, theta, solution.states[:, 0], extra)
     bands = laplace(ctx, theta, runs, level)
