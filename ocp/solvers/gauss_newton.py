@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import casadi as ca
@@ -137,7 +137,10 @@ class GaussNewton:
         initial_guess: InitialGuess | Solution | None = None,
         initial_state: np.ndarray | None = None,
         data: np.ndarray | None = None,
+        callback: Callable[[int, float, Mapping[str, np.ndarray], np.ndarray], None] | None = None,
     ) -> Solution:
+        """Lifted Gauss-Newton from ``initial_guess``; ``callback(iteration, objective, free parameters,
+        states (N, K + 1, nx))`` after each accepted step (e.g. to follow a forecast's error)."""
         problem = self.problem
         parameters = dict(parameters or {})
         p = nlp_parameters(problem, parameters, T, data)
@@ -177,6 +180,9 @@ class GaussNewton:
                 iterations += 1
                 f, lin = self._linearise(w, p, H_x, H_theta, x0 is None)
                 history.append(f)
+                if callback is not None:
+                    free = parameter_values(problem, w[self.nlp.layout.free_parameters], which="free")
+                    callback(iterations, f, free, take(w, self.nlp.layout.states).transpose(1, 0, 2))
         except KeyboardInterrupt:
             status = Status.USER_REQUESTED_STOP  # the last accepted point is returned: nothing is lost
         solve_time = time.perf_counter() - begin
