@@ -278,3 +278,14 @@ def test_one_config_key_fits_the_series_by_direct_collocation(tmp_path):
     assert resolution["resimulated_difference"] < 1e-3
     bad = config(tmp_path, method={"kind": "colocation"})
     assert main(["solve", bad, "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_generated_members_at_random_times_each_get_their_own():
+    """``data.times: random``: each member its own sorted times on [0, t_end], the first at 0, while the
+    seeded initial states stay those of the evenly sampled record (the times have their own stream)."""
+    even, _ = generate("van_der_pol", members=3, samples=20, t_end=5.0, noise=0.0, seed=1)
+    spread, _ = generate("van_der_pol", members=3, samples=20, t_end=5.0, noise=0.0, seed=1, times="random")
+    times = [tr.t for tr in spread.trajectories]
+    assert all(t[0] == 0.0 and np.all(np.diff(t) > 0) and t[-1] <= 5.0 and t.size == 20 for t in times)
+    assert not np.array_equal(times[0], times[1])
+    np.testing.assert_allclose([tr.x[0] for tr in spread.trajectories], [tr.x[0] for tr in even.trajectories])

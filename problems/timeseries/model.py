@@ -56,6 +56,7 @@ class SeriesData:
     t_end: float = positive(20.0)
     noise: float = at_least(0.0, 0.05)
     mu: float = 1.0  # the Van der Pol oscillator's damping
+    times: Literal["even", "random"] = "even"  # generated: shared equally spaced times, or each member its own
     train_until: float | None = None
     inputs: tuple[str, ...] = ()  # a file's columns that are known inputs u(t), not states
     # member: each member's nodes at its own sample times; union: every member on all members' times
@@ -88,7 +89,9 @@ class SeriesData:
         seeded initial states as `load`'s): what hidden states should recover; None for recorded data."""
         if self.source not in GENERATED:
             return None
-        kept = dict(members=self.members, samples=self.samples, t_end=self.t_end, seed=seed, mu=self.mu)
+        kept = dict(
+            members=self.members, samples=self.samples, t_end=self.t_end, seed=seed, mu=self.mu, times=self.times
+        )
         return generate(self.source, noise=0.0, **kept)[0]
 
     def _record(self, seed: int) -> tuple[Series, Any]:
@@ -103,6 +106,7 @@ class SeriesData:
                 noise=self.noise,
                 seed=seed,
                 mu=self.mu,
+                times=self.times,
             )
         if self.path is None:
             raise ConfigError("'data.path' is required when 'data.source' is 'file'")

@@ -19,8 +19,10 @@ from typing import Literal
 import numpy as np
 from scipy.integrate import solve_ivp
 
-SeriesSource = Literal["van_der_pol", "lotka_volterra", "linear", "pendulum", "lynx_hare", "file"]
-GENERATED = ("van_der_pol", "lotka_volterra", "linear", "pendulum")
+SeriesSource = Literal[
+    "van_der_pol", "lotka_volterra", "linear", "pendulum", "rational_oscillator", "lynx_hare", "file"
+]
+GENERATED = ("van_der_pol", "lotka_volterra", "linear", "pendulum", "rational_oscillator")
 SHIPPED = {"lynx_hare": "lynx_hare.csv"}  # real records in problems/timeseries/data (README.md there says where from)
 
 
@@ -86,6 +88,12 @@ def lotka_volterra(alpha: float = 2 / 3, beta: float = 4 / 3, gamma: float = 1.0
     return lambda t, x: [alpha * x[0] - beta * x[0] * x[1], delta * x[0] * x[1] - gamma * x[1]]
 
 
+def rational_oscillator(t, y):
+    """y' = (x2, -x1) with x = y / (1 + y) entrywise: the system of diffrax's neural-ODE example."""
+    x = np.asarray(y) / (1.0 + np.asarray(y))
+    return [x[1], -x[0]]
+
+
 def damped_oscillator(A: np.ndarray):
     return lambda t, x: A @ x
 
@@ -102,10 +110,20 @@ def pendulum(g_over_l: float = PENDULUM_G_OVER_L, c: float = PENDULUM_FRICTION):
 
 
 def generate(
-    source: str, *, members: int, samples: int, t_end: float, noise: float, seed: int, mu: float = 1.0
+    source: str,
+    *,
+    members: int,
+    samples: int,
+    t_end: float,
+    noise: float,
+    seed: int,
+    mu: float = 1.0,
+    times: str = "even",
 ) -> tuple[Series, object]:
     """``members`` trajectories of the named system from seeded initial states, each observed at
-    ``samples`` equally spaced times on [0, t_end] with N(0, noise^2) added; also the true vector field."""
+    ``samples`` times on [0, t_end] with N(0, noise^2) added; also the true vector field. ``times``: "even"
+    (equally spaced, shared by all members) or "random" (each member its own sorted uniform times, the
+    first at 0, from a seeded stream of their own: the initial states and noise do not change with it)."""
     rng = np.random.default_rng(seed)
     if source == "van_der_pol":
         field, x0 = van_der_pol(mu), rng.uniform(-2.5, 2.5, size=(members, 2))
@@ -113,16 +131,21 @@ def generate(
         field, x0 = lotka_volterra(), rng.uniform(0.5, 1.5, size=(members, 2))
     elif source == "linear":
         field, x0 = damped_oscillator(LINEAR_A), rng.uniform(-1.0, 1.0, size=(members, 2))
+    elif source == "rational_oscillator":  # diffrax's neural-ODE example: its system and initial states
+        field, x0 = rational_oscillator, rng.uniform(-0.6, 1.0, size=(members, 2))
     elif source == "pendulum":  # swings up to 2 rad (115 degrees), where sin(theta) is far from theta
         field, x0 = pendulum(), np.column_stack([rng.uniform(-2.0, 2.0, members), rng.uniform(-1.0, 1.0, members)])
     else:
         raise ValueError(f"unknown source {source!r}")
-    t = np.linspace(0.0, t_end, samples)
+    clock = np.random.default_rng([seed, 1])
     trajectories = []
     for start in x0:
+        t = np.linspace(0.0, t_end, samples)
+        if times == "random":
+            t = np.concatenate([[0.0], np.sort(clock.uniform(0.0, t_end, samples - 1))])
         solved = solve_ivp(field, (0.0, t_end), start, t_eval=t, rtol=1e-10, atol=1e-12, method="DOP853")
         x = solved.y.T + noise * rng.normal(size=solved.y.T.shape)
-        trajectories.append(Trajectory(t.copy(), x))
+        trajectories.append(Trajectory(t, x))
     return Series(tuple(trajectories), ("theta", "omega") if source == "pendulum" else ("x1", "x2")), field
 
 
