@@ -110,7 +110,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="weights up to 1218 and members up to 64")
     parser.add_argument("--out", default=str(HERE / "results" / "timeseries_scaling.json"))
+    parser.add_argument("--report", help="only print the table and draw the figure of this JSON (an earlier --out)")
     args = parser.parse_args()
+    if args.report:
+        rows = json.loads(Path(args.report).read_text())
+        report(rows, max(r["weights"] for r in rows))
+        return
     weights = [w for w in WIDTHS if not args.quick or w <= 1218]
     members = [m for m in MEMBERS_AT_WIDEST if not args.quick or m <= 64]
     widest = max(weights)
@@ -166,6 +171,7 @@ def plot(by_weights: list[dict], by_members: list[dict], widest: int) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, subset, key in ((axes[0], by_weights, "weights"), (axes[1], by_members, "members")):
+        subset = sorted(subset, key=lambda r: r[key])
         x = [r[key] for r in subset]
         for part, style in (("iteration_s", "o-"), ("jacobians_s", "s--"), ("schur_s", "^--"), ("solve_s", "v--")):
             ax.loglog(x, [r["gauss_newton"][part] for r in subset], style, label=f"Gauss-Newton {part[:-2]}")
