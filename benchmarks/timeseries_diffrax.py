@@ -211,6 +211,8 @@ def _fit(csv: str, data: dict, seed: int, options: dict, limit_s: float) -> dict
         build = time.perf_counter() - begin
 
         def follow(iteration, objective, free, states):  # the clock is paused while the forecast is scored
+            if iteration % options["score_every"]:
+                return
             start = time.perf_counter()
             rmse = forecast(field_of(np.asarray(free["theta"]).ravel()), data["x_true0"], t, y, n)
             trace.append({"iteration": iteration, "s": start - begin - paused[0], "forecast_rmse": rmse})
@@ -292,6 +294,7 @@ def main() -> None:
     parser.add_argument("--parallelization", default="vectorized", choices=["serial", "vectorized"])
     parser.add_argument("--lam", type=float, default=1e-7, help="the toolkit's weight penalty (scaled units)")
     parser.add_argument("--max-iter", type=int, default=3000, help="IPOPT's; gauss_newton stops at 100")
+    parser.add_argument("--score-every", type=int, default=1, help="gauss_newton steps between forecast scores")
     parser.add_argument("--diffrax-budget-s", type=float, default=600.0)
     parser.add_argument("--toolkit-limit-s", type=float, default=900.0, help="IPOPT's max_wall_time; killed at 2x+300")
     parser.add_argument("--memory-gb", type=float, default=12.0, help="the toolkit's fit's address-space cap")
