@@ -202,7 +202,7 @@ def prediction_bands(ctx: TimeSeriesContext, solution: ocp.Solution, seed: int):
         # bands.py linearises the observed state's run in the network's weights alone
         return {
             "level": level,
-            "skipped": "computed for a network without hidden states or fitted known parameters",
+            "skipped": "not computed with hidden states, fitted known parameters or no network",
         }, None
     begin = time.perf_counter()
     theta = np.asarray(solution.free_parameters["theta"]).ravel()
