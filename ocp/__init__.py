@@ -32,6 +32,7 @@ from ocp.search.report import SearchReport
 from ocp.search.settings import SearchSettings
 from ocp.search.strategies import Initialization
 from ocp.search.tasks import Hops
+from ocp.solvers.gauss_newton import GaussNewton
 from ocp.solvers.gradient_flow import GradientFlow, GradientFlowOptions
 from ocp.solvers.ipopt import OCPSolver, SolverOptions, solve
 from ocp.solvers.solution import Solution
@@ -48,6 +49,7 @@ __all__ = [
     "Euler",
     "ExplicitRungeKutta",
     "FreeParameter",
+    "GaussNewton",
     "GradientFlow",
     "GradientFlowOptions",
     "Hops",

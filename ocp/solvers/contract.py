@@ -1,4 +1,4 @@
-"""What every solver of the toolkit promises its callers (IPOPT's `OCPSolver`, the `GradientFlow`).
+"""What every solver of the toolkit promises its callers (IPOPT's `OCPSolver`, the `GradientFlow`, the `GaussNewton`).
 
 A solver satisfies `Solver` when:
 
