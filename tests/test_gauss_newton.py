@@ -7,6 +7,7 @@ import casadi as ca
 import numpy as np
 import pytest
 import yaml
+from single_solve import SINGLE_SOLVE
 
 import ocp
 from ocp.cli import main
@@ -14,11 +15,6 @@ from ocp.run.solve import parse_config
 from ocp.solvers.gauss_newton import GaussNewton
 from ocp.solvers.status import Status
 from problems.timeseries.series import PENDULUM_FRICTION, PENDULUM_G_OVER_L
-
-SINGLE_SOLVE = {
-    "initialization": {"strategy": "simulate"},
-    "multistart": {"starts": 1, "extra_strategies": [], "first_start_strategies": []},
-}
 
 
 def fit(model: dict, noise: float, lam: float = 0.0):

@@ -5,6 +5,7 @@ loss, the gradient of the condensed objective, and the L1 problem's switching co
 import casadi as ca
 import numpy as np
 import pytest
+from single_solve import SINGLE_SOLVE
 from test_known_answers import A, B, Q, R, S, T, lqr_problem
 
 import ocp
@@ -88,8 +89,7 @@ def test_the_l1_switching_function_stays_in_the_band_where_the_control_is_zero_a
     reaches the band, every control is zero: the maximum principle's T*."""
     config = {"problem": "l1", "T": 4.0, "K": 16, "lambda": 0.01, "seed": 0}
     config |= {"data": {"source": "annulus", "n_train": 40, "n_test": 10}}
-    config |= {"multistart": {"starts": 1, "extra_strategies": [], "first_start_strategies": []}}
-    config |= {"initialization": {"strategy": "simulate"}}
+    config |= SINGLE_SOLVE
     run, settings, ptype = parse_config(config)
     setup = ptype.build(settings, run)
     sol = solve_run(run, setup)

@@ -7,6 +7,7 @@ import casadi as ca
 import numpy as np
 import pytest
 import yaml
+from single_solve import SINGLE_SOLVE
 
 from ocp.cli import main
 from ocp.nlp.jacobian import block_jacobian
@@ -14,11 +15,6 @@ from ocp.nlp.transcription import transcribe
 from ocp.run.solve import parse_config
 from ocp.solvers.ipopt import nlp_parameters
 from problems.timeseries.series import LINEAR_A, generate, write_csv
-
-SINGLE_SOLVE = {
-    "initialization": {"strategy": "simulate"},
-    "multistart": {"starts": 1, "extra_strategies": [], "first_start_strategies": []},
-}
 
 
 def config(tmp_path, **changes) -> str:

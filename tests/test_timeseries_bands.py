@@ -7,16 +7,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import yaml
+from single_solve import SINGLE_SOLVE
 
 import ocp
 from ocp.cli import main
 from ocp.run.solve import parse_config
 from problems.timeseries.bands import coverage, free_run_with_sensitivities, laplace, member_runs, sensitivity_field
-
-SINGLE_SOLVE = {
-    "initialization": {"strategy": "simulate"},
-    "multistart": {"starts": 1, "extra_strategies": [], "first_start_strategies": []},
-}
 
 
 def settings(seed: int = 0, **changes) -> dict:

@@ -7,15 +7,12 @@ import casadi as ca
 import numpy as np
 import pytest
 import yaml
+from single_solve import SINGLE_SOLVE
 
 from ocp.cli import main
 from problems.timeseries.observation import Observation, linear_observation
 from problems.timeseries.series import LINEAR_A
 
-SINGLE_SOLVE = {
-    "initialization": {"strategy": "simulate"},
-    "multistart": {"starts": 1, "extra_strategies": [], "first_start_strategies": []},
-}
 NOISE = 0.01
 
 
