@@ -51,6 +51,25 @@ def test_a_linear_model_reaches_ipopts_optimum():
     assert mine.constraint_violation <= 1e-10
 
 
+def test_a_callback_that_returns_true_stops_at_the_point_it_saw():
+    """The callback sees each accepted step; returning True ends the solve there, with the point it was shown
+    (the weights bit for bit, the objective equal) and the status Ctrl-C gives."""
+    problem, method, guess, T = fit({"kind": "linear"}, noise=0.01)
+    seen = []
+
+    def stop_at_two(iteration, objective, free, states):
+        seen.append((iteration, objective, np.array(free["theta"])))
+        return iteration == 2
+
+    sol = GaussNewton(problem, method, ocp.SolverOptions(tol=1e-10)).solve(
+        T=T, initial_guess=guess, callback=stop_at_two
+    )
+    assert [row[0] for row in seen] == [1, 2]
+    assert sol.status == Status.USER_REQUESTED_STOP and sol.iterations == 2
+    assert sol.objective == seen[-1][1]
+    np.testing.assert_array_equal(np.asarray(sol.free_parameters["theta"]).ravel(), seen[-1][2].ravel())
+
+
 def test_the_pendulums_constants_come_back_through_the_config(tmp_path):
     """A fit nonlinear in its parameters, through ``solver: {name: gauss_newton}``: the pendulum theta'' =
     -(g/L) sin(theta) - c theta' with both constants fitted from 2 noise-free members (started at g/L = 5,

@@ -138,10 +138,11 @@ class GaussNewton:
         initial_guess: InitialGuess | Solution | None = None,
         initial_state: np.ndarray | None = None,
         data: np.ndarray | None = None,
-        callback: Callable[[int, float, Mapping[str, np.ndarray], np.ndarray], None] | None = None,
+        callback: Callable[[int, float, Mapping[str, np.ndarray], np.ndarray], bool | None] | None = None,
     ) -> Solution:
         """Lifted Gauss-Newton from ``initial_guess``; ``callback(iteration, objective, free parameters,
-        states (N, K + 1, nx))`` after each accepted step (e.g. to follow a forecast's error)."""
+        states (N, K + 1, nx))`` after each accepted step (e.g. to follow a forecast's error). A callback
+        that returns True stops the solve there, with status USER_REQUESTED_STOP (as Ctrl-C does)."""
         problem = self.problem
         parameters = dict(parameters or {})
         p = nlp_parameters(problem, parameters, T, data)
@@ -183,7 +184,9 @@ class GaussNewton:
                 history.append(f)
                 if callback is not None:
                     free = parameter_values(problem, w[self.nlp.layout.free_parameters], which="free")
-                    callback(iterations, f, free, take(w, self.nlp.layout.states).transpose(1, 0, 2))
+                    if callback(iterations, f, free, take(w, self.nlp.layout.states).transpose(1, 0, 2)):
+                        status = Status.USER_REQUESTED_STOP
+                        break
         except KeyboardInterrupt:
             status = Status.USER_REQUESTED_STOP  # the last accepted point is returned: nothing is lost
         solve_time = time.perf_counter() - begin
