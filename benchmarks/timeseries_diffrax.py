@@ -219,6 +219,7 @@ def _fit(csv: str, data: dict, seed: int, options: dict, limit_s: float) -> dict
     begin = time.perf_counter()
     setup = ptype.build(settings, run)
     ctx = setup.context
+
     def field_of(theta):  # data units: std * f((z - mean) / std)
         return lambda z: ctx.scaling.std * mlp(ctx.model.shapes, theta)(ctx.scaling.to_model(z))
 
