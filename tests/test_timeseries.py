@@ -84,6 +84,8 @@ def test_every_member_is_drawn_on_pages_that_name_them(tmp_path):
         ({"model": {"kind": "mlp", "widths": [0]}}, "'model.widths' must be positive integers"),
         ({"model": {"kind": "cubic"}}, "'model.kind' must be one of 'mlp', 'linear'"),
         ({"bands": {"level": 1.5}}, "'bands.level' must be < 1.0, got 1.5"),
+        ({"data": {"members": 10**30}}, "'data.members' x 'data.samples' (10000000000000000000000000000"),
+        ({"data": {"members": 10**8}}, "is more than the 1,000,000 samples a generated record may hold"),
     ],
 )
 def test_bad_input_exits_2_naming_the_field(tmp_path, capsys, changes, message):

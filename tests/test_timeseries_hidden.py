@@ -10,7 +10,7 @@ import yaml
 from single_solve import SINGLE_SOLVE
 
 from ocp.cli import main
-from problems.timeseries.observation import Observation, linear_observation
+from problems.timeseries.observation import Observation, configured_observation
 from problems.timeseries.series import LINEAR_A
 
 NOISE = 0.01
@@ -99,8 +99,8 @@ def test_an_observation_is_any_casadi_expression_and_a_start_reproduces_the_samp
     bent = Observation(z, z[0] + 0.5 * z[1] ** 2)
     assert np.array_equal(bent(np.array([[1.0, 2.0], [-1.0, 0.0]])), [[3.0], [-1.0]])
     assert not bent.linear and not bent.is_identity and np.array_equal(bent.matrix, [[1.0, 0.0]])
-    assert linear_observation(z, 2, None).is_identity and not linear_observation(z, 1, None).is_identity
-    mixed = linear_observation(z, 1, ((1.0, 1.0),))
+    assert configured_observation(z, 2, None).is_identity and not configured_observation(z, 1, None).is_identity
+    mixed = configured_observation(z, 1, ((1.0, 1.0),))
     start = mixed.states_from(np.array([[2.0], [-1.0]]), np.array([[0.5], [0.0]]))
     assert np.allclose(mixed(start), [[2.0], [-1.0]], atol=1e-14)
     assert np.allclose(np.abs(start @ [1.0, -1.0]) / np.sqrt(2), [0.5, 0.0], atol=1e-14)
@@ -118,10 +118,45 @@ def test_an_observation_is_any_casadi_expression_and_a_start_reproduces_the_samp
         ({"model": {"observation": [[1.0, 0.0, 0.0]]}}, "'model.observation' must be 1 x 2"),
         ({"model": {"observation": [[1.0], [0.0]]}}, "'model.observation' must be 1 x 2"),
         ({"model": {"observation": [[0.0, 0.0]]}}, "'model.observation' must have independent rows"),
-        ({"model": {"observation": [["a", 1.0]]}}, "'model.observation[0][0]' must be a number"),
+        ({"model": {"observation": [["a", 1.0]]}}, "'model.observation[0][0]' must be a finite number"),
+        ({"model": {"observation": ["z1 + z3"]}}, "'model.observation[0]': unknown name 'z3'"),
+        ({"model": {"observation": ["2.0"]}}, "'model.observation[0]': '2.0' does not depend on the state z1..z2"),
+        ({"model": {"observation": [{"z1": 1}]}}, "'model.observation[0]' must be a list of 2 numbers or a formula"),
         ({"initial_states": "observed"}, "'initial_states': observed fixes the whole initial state"),
     ],
 )
 def test_bad_hidden_state_settings_exit_2_naming_the_field(tmp_path, capsys, changes, message):
     assert solve(tmp_path, **changes)[0] == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_nonlinear_observation_formula_recovers_the_system_up_to_its_symmetry(tmp_path):
+    """A record written to CSV: x' = LINEAR_A x seen through y = x1 + x2^2 / 2 (noise 0.01, 3 members x 40
+    samples), fitted by an affine model x' = A x + b with ``model.observation: ["z1 + 0.5*z2**2"]`` in the
+    data's units (``normalize: false``). The affine maps that keep h are z2 -> +-z2 + c with z1 -> z1 -+ c z2
+    - c^2 / 2, so A's eigenvalues are LINEAR_A's (measured off by 1.3e-3, asserted to 5e-3) and the hidden
+    state is +-x2 + c at the nodes (slope measured 0.998, asserted within 2e-2 of +-1; the rest measured 3.7e-3,
+    asserted to 0.05, 2 % of its range). The forecast is at the noise level (measured 0.0119 at noise 0.01,
+    asserted below 1.5 x). The optimum's flat direction (c) shows as a reduced-Hessian eigenvalue near 0."""
+    from scipy.linalg import expm
+
+    from problems.timeseries.series import Series, Trajectory, write_csv
+
+    rng = np.random.default_rng(3)
+    t = np.linspace(0.0, 6.0, 40)
+    x0 = np.array([[1.0, 0.5], [-0.5, 1.0], [0.8, -0.8]])
+    x = np.stack([np.stack([expm(LINEAR_A * s) @ start for s in t]) for start in x0])  # (member, time, 2)
+    y = x[..., :1] + 0.5 * x[..., 1:] ** 2 + NOISE * rng.normal(size=x[..., :1].shape)
+    write_csv(Series(tuple(Trajectory(t, ym) for ym in y), ("x1",)), tmp_path / "record.csv")
+    code, summary, theta = solve(
+        tmp_path,
+        data={"source": "file", "path": str(tmp_path / "record.csv")},
+        model={"observation": ["z1 + 0.5*z2**2"]},
+        normalize=False,
+    )
+    assert code == 0 and summary["success"] and summary["forecast_rmse"] < 1.5 * NOISE
+    assert np.max(np.abs(eigenvalues(theta, 2) - np.sort_complex(np.linalg.eigvals(LINEAR_A)))) < 5e-3
+    states = np.load(tmp_path / "out" / "solution.npz")["states"]  # (members, nodes, 2), nodes at the samples
+    hidden, true = states[..., 1].ravel(), x[:, : states.shape[1], 1].ravel()
+    (slope, offset), *_ = np.linalg.lstsq(np.column_stack([true, np.ones_like(true)]), hidden, rcond=None)
+    assert abs(abs(slope) - 1.0) < 2e-2 and np.max(np.abs(hidden - slope * true - offset)) < 0.05

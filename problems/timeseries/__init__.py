@@ -29,7 +29,7 @@ from .model import (
     node_grid,
     timeseries_problem,
 )
-from .observation import linear_observation
+from .observation import configured_observation
 from .vector_fields import vector_field
 
 
@@ -57,7 +57,7 @@ class TimeSeriesProblemType:
         if n < series.nx:
             raise ConfigError(f"'model.states' ({n}) must be at least the number of observed columns ({series.nx})")
         state, inputs = ca.SX.sym("x", n), ca.SX.sym("u", series.nu)
-        observation = linear_observation(state, series.nx, m.observation)
+        observation = configured_observation(state, series.nx, m.observation)
         if series.nu and m.kind not in ("mlp", "linear", "none"):
             raise ConfigError(f"'model.kind': {m.kind} takes no inputs; with 'data.inputs' use mlp, linear or none")
         model = vector_field(state, m.kind, m.widths, m.activation, inputs)

@@ -39,6 +39,9 @@ FIT, REGULARIZATION = "fit", "regularization"
 TRAIN_FRACTION = 0.75  # of the time span, when data.train_until is not given
 MAX_DERIVATIVE = 3  # the highest derivative of the data that starts a hidden state (`hidden_guess`)
 MAX_STATES = 1000  # a larger model.states is refused before the build, which would take hours or fail
+# a generated record's members x samples: 40x the diffrax example's 25,600, which takes minutes per solve;
+# more is refused before generating, which would run out of memory or take hours
+MAX_GENERATED_SAMPLES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,11 @@ class SeriesData:
             raise ConfigError("'data.inputs' names columns of a data file: it needs 'data.source: file'")
         if self.observed is not None and (not self.observed or len(set(self.observed)) < len(self.observed)):
             raise ConfigError(f"'data.observed' must name distinct columns, got {list(self.observed)}")
+        if self.source in GENERATED and self.members * self.samples > MAX_GENERATED_SAMPLES:
+            raise ConfigError(
+                f"'data.members' x 'data.samples' ({self.members} x {self.samples}) is more than the "
+                f"{MAX_GENERATED_SAMPLES:,} samples a generated record may hold"
+            )
 
     def load(self, seed: int) -> tuple[Series, Any]:
         """(the series of the observed columns, its true vector field or None for a file); a bad file or an
@@ -135,7 +143,7 @@ class ModelSettings:
     parameters: dict[str, Any] = field(default_factory=dict)
 
     states: int | None = at_least(1, None)  # the model's state size; null: the observed columns' number
-    observation: tuple[tuple[float, ...], ...] | None = None  # C of y = C z (rows); null: [I 0]
+    observation: tuple[Any, ...] | None = None  # h of y = h(z): rows of C or formulas in z1..zn; null: [I 0]
 
     def __post_init__(self) -> None:
         if self.states is not None and self.states > MAX_STATES:

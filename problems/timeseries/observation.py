@@ -1,9 +1,11 @@
 """What the data see of the model's state: y = h(z), by default the first entries of z.
 
 The model's state z may be larger than the record (``model.states``): its entries beyond the observed ones
-are hidden states, which the fit must infer. ``model.observation`` gives h(z) = C z as a matrix (observed
-columns x states); omitted, C = [I 0]. Everything that evaluates the observation goes through `Observation`,
-which takes any CasADi expression h(z) (the Python API; a linear one is recognised as its matrix).
+are hidden states, which the fit must infer. ``model.observation`` gives h(z) one row per observed column:
+a row of numbers (h_i = C_i z) or a formula in z1, ..., zn (`expressions.py`), both in the model's units (the
+observed columns standardised, unless ``normalize: false``); omitted, C = [I 0]. Everything that evaluates
+the observation goes through `Observation`, which takes any CasADi expression h(z) (the Python API; a linear
+one is recognised as its matrix).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import casadi as ca
 import numpy as np
 
 from ocp.errors import ConfigError
+
+from .expressions import parse
 
 
 @dataclass(frozen=True)
@@ -74,21 +78,37 @@ class Observation:
         return (y - offset) @ np.linalg.pinv(C).T + hidden @ null.T
 
 
-def linear_observation(state: ca.SX, n_observed: int, matrix: tuple[tuple[float, ...], ...] | None) -> Observation:
-    """y = C z on the model's ``state``: C = [I 0] when ``matrix`` is None, else the rows given (the config's
-    ``model.observation``: a bad shape, value or rank is a ConfigError naming it)."""
+def configured_observation(state: ca.SX, n_observed: int, rows: tuple | None) -> Observation:
+    """h(z) on the model's ``state`` from the config's ``model.observation`` (None: C = [I 0]): each row a
+    list of n numbers or a formula in z1..zn. A bad shape, value, formula or (for numbers only) rank is a
+    ConfigError naming it."""
     n = state.numel()
-    if matrix is None:
+    if rows is None:
         return Observation(state, state[:n_observed])
-    rows = [len(row) for row in matrix]
-    if len(matrix) != n_observed or any(r != n for r in rows):
+    shape = f"{n_observed} x {n} (observed columns x model.states)"
+    if len(rows) != n_observed:
+        raise ConfigError(f"'model.observation' must be {shape}: one row per observed column, got {len(rows)} rows")
+    names = {f"z{i + 1}": state[i] for i in range(n)}
+    outputs = []
+    for i, row in enumerate(rows):
+        field = f"model.observation[{i}]"
+        if isinstance(row, str):
+            h = parse(row, names, field)
+            if not ca.depends_on(h, state):
+                raise ConfigError(f"{field!r}: {row!r} does not depend on the state z1..z{n}")
+            outputs.append(h)
+        elif isinstance(row, list | tuple):
+            if len(row) != n:
+                raise ConfigError(f"'model.observation' must be {shape}, got a row {i} of length {len(row)}")
+            for j, value in enumerate(row):
+                if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+                    raise ConfigError(f"'{field}[{j}]' must be a finite number, got {value!r}")
+            outputs.append(ca.mtimes(ca.DM(row).T, state))
+        else:
+            raise ConfigError(f"{field!r} must be a list of {n} numbers or a formula in z1..z{n}, got {row!r}")
+    observation = Observation(state, ca.vertcat(*outputs))
+    if all(not isinstance(row, str) for row in rows) and np.linalg.matrix_rank(observation.matrix) < n_observed:
         raise ConfigError(
-            f"'model.observation' must be {n_observed} x {n} (observed columns x model.states), "
-            f"got {len(matrix)} rows of lengths {rows}"
+            f"'model.observation' must have independent rows (rank {n_observed}), got {observation.matrix.tolist()}"
         )
-    C = np.array(matrix, dtype=float).reshape(n_observed, n)
-    if not np.all(np.isfinite(C)):
-        raise ConfigError(f"'model.observation' must hold finite numbers, got {C.tolist()}")
-    if np.linalg.matrix_rank(C) < n_observed:
-        raise ConfigError(f"'model.observation' must have independent rows (rank {n_observed}), got {C.tolist()}")
-    return Observation(state, ca.mtimes(ca.DM(C), state))
+    return observation
