@@ -304,6 +304,19 @@ def test_the_resolution_check_reports_the_node_state_error_of_an_under_resolved_
     assert coarse.summary()["stability"]["resimulated_difference"] == pytest.approx(expected, abs=1e-6)
     fine = ocp.solve(problem, ocp.DirectCollocation(K=20, degree=3))
     assert fine.stability.stable is True and fine.stability.resimulated_difference < 1e-5
+    # stopped before the collocation equations hold (states guessed constant, no iteration): the difference
+    # is the guess's, 1 - e^(-a), and the report says so instead of advising more elements
+    caplog.clear()
+    early = ocp.solve(
+        problem,
+        ocp.DirectCollocation(K=20, degree=3),
+        ocp.SolverOptions(max_iter=0, first_order_iterations=0),
+        initial_guess=ocp.InitialGuess(states=[1.0]),
+    )
+    assert not early.success and early.constraint_violation > 0.1
+    assert early.stability.stable is None and "do not hold at this point" in early.stability.advice
+    assert early.stability.resimulated_difference == pytest.approx(1 - np.exp(-a), abs=1e-6)
+    assert not any("resolve" in r.message for r in caplog.records)
     # M elements per interval under the same K controls: implicit Euler on h / M, nodes every M elements
     M = 4
     split = ocp.solve(problem, ocp.DirectCollocation(K=K, degree=1, steps=M))

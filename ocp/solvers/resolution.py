@@ -12,8 +12,10 @@ interval that each has h rho <= REFERENCE_H_RHO (error per step of order 1e-6 re
 the largest difference from the collocation node states, relative to the largest state (at least 1).
 It assumes the dynamics do not amplify small differences much over [0, T]: on a chaotic or unstable
 system the re-simulation departs from any discretisation. Above RESOLUTION_TOLERANCE the toolkit
-warns. Where RK4 would need more than MAX_REFERENCE_STEPS per interval
-(a stiff system), the re-simulation is left out and the report says so.
+warns, unless the solve stopped before the collocation equations held (UNCONVERGED_VIOLATION): then
+the difference measures their violation, and the report says so instead of advising on the grid.
+Where RK4 would need more than MAX_REFERENCE_STEPS per interval (a stiff system), the re-simulation is
+left out and the report says so.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ REFERENCE_H_RHO = 0.1  # h rho of one RK4 step of the reference
 MAX_REFERENCE_STEPS = 2000  # per interval; stiffer systems get no explicit reference
 STEPS_PER_CALL = 20  # fewer Python calls on a stiff system, a small graph on a mild one
 RESOLUTION_TOLERANCE = 1e-3  # the largest node-state difference, relative, that counts as resolved
+# a point whose constraints are violated by more than this (relative to the states) is not a collocation
+# solution yet: its difference from the re-simulation measures the violation, and is not judged
+UNCONVERGED_VIOLATION = 1e-6
 
 
 def resolution_check(problem: Problem, method: DirectCollocation, solution: Solution, data) -> StabilityReport:
@@ -61,11 +66,17 @@ def resolution_check(problem: Problem, method: DirectCollocation, solution: Solu
     scale = max(1.0, float(np.max(np.abs(solution.states))))
     with np.errstate(invalid="ignore"):
         difference = float(np.max(np.abs(reference - solution.states))) / scale
+    reference = f"rk4 x {steps}"
+    if not solution.constraint_violation <= UNCONVERGED_VIOLATION * scale:  # an early stop, e.g. at max_iter
+        advice = (
+            f"the collocation equations do not hold at this point (constraint violation "
+            f"{solution.constraint_violation:.3g}; {solution.status}): its difference from a re-simulation "
+            f"({difference:.3g}) measures that, not the resolution, which is judged at a converged solution"
+        )
+        return replace(report, stable=None, advice=advice, resimulated_difference=difference, reference=reference)
     resolved = bool(difference <= RESOLUTION_TOLERANCE)  # False for NaN
     advice = "" if resolved else resolution_advice(method, difference, report.solution, steps)
-    return replace(
-        report, stable=resolved, advice=advice, resimulated_difference=difference, reference=f"rk4 x {steps}"
-    )
+    return replace(report, stable=resolved, advice=advice, resimulated_difference=difference, reference=reference)
 
 
 def resolution_advice(method: DirectCollocation, difference: float, h_rho: float, steps: int) -> str:
