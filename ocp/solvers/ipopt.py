@@ -199,6 +199,7 @@ class OCPSolver:
         self._stage_start = StageStart(self.nlp, self.method)  # direct collocation's start at its points
         self._slack_start = SlackStart(self.nlp)  # the L1 slacks at |e|
         self._warned_unstable = False  # the warning is said once per build, not at every solve of a search
+        self._reference_steps: dict[int, ca.Function] = {}  # the resolution check's RK4 steps, built once
         if self.options.check_optimality and not isinstance(self.method, DirectCollocation):
             self._optimality_check()
         self.build_time_s = time.perf_counter() - start
@@ -373,7 +374,10 @@ class OCPSolver:
             result, args, solver.stats(), p, solve_time, first_order, optimality, certificate, stability
         )
         if isinstance(self.method, DirectCollocation):
-            solution = replace(solution, stability=resolution_check(self.problem, self.method, solution, data))
+            solution = replace(
+                solution,
+                stability=resolution_check(self.problem, self.method, solution, data, self._reference_steps),
+            )
         self._warn_once(solution.stability)
         return solution
 
