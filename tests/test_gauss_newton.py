@@ -47,7 +47,7 @@ def test_a_linear_model_reaches_ipopts_optimum():
     assert theirs.success
     assert abs(mine.objective - theirs.objective) <= 1e-9 * theirs.objective
     np.testing.assert_allclose(mine.free_parameters["theta"], theirs.free_parameters["theta"], atol=1e-6)
-    assert mine.optimality.first_order_gap <= 1e-10  # the Lagrangian's gradient it stopped on
+    assert mine.optimality.stationarity <= 1e-10  # the Lagrangian's gradient it stopped on
     assert mine.constraint_violation <= 1e-10
 
 

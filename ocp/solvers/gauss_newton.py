@@ -397,8 +397,9 @@ class GaussNewton:
             parameters=parameter_values(problem, p, which="fixed"),
             primal=w,
             optimality=OptimalityReport(
-                first_order_gap=stationarity,
-                skipped=f"gauss_newton: first-order only (largest Lagrangian gradient entry {stationarity:.2e})",
+                stationarity=stationarity,
+                skipped=f"gauss_newton: no second-order check (stationarity, the largest entry of the "
+                f"Lagrangian's gradient, is {stationarity:.2e})",
             ),
             training=training,
         )

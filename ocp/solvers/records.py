@@ -105,12 +105,15 @@ class FirstOrderReport(Record):
 @dataclass(frozen=True)
 class OptimalityReport(Record):
     """The check of a returned point (`optimality.py`): the reduced Hessian's extreme eigenvalues, whether
-    it is positive definite, the gap a few first-order steps open; ``skipped`` says why it did not run."""
+    it is positive definite, the gap a few first-order steps open; ``skipped`` says why it did not run.
+    ``stationarity``: the largest entry of the Lagrangian's gradient, from a solver that stops on it
+    (`gauss_newton.py`), NaN otherwise."""
 
     smallest_eigenvalue: float = float("nan")
     largest_eigenvalue: float = float("nan")
     second_order_ok: bool | None = None
     first_order_gap: float = float("nan")
+    stationarity: float = float("nan")
     warning: str = ""
     skipped: str = ""
     time_s: float = 0.0
