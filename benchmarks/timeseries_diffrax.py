@@ -104,32 +104,29 @@ def softplus(z: np.ndarray) -> np.ndarray:
 
 
 def mlp(shapes: tuple[tuple[int, int], ...], theta: np.ndarray):
-    """The toolkit's MLP (`problems/timeseries/vector_fields.py`: each W column-major, then its bias, softplus
-    between layers) in numpy, rows of z being members."""
+    """The toolkit's MLP (`problems/timeseries/vector_fields.py`: each W column-major, then its bias) as a
+    `softplus_mlp`."""
     layers, offset = [], 0
     for rows, cols in shapes:
         W = theta[offset : offset + rows * cols].reshape((rows, cols), order="F")
         offset += rows * cols
         layers.append((W, theta[offset : offset + rows]))
         offset += rows
+    return softplus_mlp(layers)
+
+
+def diffrax_field(layers: list[dict]):
+    """The Equinox MLP from its exported weights, as a `softplus_mlp`."""
+    return softplus_mlp([(np.array(layer["W"]), np.array(layer["b"])) for layer in layers])
+
+
+def softplus_mlp(layers: list[tuple[np.ndarray, np.ndarray]]):
+    """z -> W_L softplus(... softplus(W_1 z + b_1) ...) + b_L in numpy, rows of z being members."""
 
     def field(z):
         for i, (W, b) in enumerate(layers):
             z = z @ W.T + b
             z = softplus(z) if i < len(layers) - 1 else z
-        return z
-
-    return field
-
-
-def diffrax_field(layers: list[dict]):
-    """The Equinox MLP from its exported weights, in numpy (rows of z are members)."""
-    weights = [(np.array(layer["W"]), np.array(layer["b"])) for layer in layers]
-
-    def field(z):
-        for i, (W, b) in enumerate(weights):
-            z = z @ W.T + b
-            z = softplus(z) if i < len(weights) - 1 else z
         return z
 
     return field
