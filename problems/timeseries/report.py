@@ -265,8 +265,12 @@ def plot_vector_field(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path
     ax.set_xlabel(ctx.series.names[0])
     ax.set_ylabel(ctx.series.names[1])
     drawn = min(len(ctx.series.trajectories), 2 * MEMBERS_PER_PAGE)
-    of = "" if drawn == len(ctx.series.trajectories) else f" of the first {drawn} members"
-    ax.set_title(f"learned vector field (streamlines) and the samples{of}")
+    of = (
+        ""
+        if drawn == len(ctx.series.trajectories)
+        else f" of the first {drawn} of {len(ctx.series.trajectories)} members"
+    )
+    ax.set_title(f"learned vector field (streamlines)\nand the samples{of}", fontsize=10)
     return save_figure(fig, path)
 
 
