@@ -70,6 +70,25 @@ def test_a_callback_that_returns_true_stops_at_the_point_it_saw():
     np.testing.assert_array_equal(np.asarray(sol.free_parameters["theta"]).ravel(), seen[-1][2].ravel())
 
 
+def test_ctrl_c_during_a_solve_keeps_the_last_accepted_point():
+    """A KeyboardInterrupt inside the iteration (here raised by the callback after step 2, as Ctrl-C would
+    arrive there) ends the solve with USER_REQUESTED_STOP and the point of step 2, not an exception."""
+    problem, method, guess, T = fit({"kind": "linear"}, noise=0.01)
+    seen = []
+
+    def interrupt_at_two(iteration, objective, free, states):
+        seen.append((objective, np.array(free["theta"])))
+        if iteration == 2:
+            raise KeyboardInterrupt
+
+    sol = GaussNewton(problem, method, ocp.SolverOptions(tol=1e-10)).solve(
+        T=T, initial_guess=guess, callback=interrupt_at_two
+    )
+    assert sol.status == Status.USER_REQUESTED_STOP and sol.iterations == 2 and len(seen) == 2
+    assert sol.objective == seen[-1][0]
+    np.testing.assert_array_equal(np.asarray(sol.free_parameters["theta"]).ravel(), seen[-1][1].ravel())
+
+
 def test_the_pendulums_constants_come_back_through_the_config(tmp_path):
     """A fit nonlinear in its parameters, through ``solver: {name: gauss_newton}``: the pendulum theta'' =
     -(g/L) sin(theta) - c theta' with both constants fitted from 2 noise-free members (started at g/L = 5,
