@@ -68,15 +68,20 @@ def test_a_driven_linear_system_gives_back_a_and_b_to_1e_6():
 
 
 def test_the_inputs_move_the_fit():
-    """Without the inputs (all zero), the same records cannot be fitted: the objective is far from zero.
-    This is what makes the previous test's recovery depend on the inputs reaching the dynamics."""
+    """Without the inputs (all zero), the same records cannot be fitted: started at the true A and B and the
+    samples, IPOPT ends at a local minimum whose objective is far from zero (measured 2.08; asserted above
+    1e-3). This is what makes the previous test's recovery depend on the inputs reaching the dynamics. (From
+    zero weights, the default, the solve wandered through NaN trial points for about a minute.)"""
     rng = np.random.default_rng(0)
     times = np.cumsum(np.r_[0.0, rng.uniform(0.2, 0.5, size=14)])
     inputs, _, observed = _records(rng, times, members=3)
     problem = _inputs_problem(observed, np.zeros_like(inputs), times[-1])
     method = ocp.MultipleShooting(K=times.size - 1, grid=times / times[-1], integrator=ocp.RK4(20))
-    solution = ocp.OCPSolver(problem, method).solve(initial_guess=ocp.InitialGuess(states=observed))
-    assert solution.objective > 1e-3
+    truth = {"theta": np.r_[A_TRUE.ravel(order="F"), B_TRUE]}
+    solution = ocp.OCPSolver(problem, method).solve(
+        initial_guess=ocp.InitialGuess(states=observed, free_parameters=truth)
+    )
+    assert solution.success and solution.objective > 1e-3
 
 
 def test_simulation_under_known_inputs_equals_the_exact_solution():
