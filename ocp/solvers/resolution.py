@@ -76,17 +76,17 @@ def resolution_check(
     scale = max(1.0, float(np.max(np.abs(solution.states))))
     with np.errstate(invalid="ignore"):
         difference = float(np.max(np.abs(reference - solution.states))) / scale
-    reference = f"rk4 x {steps}"
+    label = f"rk4 x {steps}"
     if not solution.constraint_violation <= UNCONVERGED_VIOLATION * scale:  # an early stop, e.g. at max_iter
         advice = (
             f"the collocation equations do not hold at this point (constraint violation "
             f"{solution.constraint_violation:.3g}; {solution.status}): its difference from a re-simulation "
             f"({difference:.3g}) measures that, not the resolution, which is judged at a converged solution"
         )
-        return replace(report, stable=None, advice=advice, resimulated_difference=difference, reference=reference)
+        return replace(report, stable=None, advice=advice, resimulated_difference=difference, reference=label)
     resolved = bool(difference <= RESOLUTION_TOLERANCE)  # False for NaN
     advice = "" if resolved else resolution_advice(method, difference, report.solution, steps)
-    return replace(report, stable=resolved, advice=advice, resimulated_difference=difference, reference=reference)
+    return replace(report, stable=resolved, advice=advice, resimulated_difference=difference, reference=label)
 
 
 def resolution_advice(method: DirectCollocation, difference: float, h_rho: float, steps: int) -> str:

@@ -31,26 +31,25 @@ MAX_BAND_PARAMETERS = 2000  # weights + free initial states; bands.py decomposes
 MAX_PAGES = 8  # pages for the first 32 members; a larger record's page 1 says how many are drawn
 
 
-def fitted_field(ctx: TimeSeriesContext, fitted: Mapping[str, np.ndarray], member: int | None = None, fixed=None):
-    """f(t, z) of the fitted model in the model's (scaled) coordinates, for numpy, at the ``fitted`` free
-    parameters (the solution's: the weights ``theta`` and a hybrid model's ``known``, where there are);
-    with known inputs, under ``member``'s inputs (held from each sample to the next, over the whole record).
-    ``fixed``: `fixed_field`'s function for these parameters, built once for many members."""
-    g = fixed_field(ctx, fitted) if fixed is None else fixed
+def fitted_field(ctx: TimeSeriesContext, fixed: ca.Function, member: int | None = None):
+    """f(t, z) of the fitted model in the model's (scaled) coordinates, for numpy, from ``fixed``
+    (`fixed_field`: the fitted parameters built in, so one build serves every member); with known inputs,
+    under ``member``'s inputs (held from each sample to the next, over the whole record)."""
     if not ctx.series.nu:
-        return lambda t, z: np.asarray(g(z, np.zeros(0))).ravel()
+        return lambda t, z: np.asarray(fixed(z, np.zeros(0))).ravel()
     trajectory = ctx.series.trajectories[member]
 
     def field(t, z):
         u = ctx.scaling.inputs_to_model(trajectory.inputs_at(np.array([t]))[0])
-        return np.asarray(g(z, u)).ravel()
+        return np.asarray(fixed(z, u)).ravel()
 
     return field
 
 
 def fixed_field(ctx: TimeSeriesContext, fitted: Mapping[str, np.ndarray]) -> ca.Function:
-    """(z, u) -> f with the ``fitted`` parameters built in as constants: a call then converts no weight
-    vector (at 4482 weights it costs 0.1 ms, against 0.6 ms passing them as numpy at every call)."""
+    """(z, u) -> f with the ``fitted`` free parameters (the solution's: the weights ``theta`` and a hybrid
+    model's ``known``, where there are) built in as constants: a call then converts no weight vector (at 4482
+    weights it costs 0.1 ms, against 0.6 ms passing them as numpy at every call)."""
     model, none = ctx.model, ca.DM(0, 1)
     f = ca.Function("f", [ctx.state, ctx.inputs, model.theta, model.known], [model.field])
     theta, known = (
@@ -67,7 +66,7 @@ def free_states(ctx: TimeSeriesContext, solution: ocp.Solution, times: list[np.n
     runs = []
     for b, t in enumerate(times):
         t0 = ctx.grid.start(b)
-        f = fitted_field(ctx, solution.free_parameters, b, fixed)
+        f = fitted_field(ctx, fixed, b)
         solved = solve_ivp(f, (t0, max(t0, t.max())), solution.states[b, 0], t_eval=t, rtol=1e-9, atol=1e-11)
         z = solved.y.T if solved.success else np.full((t.size, n), np.nan)
         if z.shape[0] < t.size:  # the run blew up before the end: the rest is unknown
@@ -131,7 +130,7 @@ def field_error(ctx: TimeSeriesContext, solution: ocp.Solution) -> float | None:
         return None
     if ctx.truth is not None and ctx.truth.names != ctx.series.names:
         return None
-    f = fitted_field(ctx, solution.free_parameters)
+    f = fitted_field(ctx, fixed_field(ctx, solution.free_parameters))
     x = np.vstack([tr.x for tr in ctx.train.trajectories])
     x = x[np.all(np.isfinite(x), axis=1)]
     learned = np.array([ctx.scaling.std * f(0.0, ctx.scaling.to_model(p)) for p in x])
@@ -255,7 +254,7 @@ def plot_vector_field(ctx: TimeSeriesContext, solution: ocp.Solution, path: Path
     g1, g2 = np.meshgrid(
         np.linspace(lo[0] - pad[0], hi[0] + pad[0], 30), np.linspace(lo[1] - pad[1], hi[1] + pad[1], 30)
     )
-    f = fitted_field(ctx, solution.free_parameters)
+    f = fitted_field(ctx, fixed_field(ctx, solution.free_parameters))
     points = np.column_stack([g1.ravel(), g2.ravel()])
     v = np.array([ctx.scaling.std * f(0.0, ctx.scaling.to_model(p)) for p in points])
     fig, ax = subplots(figsize=(5.5, 5))
