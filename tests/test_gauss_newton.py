@@ -51,14 +51,18 @@ def test_a_linear_model_reaches_ipopts_optimum():
     assert mine.constraint_violation <= 1e-10
 
 
-def test_a_callback_that_returns_true_stops_at_the_point_it_saw():
-    """The callback sees each accepted step; returning True ends the solve there, with the point it was shown
-    (the weights bit for bit, the objective equal) and the status Ctrl-C gives."""
+@pytest.mark.parametrize("how", ["returns True", "Ctrl-C"])
+def test_a_stop_after_step_two_keeps_the_point_of_step_two(how):
+    """The callback sees each accepted step. Returning True from it, or a KeyboardInterrupt inside the
+    iteration (raised here by the callback, where Ctrl-C would arrive), ends the solve there with status
+    USER_REQUESTED_STOP and the point the callback was shown: the weights bit for bit, the objective equal."""
     problem, method, guess, T = fit({"kind": "linear"}, noise=0.01)
     seen = []
 
     def stop_at_two(iteration, objective, free, states):
         seen.append((iteration, objective, np.array(free["theta"])))
+        if iteration == 2 and how == "Ctrl-C":
+            raise KeyboardInterrupt
         return iteration == 2
 
     sol = GaussNewton(problem, method, ocp.SolverOptions(tol=1e-10)).solve(
@@ -68,25 +72,6 @@ def test_a_callback_that_returns_true_stops_at_the_point_it_saw():
     assert sol.status == Status.USER_REQUESTED_STOP and sol.iterations == 2
     assert sol.objective == seen[-1][1]
     np.testing.assert_array_equal(np.asarray(sol.free_parameters["theta"]).ravel(), seen[-1][2].ravel())
-
-
-def test_ctrl_c_during_a_solve_keeps_the_last_accepted_point():
-    """A KeyboardInterrupt inside the iteration (here raised by the callback after step 2, as Ctrl-C would
-    arrive there) ends the solve with USER_REQUESTED_STOP and the point of step 2, not an exception."""
-    problem, method, guess, T = fit({"kind": "linear"}, noise=0.01)
-    seen = []
-
-    def interrupt_at_two(iteration, objective, free, states):
-        seen.append((objective, np.array(free["theta"])))
-        if iteration == 2:
-            raise KeyboardInterrupt
-
-    sol = GaussNewton(problem, method, ocp.SolverOptions(tol=1e-10)).solve(
-        T=T, initial_guess=guess, callback=interrupt_at_two
-    )
-    assert sol.status == Status.USER_REQUESTED_STOP and sol.iterations == 2 and len(seen) == 2
-    assert sol.objective == seen[-1][0]
-    np.testing.assert_array_equal(np.asarray(sol.free_parameters["theta"]).ravel(), seen[-1][1].ravel())
 
 
 def test_the_pendulums_constants_come_back_through_the_config(tmp_path):
